@@ -1,0 +1,146 @@
+"""The SLA policy model: desks, plans, severities, targets and their calendars, as plain data.
+
+Policies are written as TOML files (see ``domain/catalogue.py``); this module only holds the
+validated, immutable model the rest of the engine reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from domain.calendar import BusinessCalendar
+from domain.errors import EntitlementError, PolicyError, ValidationError
+
+
+class TargetKind(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    NEXT_UPDATE = "next_update"
+    RESOLUTION = "resolution"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One promise: ``kind`` within ``duration`` of business time on ``calendar``."""
+
+    kind: TargetKind
+    duration: timedelta
+    calendar: BusinessCalendar
+    text: str = ""  # the duration as written in the file, e.g. "1 working day"
+
+
+@dataclass(frozen=True)
+class Severity:
+    name: str
+    description: str
+    targets: Mapping[TargetKind, Target]
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    description: str
+    severities: Mapping[str, Severity]  # in file order: most severe first
+    default_severity: str
+    who_may_open: frozenset[str]  # requester roles allowed to open a ticket
+    auto_escalation: bool = False
+
+    def rank(self, severity: str) -> int:
+        """0 for the most severe; larger is milder."""
+        return list(self.severities).index(severity)
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    max_severity: str | None = None  # the most severe level this category may have
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    name: str
+    pattern: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Inactivity:
+    """Auto-close after ``close_after`` of business time without a reply, warning at ``warn_after``."""
+
+    calendar: BusinessCalendar
+    warn_after: timedelta
+    close_after: timedelta
+    warn_text: str = ""
+    close_text: str = ""
+
+
+@dataclass(frozen=True)
+class Desk:
+    id: str
+    name: str
+    version: int
+    ticket_prefix: str
+    source: str
+    calendars: Mapping[str, BusinessCalendar]
+    plans: Mapping[str, Plan]
+    default_plan: str
+    categories: Mapping[str, Category]
+    default_category: str
+    required_fields: Mapping[str, FieldRule]
+    inactivity: Inactivity
+    warning_threshold: float = 0.75
+    editors_per_site: int | None = None
+    reopen_within: timedelta | None = None  # None: a closed ticket cannot be reopened
+    escalation_levels: tuple[str, ...] = field(
+        default=("front_line", "level_2", "service_manager")
+    )
+
+    def plan(self, name: str | None) -> Plan:
+        key = name or self.default_plan
+        try:
+            return self.plans[key]
+        except KeyError:
+            raise ValidationError(
+                f"desk {self.id!r} has no plan {key!r}; plans: {', '.join(self.plans)}",
+                field="plan", rule="known_plan",
+            ) from None
+
+    def category(self, name: str | None) -> Category:
+        key = name or self.default_category
+        try:
+            return self.categories[key]
+        except KeyError:
+            raise ValidationError(
+                f"desk {self.id!r} has no category {key!r}; categories: {', '.join(self.categories)}",
+                field="category", rule="known_category",
+            ) from None
+
+    def severity(self, plan: str | None, name: str) -> Severity:
+        p = self.plan(plan)
+        try:
+            return p.severities[name]
+        except KeyError:
+            raise EntitlementError(
+                f"plan {p.name!r} of desk {self.id!r} has no severity {name!r}; "
+                f"allowed: {', '.join(p.severities)}",
+                field="severity", rule="severity_in_plan",
+            ) from None
+
+    def check_severity_allowed(self, plan: str | None, category: str | None, name: str) -> None:
+        """Raise unless ``name`` exists in the plan and is not more severe than the category allows."""
+        p = self.plan(plan)
+        self.severity(plan, name)
+        cat = self.category(category)
+        if cat.max_severity is not None and p.rank(name) < p.rank(cat.max_severity):
+            raise EntitlementError(
+                f"{cat.name} tickets are at most severity {cat.max_severity}, not {name}",
+                field="severity", rule="category_max_severity",
+            )
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        try:
+            return self.calendars[name]
+        except KeyError:
+            raise PolicyError(f"unknown calendar {name!r}", file=self.source, key="calendar") from None
