@@ -56,6 +56,7 @@ class Plan:
 class Category:
     name: str
     max_severity: str | None = None  # the most severe level this category may have
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ class FieldRule:
 
 @dataclass(frozen=True)
 class Inactivity:
-    """Auto-close after ``close_after`` of business time without a reply, warning at ``warn_after``."""
+    """Auto-close after ``close_after`` of business time without a reply; warn at ``warn_after``.
+
+    ``warn_text`` and ``close_text`` keep the durations as written in the file.
+    """
 
     calendar: BusinessCalendar
     warn_after: timedelta
@@ -113,7 +117,8 @@ class Desk:
             return self.categories[key]
         except KeyError:
             raise ValidationError(
-                f"desk {self.id!r} has no category {key!r}; categories: {', '.join(self.categories)}",
+                f"desk {self.id!r} has no category {key!r}; "
+                f"categories: {', '.join(self.categories)}",
                 field="category", rule="known_category",
             ) from None
 
@@ -129,7 +134,7 @@ class Desk:
             ) from None
 
     def check_severity_allowed(self, plan: str | None, category: str | None, name: str) -> None:
-        """Raise unless ``name`` exists in the plan and is not more severe than the category allows."""
+        """Raise unless ``name`` is in the plan and no more severe than the category allows."""
         p = self.plan(plan)
         self.severity(plan, name)
         cat = self.category(category)
@@ -143,4 +148,6 @@ class Desk:
         try:
             return self.calendars[name]
         except KeyError:
-            raise PolicyError(f"unknown calendar {name!r}", file=self.source, key="calendar") from None
+            raise PolicyError(
+                f"unknown calendar {name!r}", file=self.source, key="calendar"
+            ) from None
