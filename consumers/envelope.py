@@ -1,0 +1,155 @@
+"""The event envelope: one msgpack map per event, readable from any language.
+
+Times are ISO 8601 strings in UTC with microseconds and ``Z``; ids are canonical UUID strings;
+``payload`` holds the event's own fields (times in it formatted the same way). ``hash`` chains
+each ticket's events: ``sha256(prev_hash || canonical JSON of the event)``, with 64 zeros as the
+first ``prev_hash``. See docs/envelope.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgpack
+
+from domain.history import HistoryEntry
+
+SCHEMA = 1
+CONTENT_TYPE = "application/msgpack; schema=ticket-event-v1"
+GENESIS = "0" * 64
+#: The top-level keys every envelope has; a decoder refuses a map without them.
+FIELDS = (
+    "ticket_id", "ticket_number", "desk", "type", "version", "schema", "occurred_at",
+    "recorded_at", "position", "actor", "channel", "payload", "prev_hash", "hash",
+)
+
+
+class EnvelopeError(ValueError):
+    """Bytes that are not a valid envelope; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def format_time(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("times in envelopes must be aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def wire_value(value: Any) -> Any:
+    """Payload values as they travel: times as text, ids as text, maps and lists as such."""
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): wire_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [wire_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Envelope:
+    ticket_id: str
+    ticket_number: str
+    desk: str
+    type: str
+    version: int
+    occurred_at: str
+    recorded_at: str
+    position: int
+    actor: str
+    channel: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+    schema: int = SCHEMA
+
+    def as_map(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def encode(self) -> bytes:
+        return msgpack.packb(self.as_map(), use_bin_type=True)
+
+    @property
+    def occurred(self) -> datetime:
+        return parse_time(self.occurred_at)
+
+    @property
+    def recorded(self) -> datetime:
+        return parse_time(self.recorded_at)
+
+    def entry(self) -> HistoryEntry:
+        """The history entry the domain's pure code reads (payload times stay text)."""
+        return HistoryEntry(
+            ticket_id=UUID(self.ticket_id), version=self.version, type=self.type,
+            occurred_at=self.occurred, recorded_at=self.recorded, actor=self.actor,
+            channel=self.channel, payload=self.payload,
+        )
+
+
+def chained_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical.encode("utf-8")).hexdigest()
+
+
+def hashed_content(entry: HistoryEntry, number: str, desk: str) -> dict[str, Any]:
+    """What the hash covers: everything about the event except its transport position."""
+    return {
+        "ticket_id": str(entry.ticket_id), "ticket_number": number, "desk": desk,
+        "type": entry.type, "version": entry.version,
+        "occurred_at": format_time(entry.occurred_at),
+        "recorded_at": format_time(entry.recorded_at), "actor": entry.actor,
+        "channel": entry.channel, "payload": wire_value(entry.payload),
+    }
+
+
+def seal(entry: HistoryEntry, *, number: str, desk: str, position: int, prev_hash: str) -> Envelope:
+    content = hashed_content(entry, number, desk)
+    return Envelope(
+        ticket_id=content["ticket_id"], ticket_number=number, desk=desk, type=entry.type,
+        version=entry.version, occurred_at=content["occurred_at"],
+        recorded_at=content["recorded_at"], position=position, actor=entry.actor,
+        channel=entry.channel, payload=content["payload"], prev_hash=prev_hash,
+        hash=chained_hash(prev_hash, content),
+    )
+
+
+def decode(data: bytes) -> Envelope:
+    """Decode and check an envelope; anything else raises ``EnvelopeError`` with the reason."""
+    try:
+        raw = msgpack.unpackb(data, raw=False)
+    except Exception as error:  # msgpack raises several unrelated types
+        raise EnvelopeError(f"not msgpack: {type(error).__name__}: {error}") from None
+    if not isinstance(raw, dict):
+        raise EnvelopeError(f"expected a map, got {type(raw).__name__}")
+    missing = [name for name in FIELDS if name not in raw]
+    if missing:
+        raise EnvelopeError(f"missing fields: {', '.join(missing)}")
+    if raw["schema"] != SCHEMA:
+        raise EnvelopeError(f"unsupported schema {raw['schema']!r}; this reader knows {SCHEMA}")
+    kinds = {"version": int, "position": int, "payload": dict, "type": str, "ticket_id": str,
+             "occurred_at": str, "recorded_at": str, "hash": str, "prev_hash": str}
+    for name, kind in kinds.items():
+        if not isinstance(raw[name], kind) or isinstance(raw[name], bool):
+            raise EnvelopeError(f"{name} must be {kind.__name__}")
+    try:
+        UUID(raw["ticket_id"])
+        parse_time(raw["occurred_at"])
+        parse_time(raw["recorded_at"])
+    except ValueError as error:
+        raise EnvelopeError(f"malformed id or time: {error}") from None
+    return Envelope(**{name: raw[name] for name in FIELDS})

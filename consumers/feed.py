@@ -1,0 +1,107 @@
+"""The embedded feed: follows the store's notification log and feeds the projections in-process.
+
+SQLite offers no push subscription, so the feed pulls: it polls the log every ``poll_interval``
+seconds (0.2 s by default, so events written by another process, such as the CLI, show within a
+second), reads a batch, and applies it to every projection in one read-model transaction that
+also records each projection's position.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from consumers.envelope import Envelope
+from consumers.readstore import ReadStore
+from consumers.store_reader import StoreReader
+from projections.base import Projection, apply_batch, create_schema, position_of, save_position
+
+log = structlog.get_logger("tickets.feed")
+
+
+@dataclass
+class FeedStats:
+    batches: int = 0
+    events: int = 0
+    set_aside: int = 0
+
+
+class EmbeddedFeed:
+    def __init__(
+        self, reader: StoreReader, store: ReadStore, projections: Sequence[Projection], *,
+        batch_size: int = 1000, poll_interval: float = 0.2,
+        on_batch: Callable[[Sequence[Envelope]], None] | None = None,
+    ) -> None:
+        self.reader = reader
+        self.store = store
+        self.projections = list(projections)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.on_batch = on_batch
+        self.stats = FeedStats()
+        create_schema(store, self.projections)
+
+    def positions(self) -> dict[str, int]:
+        with self.store.transaction() as tx:
+            return {p.name: position_of(tx, p.name) for p in self.projections}
+
+    def step(self) -> int:
+        """Apply the next batch to every projection that is behind; return how many events."""
+        positions = self.positions()
+        start = min(positions.values(), default=0)
+        batch = self.reader.read(start, self.batch_size)
+        if not batch:
+            return 0
+        last = batch[-1].position
+        with self.store.transaction() as tx:
+            for projection in self.projections:
+                mine = [e for e in batch if e.position > positions[projection.name]]
+                if not mine:
+                    continue
+                aside = apply_batch(tx, projection, mine)
+                for item in aside:
+                    log.warning("event_set_aside", projection=projection.name,
+                                ticket_id=item.envelope.ticket_id, version=item.envelope.version,
+                                position=item.envelope.position, reason=item.reason)
+                self.stats.set_aside += len(aside)
+                save_position(tx, projection.name, last)
+        self.stats.batches += 1
+        self.stats.events += len(batch)
+        if self.on_batch is not None:
+            self.on_batch(batch)
+        return len(batch)
+
+    def catch_up(self) -> int:
+        """Apply everything in the log now; return how many events."""
+        total = 0
+        while (n := self.step()) > 0:
+            total += n
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("feed_started", projections=[p.name for p in self.projections],
+                 positions=self.positions())
+        while not stop.is_set():
+            try:
+                applied = self.step()
+            except Exception:
+                log.exception("feed_batch_failed")
+                stop.wait(min(5.0, self.poll_interval * 10))
+                continue
+            if applied == 0:
+                stop.wait(self.poll_interval)
+            else:
+                log.debug("feed_batch_applied", events=applied)
+        log.info("feed_stopped", events=self.stats.events)
+
+    def wait_until(self, position: int, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if min(self.positions().values(), default=0) >= position:
+                return True
+            time.sleep(0.01)
+        return False

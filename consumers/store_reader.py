@@ -1,0 +1,92 @@
+"""Reads the event store's notification log and seals each ticket event into an envelope.
+
+The hash chain needs each ticket's previous hash, number and desk. They are kept in a cache;
+on a miss (a restart, a cold cache) they are recomputed from the ticket's earlier events in the
+store, so the reader holds no state of its own that could drift from the store.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
+from domain.desk import TicketDesk
+from domain.history import entry_of
+from domain.ticket import Ticket
+
+TICKET_EVENT_CLASSES: tuple[type[Any], ...] = (
+    Ticket.Opened, Ticket.SeveritySet, Ticket.Assigned, Ticket.Responded, Ticket.InfoRequested,
+    Ticket.CustomerReplied, Ticket.Escalated, Ticket.AutoCloseWarned, Ticket.Closed,
+    Ticket.Reopened,
+)
+TICKET_TOPICS = [get_topic(cls) for cls in TICKET_EVENT_CLASSES]
+
+
+class StoreReader:
+    def __init__(self, app: TicketDesk, cache_size: int = 200_000) -> None:
+        self.app = app
+        self._heads: OrderedDict[UUID, tuple[int, str, str, str]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def max_position(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def read(self, after: int, limit: int) -> list[Envelope]:
+        """Up to ``limit`` ticket envelopes with positions after ``after``, in log order."""
+        notifications = self.app.recorder.select_notifications(
+            start=after + 1, limit=limit, topics=TICKET_TOPICS
+        )
+        envelopes = []
+        for notification in notifications:
+            event = self.app.mapper.to_domain_event(notification)
+            entry = entry_of(event)
+            number, desk, prev = self._head(entry.ticket_id, entry.version - 1, entry.payload)
+            envelope = seal(entry, number=number, desk=desk, position=notification.id,
+                            prev_hash=prev)
+            self._remember(entry.ticket_id, entry.version, number, desk, envelope.hash)
+            envelopes.append(envelope)
+        return envelopes
+
+    def _remember(self, ticket_id: UUID, version: int, number: str, desk: str, hash_: str) -> None:
+        self._heads[ticket_id] = (version, number, desk, hash_)
+        self._heads.move_to_end(ticket_id)
+        if len(self._heads) > self._cache_size:
+            self._heads.popitem(last=False)
+
+    def _head(self, ticket_id: UUID, version: int, payload: Any) -> tuple[str, str, str]:
+        """(number, desk, hash) of the ticket at ``version`` (0: before its first event)."""
+        if version == 0:
+            return payload["number"], payload["desk"], GENESIS
+        cached = self._heads.get(ticket_id)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2], cached[3]
+        return self.recompute_head(ticket_id, version)
+
+    def recompute_head(self, ticket_id: UUID, version: int) -> tuple[str, str, str]:
+        events = list(self.app.events.get(ticket_id, lte=version))
+        first = entry_of(events[0])
+        number, desk = first.payload["number"], first.payload["desk"]
+        head = GENESIS
+        for event in events:
+            head = chained_hash(head, hashed_content(entry_of(event), number, desk))
+        self._remember(ticket_id, version, number, desk, head)
+        return number, desk, head
+
+
+def envelopes_of_ticket(app: TicketDesk, ticket_id: UUID) -> list[Envelope]:
+    """Every envelope of one ticket, sealed from the store (positions are 0: not from the log)."""
+    envelopes: list[Envelope] = []
+    prev = GENESIS
+    number = desk = ""
+    for event in app.events.get(ticket_id):
+        entry = entry_of(event)
+        if entry.version == 1:
+            number, desk = entry.payload["number"], entry.payload["desk"]
+        envelope = seal(entry, number=number, desk=desk, position=0, prev_hash=prev)
+        prev = envelope.hash
+        envelopes.append(envelope)
+    return envelopes

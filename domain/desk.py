@@ -1,0 +1,346 @@
+"""The ``TicketDesk`` application: one method per command; load, check, record, save.
+
+Library errors become the domain's own: a concurrent change is a ``ConcurrencyError``, an unknown
+id a ``TicketNotFoundError``. The event store is chosen by the ``env`` it is given (the entry
+points build it from configuration); the domain itself never reads the process environment.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from domain.actor import Actor, check_channel
+from domain.catalogue import Catalogue
+from domain.clock import Clock, SystemClock
+from domain.editors import SiteEditors, registry_id
+from domain.errors import (
+    ConcurrencyError,
+    EntitlementError,
+    TicketNotFoundError,
+    ValidationError,
+)
+from domain.facts import TicketFacts, fold_all
+from domain.history import HistoryEntry, entries_of
+from domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
+from domain.opening import check_fields, check_title
+from domain.policy import Desk
+from domain.sla import SlaReport, compute
+from domain.ticket import Ticket, check_occurred_at
+
+T = TypeVar("T")
+_NUMBER_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    ticket_id: UUID
+    number: str
+    version: int
+
+
+class TicketDesk(Application[UUID]):
+    name = "tickets"
+    log_section_size = 5000
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
+
+    def __init__(
+        self, catalogue: Catalogue, *, clock: Clock | None = None, env: EnvType | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.clock: Clock = clock or SystemClock()
+        self._rng = rng or random.SystemRandom()
+        super().__init__(env=env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only what the entry points pass in: the process environment is not read here."""
+        return Environment(name, {**type(self).env, **(env or {})})
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def ticket_id(self, ref: str | UUID) -> UUID:
+        if isinstance(ref, UUID):
+            return ref
+        if looks_like_number(ref):
+            return ticket_id_for(normalise_number(ref))
+        try:
+            return UUID(ref)
+        except ValueError:
+            raise ValidationError(
+                f"{ref!r} is neither a ticket number (like WEB-7K3M9Q) nor a ticket id",
+                field="ticket", rule="ticket_reference",
+            ) from None
+
+    def get(self, ref: str | UUID) -> Ticket:
+        ticket_id = self.ticket_id(ref)
+        try:
+            ticket: object = self.repository.get(ticket_id)
+        except AggregateNotFoundError:
+            raise TicketNotFoundError(
+                f"no ticket {ref}", field="ticket", rule="known_ticket", ticket=str(ref)
+            ) from None
+        if not isinstance(ticket, Ticket):
+            raise TicketNotFoundError(
+                f"no ticket {ref}", field="ticket", rule="known_ticket", ticket=str(ref)
+            )
+        return ticket
+
+    def history(self, ref: str | UUID, *, until_version: int | None = None) -> list[HistoryEntry]:
+        ticket_id = self.ticket_id(ref)
+        events = list(self.events.get(ticket_id, lte=until_version))
+        if not events or type(events[0]).__qualname__ != "Ticket.Opened":
+            raise TicketNotFoundError(
+                f"no ticket {ref}", field="ticket", rule="known_ticket", ticket=str(ref)
+            )
+        return entries_of(events)
+
+    def facts(self, ref: str | UUID) -> TicketFacts:
+        return fold_all(self.history(ref))
+
+    def sla(self, ref: str | UUID, *, now: datetime | None = None, explain: bool = False) -> SlaReport:
+        facts = self.facts(ref)
+        return compute(facts, self.catalogue.desk(facts.desk), now or self.clock.now(),
+                       explain=explain)
+
+    def opened_ticket_ids(self) -> Iterator[UUID]:
+        """Every ticket ever opened, in the order they were opened (reads the notification log)."""
+        topic = get_topic(Ticket.Opened)
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(
+                start=start, limit=self.log_section_size, topics=[topic]
+            )
+            for notification in batch:
+                yield notification.originator_id  # type: ignore[misc]
+            if len(batch) < self.log_section_size:
+                return
+            start = batch[-1].id + 1
+
+    # ---- commands -------------------------------------------------------------------------
+
+    def _when(self, at: datetime | None) -> tuple[datetime, datetime]:
+        now = self.clock.now()
+        if at is None:
+            return now, now
+        check_occurred_at(at, now)
+        return at.astimezone(UTC), now
+
+    def open(
+        self, *, desk: str, requester: str, requester_role: str, title: str,
+        fields: Mapping[str, object] | None = None, plan: str | None = None,
+        category: str | None = None, severity: str | None = None, actor: Actor,
+        channel: str = "api", at: datetime | None = None,
+    ) -> CommandResult:
+        policy = self.catalogue.desk(desk)
+        check_channel(channel)
+        the_plan = policy.plan(plan)
+        the_category = policy.category(category)
+        severity = severity or the_plan.default_severity
+        policy.check_severity_allowed(the_plan.name, the_category.name, severity)
+        Actor("customer", requester)  # the requester id has an actor id's shape
+        if requester_role not in the_plan.who_may_open:
+            raise EntitlementError(
+                f"a {requester_role} may not open tickets under plan {the_plan.name} of desk "
+                f"{policy.id}; allowed: {', '.join(sorted(the_plan.who_may_open))}",
+                field="requester_role", rule="who_may_open",
+            )
+        clean_title = check_title(title)
+        clean_fields = check_fields(policy, {**(fields or {}), "title": clean_title})
+        clean_fields.pop("title")
+        if policy.editors_per_site is not None:
+            self._check_is_editor(policy, clean_fields.get("site_id", ""), requester)
+        occurred_at, _ = self._when(at)
+        for _attempt in range(_NUMBER_ATTEMPTS):
+            number = new_number(policy.ticket_prefix, self._rng)
+            ticket = Ticket(
+                occurred_at=occurred_at, actor=str(actor), channel=channel, number=number,
+                desk=policy.id, policy_version=policy.version, plan=the_plan.name,
+                category=the_category.name, severity=severity, requester=requester,
+                requester_role=requester_role, title=clean_title, fields=clean_fields,
+            )
+            try:
+                self.save(ticket)
+            except IntegrityError:
+                continue  # the number was taken: draw another
+            return CommandResult(ticket.id, number, ticket.version)
+        raise ConcurrencyError("could not draw a free ticket number", field="number", rule="unique")
+
+    def _change(
+        self, ref: str | UUID, expected_version: int | None, at: datetime | None,
+        command: Callable[[Ticket, Desk, datetime, datetime], None],
+    ) -> CommandResult:
+        ticket = self.get(ref)
+        if expected_version is not None and ticket.version != expected_version:
+            raise ConcurrencyError(
+                f"the ticket is at version {ticket.version}, not {expected_version}: "
+                "someone changed it first; reload and try again",
+                field="expected_version", rule="optimistic_concurrency", ticket=ticket.number,
+            )
+        occurred_at, now = self._when(at)
+        command(ticket, self.catalogue.desk(ticket.desk), occurred_at, now)
+        try:
+            self.save(ticket)
+        except IntegrityError:
+            raise ConcurrencyError(
+                "another command changed the ticket at the same time and won; reload and retry",
+                field="version", rule="optimistic_concurrency", ticket=ticket.number,
+            ) from None
+        return CommandResult(ticket.id, ticket.number, ticket.version)
+
+    def set_severity(
+        self, ref: str | UUID, severity: str, reason: str, *, actor: Actor, channel: str = "api",
+        at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
+            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+
+    def assign(
+        self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
+        channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
+            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel))
+
+    def respond(
+        self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
+            at=a, now=n, actor=actor, channel=channel))
+
+    def request_info(
+        self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
+        at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.request_info(
+            at=a, now=n, actor=actor, channel=channel, replace=replace))
+
+    def customer_reply(
+        self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
+            at=a, now=n, actor=actor, channel=channel))
+
+    def escalate(
+        self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
+        channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.escalate(
+            level, reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+
+    def warn_auto_close(
+        self, ref: str | UUID, *, actor: Actor, channel: str = "scheduler",
+        at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
+            desk=d, at=a, now=n, actor=actor, channel=channel))
+
+    def close_ticket(
+        self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
+        at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+
+    def reopen(
+        self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
+        at: datetime | None = None, expected_version: int | None = None,
+    ) -> CommandResult:
+        check_channel(channel)
+        return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+
+    # ---- the editor registry --------------------------------------------------------------
+
+    def editors(self, desk: str, site_id: str) -> list[str]:
+        try:
+            registry: object = self.repository.get(registry_id(desk, site_id))
+        except AggregateNotFoundError:
+            return []
+        assert isinstance(registry, SiteEditors)
+        return list(registry.editors)
+
+    def _check_is_editor(self, desk: Desk, site_id: str, requester: str) -> None:
+        if requester not in self.editors(desk.id, site_id):
+            raise EntitlementError(
+                f"{requester} is not a registered editor of site {site_id}; each site may "
+                f"register at most {desk.editors_per_site} editors",
+                field="requester", rule="registered_editor",
+            )
+
+    def _change_editors(
+        self, desk: str, site_id: str, change: Callable[[SiteEditors, datetime, int], None],
+    ) -> list[str]:
+        policy = self.catalogue.desk(desk)
+        if policy.editors_per_site is None:
+            raise ValidationError(
+                f"desk {desk} keeps no editor registry", field="desk", rule="has_editor_registry"
+            )
+        if not site_id:
+            raise ValidationError("a site id is required", field="site_id", rule="required")
+        for _attempt in range(_NUMBER_ATTEMPTS):
+            now = self.clock.now()
+            registry: SiteEditors
+            try:
+                found: object = self.repository.get(registry_id(desk, site_id))
+                assert isinstance(found, SiteEditors)
+                registry = found
+            except AggregateNotFoundError:
+                registry = SiteEditors(
+                    desk=desk, site_id=site_id, limit=policy.editors_per_site, occurred_at=now
+                )
+            change(registry, now, policy.editors_per_site)
+            try:
+                self.save(registry)
+            except IntegrityError:
+                continue  # someone else changed the registry: look again
+            return list(registry.editors)
+        raise ConcurrencyError("the editor registry is too busy; try again", field="site_id",
+                               rule="optimistic_concurrency")
+
+    def add_editor(self, desk: str, site_id: str, editor: str) -> list[str]:
+        Actor("customer", editor)
+        return self._change_editors(desk, site_id, lambda r, at, limit: r.add(editor, at, limit))
+
+    def remove_editor(self, desk: str, site_id: str, editor: str) -> list[str]:
+        return self._change_editors(desk, site_id, lambda r, at, limit: r.remove(editor, at))
+
+
+def summary(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's state for people and JSON, without personal data."""
+    return {
+        "id": str(ticket.id),
+        "number": ticket.number,
+        "desk": ticket.desk,
+        "plan": ticket.plan,
+        "category": ticket.category,
+        "severity": ticket.severity,
+        "status": ticket.status,
+        "level": ticket.level,
+        "agent": ticket.agent,
+        "title": ticket.title,
+        "version": ticket.version,
+        "opened_at": ticket.opened_at,
+        "first_response_at": ticket.first_response_at,
+        "pending_info_since": ticket.pending_info_since,
+        "closed_at": ticket.closed_at,
+        "close_reason": ticket.close_reason,
+    }

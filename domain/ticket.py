@@ -1,0 +1,491 @@
+"""The Ticket aggregate: commands check the rules, ``@event`` methods record what happened.
+
+Each public command runs its ``check_*`` rules first and then calls a private method decorated
+with the past-tense event it records. Only that private body runs again on replay, so it must not
+read a clock, make ids or do I/O: everything it needs arrives as event fields. ``now`` (for the
+"not in the future" rule) and the desk policy are passed in by the application.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actor import Actor
+from domain.errors import (
+    EntitlementError,
+    LifecycleError,
+    TicketError,
+    TimeOrderError,
+    ValidationError,
+)
+from domain.numbers import ticket_id_for
+from domain.policy import Desk
+
+#: How far ahead of the engine's clock a source's ``occurred_at`` may be (clock skew between services).
+FUTURE_TOLERANCE = timedelta(seconds=2)
+
+SEVERITY_REASONS = ("triage", "customer_could_not_cooperate", "reclassified")
+ESCALATION_REASONS = ("rule", "at_risk", "breach", "complaint", "by_hand")
+CLOSE_REASONS = ("resolved", "closed_by_requester", "no_reply")
+
+
+class Ticket(Aggregate):
+    """One support ticket's life, from opening to closing (and reopening where the desk allows)."""
+
+    class_version = 1
+
+    class Event(Aggregate.Event):
+        class_version = 1
+        occurred_at: datetime
+        actor: str
+        channel: str
+
+    class Opened(Aggregate.Created):
+        """v2 moved the contact details from their own fields into ``fields``."""
+
+        class_version = 2
+        occurred_at: datetime
+        actor: str
+        channel: str
+        number: str
+        desk: str
+        policy_version: int
+        plan: str
+        category: str
+        severity: str
+        requester: str
+        requester_role: str
+        title: str
+        fields: dict[str, str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            fields = dict(state.get("fields") or {})
+            for key in ("contact_name", "contact_email", "contact_phone"):
+                value = state.pop(key, None)
+                if value is not None:
+                    fields[key] = value
+            state["fields"] = fields
+
+    class SeveritySet(Event):
+        severity: str
+        previous: str
+        reason: str
+
+    class Assigned(Event):
+        agent: str
+        level: str
+
+    class Responded(Event):
+        pass
+
+    class InfoRequested(Event):
+        replaces: datetime | None
+
+    class CustomerReplied(Event):
+        pass
+
+    class Escalated(Event):
+        level: str
+        previous: str
+        reason: str
+
+    class AutoCloseWarned(Event):
+        closes_at: datetime
+
+    class Closed(Event):
+        reason: str
+
+    class Reopened(Event):
+        reason: str
+
+    @staticmethod
+    def create_id(number: str) -> UUID:
+        return ticket_id_for(number)
+
+    @event(Opened)
+    def __init__(
+        self, occurred_at: datetime, actor: str, channel: str, number: str, desk: str,
+        policy_version: int, plan: str, category: str, severity: str, requester: str,
+        requester_role: str, title: str, fields: dict[str, str],
+    ) -> None:
+        self.number = number
+        self.desk = desk
+        self.policy_version = policy_version
+        self.plan = plan
+        self.category = category
+        self.severity = severity
+        self.requester = requester
+        self.requester_role = requester_role
+        self.title = title
+        self.fields = dict(fields)
+        self.channel = channel
+        self.status = "new"
+        self.opened_at = occurred_at
+        self.last_occurred_at = occurred_at
+        self.agent: str | None = None
+        self.level = "front_line"
+        self.first_response_at: datetime | None = None
+        self.pending_info_since: datetime | None = None
+        self.auto_close_warned_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.close_reason: str | None = None
+
+    # ---- rules -------------------------------------------------------------------------
+
+    def _refuse(self, error: type[TicketError], message: str, field: str, rule: str) -> TicketError:
+        return error(message, field=field, rule=rule, ticket=self.number)
+
+    def check_time(self, at: datetime, now: datetime) -> None:
+        """``at`` is aware, not in the future, and not before the ticket's previous event."""
+        check_occurred_at(at, now, ticket=self.number)
+        if at < self.last_occurred_at:
+            raise self._refuse(
+                TimeOrderError,
+                f"occurred_at {at.isoformat()} is before the ticket's previous event "
+                f"({self.last_occurred_at.isoformat()})",
+                "occurred_at", "not_before_previous_event",
+            )
+
+    def check_not_closed(self, command: str) -> None:
+        if self.status == "closed":
+            raise self._refuse(
+                LifecycleError, f"cannot {command} a closed ticket", "status", "ticket_closed"
+            )
+
+    def check_role(self, actor: Actor, allowed: tuple[str, ...], command: str) -> None:
+        if actor.role not in allowed:
+            raise self._refuse(
+                EntitlementError,
+                f"a {actor.role} may not {command}; allowed: {', '.join(allowed)}",
+                "actor", f"{command.replace(' ', '_')}_role",
+            )
+
+    def check_is_requester(self, actor: Actor) -> None:
+        """Only the requester, or a service acting for them, speaks for the customer."""
+        if actor.role == "service":
+            return
+        if actor.role != "customer" or actor.id != self.requester:
+            raise self._refuse(
+                EntitlementError,
+                "only the requester (or a service acting for them) may do this",
+                "actor", "requester_only",
+            )
+
+    def check_desk(self, desk: Desk) -> None:
+        if desk.id != self.desk:
+            raise ValueError(f"ticket {self.number} belongs to desk {self.desk}, not {desk.id}")
+
+    # ---- commands ----------------------------------------------------------------------
+
+    def set_severity(
+        self, severity: str, reason: str, *, desk: Desk, at: datetime, now: datetime,
+        actor: Actor, channel: str,
+    ) -> None:
+        self.check_desk(desk)
+        self.check_not_closed("change the severity of")
+        self.check_time(at, now)
+        self.check_role(actor, ("agent", "service", "system"), "set severity")
+        if reason not in SEVERITY_REASONS:
+            raise self._refuse(
+                ValidationError, f"reason must be one of {', '.join(SEVERITY_REASONS)}",
+                "reason", "known_severity_reason",
+            )
+        try:
+            desk.check_severity_allowed(self.plan, self.category, severity)
+        except EntitlementError as error:
+            error.ticket = self.number
+            raise
+        if severity == self.severity:
+            raise self._refuse(
+                LifecycleError, f"severity is already {severity}", "severity", "severity_unchanged"
+            )
+        plan = desk.plan(self.plan)
+        if reason == "customer_could_not_cooperate" and plan.rank(severity) < plan.rank(
+            self.severity
+        ):
+            raise self._refuse(
+                EntitlementError,
+                "when the customer cannot cooperate the severity may only be lowered",
+                "severity", "lower_only_when_customer_cannot_cooperate",
+            )
+        self._severity_set(
+            occurred_at=at, actor=str(actor), channel=channel, severity=severity,
+            previous=self.severity, reason=reason,
+        )
+
+    @event(SeveritySet)
+    def _severity_set(
+        self, occurred_at: datetime, actor: str, channel: str, severity: str, previous: str,
+        reason: str,
+    ) -> None:
+        self.severity = severity
+        self.last_occurred_at = occurred_at
+
+    def assign(
+        self, agent: str, level: str, *, desk: Desk, at: datetime, now: datetime, actor: Actor,
+        channel: str,
+    ) -> None:
+        self.check_desk(desk)
+        self.check_not_closed("assign")
+        self.check_time(at, now)
+        self.check_role(actor, ("agent", "service", "system"), "assign")
+        Actor("agent", agent)  # validates the id's shape
+        if level not in desk.escalation_levels:
+            raise self._refuse(
+                ValidationError, f"level must be one of {', '.join(desk.escalation_levels)}",
+                "level", "known_level",
+            )
+        self._assigned(occurred_at=at, actor=str(actor), channel=channel, agent=agent, level=level)
+
+    @event(Assigned)
+    def _assigned(
+        self, occurred_at: datetime, actor: str, channel: str, agent: str, level: str
+    ) -> None:
+        self.agent = agent
+        self.level = level
+        if self.status == "new":
+            self.status = "open"
+        self.last_occurred_at = occurred_at
+
+    def respond(self, *, at: datetime, now: datetime, actor: Actor, channel: str) -> None:
+        self.check_not_closed("respond to")
+        self.check_time(at, now)
+        self.check_role(actor, ("agent", "service"), "respond")
+        self._responded(occurred_at=at, actor=str(actor), channel=channel)
+
+    @event(Responded)
+    def _responded(self, occurred_at: datetime, actor: str, channel: str) -> None:
+        if self.first_response_at is None:
+            self.first_response_at = occurred_at
+        if self.status == "new":
+            self.status = "open"
+        self.last_occurred_at = occurred_at
+
+    def request_info(
+        self, *, at: datetime, now: datetime, actor: Actor, channel: str, replace: bool = False
+    ) -> None:
+        """Ask the customer for information: status "action needed", the clock pauses.
+
+        A second request while one is pending is refused unless ``replace`` is set, in which
+        case it replaces the pending one and the auto-close countdown starts again.
+        """
+        self.check_not_closed("request information on")
+        self.check_time(at, now)
+        self.check_role(actor, ("agent", "service"), "request information")
+        if self.pending_info_since is not None and not replace:
+            raise self._refuse(
+                LifecycleError,
+                f"information was already requested at {self.pending_info_since.isoformat()}; "
+                "pass replace to ask again and restart the auto-close countdown",
+                "status", "info_request_pending",
+            )
+        self._info_requested(
+            occurred_at=at, actor=str(actor), channel=channel, replaces=self.pending_info_since
+        )
+
+    @event(InfoRequested)
+    def _info_requested(
+        self, occurred_at: datetime, actor: str, channel: str, replaces: datetime | None
+    ) -> None:
+        if self.first_response_at is None:
+            self.first_response_at = occurred_at
+        self.pending_info_since = occurred_at
+        self.auto_close_warned_at = None
+        self.status = "action_needed"
+        self.last_occurred_at = occurred_at
+
+    def customer_reply(self, *, at: datetime, now: datetime, actor: Actor, channel: str) -> None:
+        self.check_not_closed("reply to")
+        self.check_time(at, now)
+        self.check_is_requester(actor)
+        self._customer_replied(occurred_at=at, actor=str(actor), channel=channel)
+
+    @event(CustomerReplied)
+    def _customer_replied(self, occurred_at: datetime, actor: str, channel: str) -> None:
+        self.pending_info_since = None
+        self.auto_close_warned_at = None
+        if self.status == "action_needed":
+            self.status = "open"
+        self.last_occurred_at = occurred_at
+
+    def escalate(
+        self, level: str | None, reason: str, *, desk: Desk, at: datetime, now: datetime,
+        actor: Actor, channel: str,
+    ) -> None:
+        """Move the ticket up a level; complaints go to the service manager (the top level)."""
+        self.check_desk(desk)
+        self.check_not_closed("escalate")
+        self.check_time(at, now)
+        if reason not in ESCALATION_REASONS:
+            raise self._refuse(
+                ValidationError, f"reason must be one of {', '.join(ESCALATION_REASONS)}",
+                "reason", "known_escalation_reason",
+            )
+        levels = desk.escalation_levels
+        if reason == "complaint":
+            level = level or levels[-1]
+            if actor.role == "customer":
+                self.check_is_requester(actor)
+        else:
+            self.check_role(actor, ("agent", "service", "system"), "escalate")
+        current = levels.index(self.level) if self.level in levels else 0
+        if level is None:
+            level = levels[min(current + 1, len(levels) - 1)]
+        if level not in levels:
+            raise self._refuse(
+                ValidationError, f"level must be one of {', '.join(levels)}", "level", "known_level"
+            )
+        if levels.index(level) <= current:
+            raise self._refuse(
+                LifecycleError, f"the ticket is already at {self.level}", "level",
+                "already_at_level",
+            )
+        self._escalated(
+            occurred_at=at, actor=str(actor), channel=channel, level=level, previous=self.level,
+            reason=reason,
+        )
+
+    @event(Escalated)
+    def _escalated(
+        self, occurred_at: datetime, actor: str, channel: str, level: str, previous: str,
+        reason: str,
+    ) -> None:
+        self.level = level
+        self.last_occurred_at = occurred_at
+
+    def auto_close_due(self, desk: Desk) -> tuple[datetime, datetime] | None:
+        """(warn at, close at) for the pending information request, on the desk's calendar."""
+        if self.pending_info_since is None:
+            return None
+        rule = desk.inactivity
+        return (
+            rule.calendar.add(self.pending_info_since, rule.warn_after),
+            rule.calendar.add(self.pending_info_since, rule.close_after),
+        )
+
+    def warn_auto_close(
+        self, *, desk: Desk, at: datetime, now: datetime, actor: Actor, channel: str
+    ) -> None:
+        self.check_desk(desk)
+        self.check_not_closed("warn about closing")
+        self.check_time(at, now)
+        self.check_role(actor, ("system",), "warn about auto-close")
+        due = self.auto_close_due(desk)
+        if due is None:
+            raise self._refuse(
+                LifecycleError, "no information request is pending", "status", "no_pending_request"
+            )
+        if self.auto_close_warned_at is not None:
+            raise self._refuse(
+                LifecycleError, "the requester was already warned", "status", "already_warned"
+            )
+        if at < due[0]:
+            raise self._refuse(
+                LifecycleError, f"the warning is not due before {due[0].isoformat()}",
+                "occurred_at", "warning_not_due",
+            )
+        self._auto_close_warned(occurred_at=at, actor=str(actor), channel=channel, closes_at=due[1])
+
+    @event(AutoCloseWarned)
+    def _auto_close_warned(
+        self, occurred_at: datetime, actor: str, channel: str, closes_at: datetime
+    ) -> None:
+        self.auto_close_warned_at = occurred_at
+        self.last_occurred_at = occurred_at
+
+    def close(
+        self, reason: str, *, desk: Desk, at: datetime, now: datetime, actor: Actor, channel: str
+    ) -> None:
+        self.check_desk(desk)
+        if self.status == "closed":
+            raise self._refuse(LifecycleError, "the ticket is already closed", "status", "closed_once")
+        self.check_time(at, now)
+        if reason not in CLOSE_REASONS:
+            raise self._refuse(
+                ValidationError, f"reason must be one of {', '.join(CLOSE_REASONS)}",
+                "reason", "known_close_reason",
+            )
+        if reason == "closed_by_requester":
+            self.check_is_requester(actor)
+        elif reason == "resolved":
+            self.check_role(actor, ("agent", "service"), "resolve")
+        else:
+            self.check_no_reply_close(desk, at, actor)
+        self._closed(occurred_at=at, actor=str(actor), channel=channel, reason=reason)
+
+    def check_no_reply_close(self, desk: Desk, at: datetime, actor: Actor) -> None:
+        """Auto-close only when a request is pending, the requester was warned, and it is due."""
+        self.check_role(actor, ("system",), "close for no reply")
+        due = self.auto_close_due(desk)
+        if due is None:
+            raise self._refuse(
+                LifecycleError, "no information request is pending", "status", "no_pending_request"
+            )
+        if self.auto_close_warned_at is None:
+            raise self._refuse(
+                LifecycleError, "the requester has not been warned yet", "status", "not_warned"
+            )
+        if at < due[1]:
+            raise self._refuse(
+                LifecycleError, f"auto-close is not due before {due[1].isoformat()}",
+                "occurred_at", "auto_close_not_due",
+            )
+
+    @event(Closed)
+    def _closed(self, occurred_at: datetime, actor: str, channel: str, reason: str) -> None:
+        self.status = "closed"
+        self.closed_at = occurred_at
+        self.close_reason = reason
+        self.pending_info_since = None
+        self.auto_close_warned_at = None
+        self.last_occurred_at = occurred_at
+
+    def reopen(
+        self, reason: str, *, desk: Desk, at: datetime, now: datetime, actor: Actor, channel: str
+    ) -> None:
+        self.check_desk(desk)
+        if self.status != "closed" or self.closed_at is None:
+            raise self._refuse(LifecycleError, "the ticket is not closed", "status", "not_closed")
+        self.check_time(at, now)
+        if actor.role == "customer":
+            self.check_is_requester(actor)
+        if desk.reopen_within is None:
+            raise self._refuse(
+                LifecycleError,
+                f"desk {desk.id} does not reopen closed tickets; open a new ticket",
+                "status", "reopen_not_allowed",
+            )
+        deadline = desk.inactivity.calendar.add(self.closed_at, desk.reopen_within)
+        if at > deadline:
+            raise self._refuse(
+                LifecycleError, f"tickets can be reopened until {deadline.isoformat()}",
+                "occurred_at", "reopen_window_passed",
+            )
+        if not reason.strip():
+            raise self._refuse(ValidationError, "a reason is required", "reason", "required")
+        self._reopened(occurred_at=at, actor=str(actor), channel=channel, reason=reason)
+
+    @event(Reopened)
+    def _reopened(self, occurred_at: datetime, actor: str, channel: str, reason: str) -> None:
+        self.status = "open"
+        self.closed_at = None
+        self.close_reason = None
+        self.last_occurred_at = occurred_at
+
+
+def check_occurred_at(at: datetime, now: datetime, *, ticket: str | None = None) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise TimeOrderError(
+            "occurred_at must carry a time zone (ISO 8601 with Z or an offset)",
+            field="occurred_at", rule="aware_time", ticket=ticket,
+        )
+    if at > now + FUTURE_TOLERANCE:
+        raise TimeOrderError(
+            f"occurred_at {at.isoformat()} is in the future (now {now.isoformat()})",
+            field="occurred_at", rule="not_in_future", ticket=ticket,
+        )

@@ -1,0 +1,26 @@
+"""ruff and mypy are part of the test run, so a red lint is a red build."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["domain", "projections", "consumers", "replay", "tickets"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def test_ruff_finds_nothing() -> None:
+    result = run("ruff", "check", *PACKAGES, "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing() -> None:
+    result = run("mypy", *PACKAGES)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,90 @@
+"""Configuration, read in one place from ``TICKETS_``-prefixed environment variables.
+
+- ``TICKETS_HOME``: the data directory (default ``~/.local/share/tickets``).
+- ``TICKETS_DATABASE_URL``: where events live: ``sqlite:///path`` (default ``HOME/events.sqlite3``),
+  ``postgresql://user:password@host:port/dbname``, or ``memory:`` (tests).
+- ``TICKETS_READ_MODEL_URL``: where projections live (default ``sqlite:///HOME/read_models.sqlite3``,
+  or the database URL when that is PostgreSQL).
+- ``TICKETS_POLICY_DIRS``: extra policy directories, separated by ``:``.
+- ``KAFKA_BOOTSTRAP_SERVERS``: the Kafka brokers (no broker: the embedded feed).
+- ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from domain.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    read_model_url: str
+    policy_dirs: tuple[Path, ...] = ()
+    kafka_bootstrap_servers: str | None = None
+    log_format: str | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    def event_store_env(self) -> dict[str, str]:
+        """The ``eventsourcing`` environment for the event store."""
+        return persistence_env(self.database_url)
+
+
+def persistence_env(url: str) -> dict[str, str]:
+    if url == "memory:":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if url.startswith("sqlite:///"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": url.removeprefix("sqlite:///"),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/"),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        }
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"]
+        return env
+    raise ValidationError(
+        "TICKETS_DATABASE_URL must be sqlite:///PATH, postgresql://... or memory:",
+        field="TICKETS_DATABASE_URL", rule="database_url_scheme",
+    )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, home: str | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    home_dir = Path(
+        home or env.get("TICKETS_HOME") or Path.home() / ".local" / "share" / "tickets"
+    ).expanduser()
+    database_url = env.get("TICKETS_DATABASE_URL") or f"sqlite:///{home_dir / 'events.sqlite3'}"
+    persistence_env(database_url)  # fail early on a malformed URL
+    default_read = (
+        database_url if database_url.startswith("postgres")
+        else f"sqlite:///{home_dir / 'read_models.sqlite3'}"
+    )
+    dirs = tuple(Path(p) for p in env.get("TICKETS_POLICY_DIRS", "").split(":") if p)
+    return Settings(
+        home=home_dir,
+        database_url=database_url,
+        read_model_url=env.get("TICKETS_READ_MODEL_URL") or default_read,
+        policy_dirs=dirs,
+        kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+        log_format=env.get("TICKETS_LOG_FORMAT") or None,
+    )
