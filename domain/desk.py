@@ -25,6 +25,7 @@ from domain.editors import SiteEditors, registry_id
 from domain.errors import (
     ConcurrencyError,
     EntitlementError,
+    LifecycleError,
     TicketNotFoundError,
     ValidationError,
 )
@@ -33,7 +34,7 @@ from domain.history import HistoryEntry, entries_of
 from domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
 from domain.opening import check_fields, check_title
 from domain.policy import Desk
-from domain.sla import SlaReport, compute
+from domain.sla import ClockState, SlaReport, compute
 from domain.ticket import Ticket, check_occurred_at
 
 T = TypeVar("T")
@@ -239,10 +240,36 @@ class TicketDesk(Application[UUID]):
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
+        target: str | None = None,
     ) -> CommandResult:
+        """Escalate a ticket; ``target`` names the SLA clock whose risk or breach fired it.
+
+        With a target, the SLA clock is re-checked as of ``at``: a reply that arrived first, or a
+        pause, wins over a timer that fired late.
+        """
         check_channel(channel)
+        if target is not None:
+            self._check_clock_fired(ref, reason, target, at)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.escalate(
-            level, reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+            level, reason, desk=d, at=a, now=n, actor=actor, channel=channel, target=target))
+
+    def _check_clock_fired(
+        self, ref: str | UUID, reason: str, target: str, at: datetime | None
+    ) -> None:
+        wanted = {"at_risk": {ClockState.AT_RISK, ClockState.BREACHED},
+                  "breach": {ClockState.BREACHED}}.get(reason)
+        if wanted is None:
+            raise ValidationError(
+                "only at_risk and breach escalations name an SLA target",
+                field="target", rule="target_with_sla_reason",
+            )
+        clock = self.sla(ref, now=at or self.clock.now()).clock(target)
+        if clock is None or clock.state not in wanted:
+            state = clock.state.value if clock is not None else "absent"
+            raise LifecycleError(
+                f"the {target} clock is {state}, not {reason}", field="target",
+                rule="sla_clock_state", ticket=str(ref),
+            )
 
     def warn_auto_close(
         self, ref: str | UUID, *, actor: Actor, channel: str = "scheduler",

@@ -47,6 +47,8 @@ class TicketFacts:
     info_pauses: tuple[Pause, ...] = ()
     closed_spans: tuple[Pause, ...] = ()
     severity_changes: tuple[tuple[datetime, str, str], ...] = ()
+    escalated_for: tuple[str, ...] = ()  # "reason:target" of rule-fired escalations
+    complaint: bool = False
 
     @property
     def pauses(self) -> tuple[Pause, ...]:
@@ -106,7 +108,11 @@ def fold(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
                 info_pauses=_end_open_pause(f.info_pauses, at),
             )
         case "Escalated":
-            return replace(f, level=p["level"])
+            fired = f.escalated_for
+            if p.get("target"):
+                fired = (*fired, f"{p['reason']}:{p['target']}")
+            return replace(f, level=p["level"], escalated_for=fired,
+                           complaint=f.complaint or p["reason"] == "complaint")
         case "AutoCloseWarned":
             return replace(f, warned_at=at)
         case "Closed":

@@ -93,6 +93,7 @@ class Ticket(Aggregate):
         level: str
         previous: str
         reason: str
+        target: str | None  # the SLA target whose risk or breach fired it, if any
 
     class AutoCloseWarned(Event):
         closes_at: datetime
@@ -134,6 +135,7 @@ class Ticket(Aggregate):
         self.auto_close_warned_at: datetime | None = None
         self.closed_at: datetime | None = None
         self.close_reason: str | None = None
+        self.escalated_for: list[str] = []  # "reason:target" of rule-fired escalations
 
     # ---- rules -------------------------------------------------------------------------
 
@@ -315,9 +317,12 @@ class Ticket(Aggregate):
 
     def escalate(
         self, level: str | None, reason: str, *, desk: Desk, at: datetime, now: datetime,
-        actor: Actor, channel: str,
+        actor: Actor, channel: str, target: str | None = None,
     ) -> None:
-        """Move the ticket up a level; complaints go to the service manager (the top level)."""
+        """Move the ticket up a level; complaints go to the service manager (the top level).
+
+        An escalation fired for an SLA target's risk or breach happens once per (reason, target).
+        """
         self.check_desk(desk)
         self.check_not_closed("escalate")
         self.check_time(at, now)
@@ -325,6 +330,11 @@ class Ticket(Aggregate):
             raise self._refuse(
                 ValidationError, f"reason must be one of {', '.join(ESCALATION_REASONS)}",
                 "reason", "known_escalation_reason",
+            )
+        if target is not None and f"{reason}:{target}" in self.escalated_for:
+            raise self._refuse(
+                LifecycleError, f"already escalated for {reason} of {target}", "target",
+                "escalated_once_per_target",
             )
         levels = desk.escalation_levels
         if reason == "complaint":
@@ -347,15 +357,17 @@ class Ticket(Aggregate):
             )
         self._escalated(
             occurred_at=at, actor=str(actor), channel=channel, level=level, previous=self.level,
-            reason=reason,
+            reason=reason, target=target,
         )
 
     @event(Escalated)
     def _escalated(
         self, occurred_at: datetime, actor: str, channel: str, level: str, previous: str,
-        reason: str,
+        reason: str, target: str | None,
     ) -> None:
         self.level = level
+        if target is not None:
+            self.escalated_for.append(f"{reason}:{target}")
         self.last_occurred_at = occurred_at
 
     def auto_close_due(self, desk: Desk) -> tuple[datetime, datetime] | None:

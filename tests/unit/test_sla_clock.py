@@ -90,3 +90,23 @@ def test_no_reply_close_cancels_the_resolution_target(desk: TicketDesk) -> None:
 def test_severity_without_a_target_has_no_clock(desk: TicketDesk) -> None:
     n = open_ticket(desk, "o365", "enterprise", "C", "2026-11-14T22:00:00+00:00")
     assert desk.sla(n).clock("first_response") is None
+
+
+def test_rule_escalation_rechecks_the_clock_and_fires_once_per_target(desk: TicketDesk) -> None:
+    import pytest
+
+    from domain.errors import LifecycleError
+
+    n = open_ticket(desk, "o365", "enterprise", "A", "2026-11-14T22:00:00+00:00")
+    with pytest.raises(LifecycleError) as caught:
+        desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+                      at=at("2026-11-14T22:59:59+00:00"))
+    assert caught.value.rule == "sla_clock_state"
+    desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+                  at=at("2026-11-14T23:00:00+00:00"))
+    assert desk.get(n).level == "level_2"
+    with pytest.raises(LifecycleError) as caught:
+        desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+                      at=at("2026-11-14T23:00:01+00:00"))
+    assert caught.value.rule == "escalated_once_per_target"
+    assert desk.facts(n).escalated_for == ("breach:first_response",)
