@@ -11,6 +11,8 @@ Rules written down here, since the pages leave them open:
   not pause while the customer owes information (asking is itself the response).
 - The resolution clock pauses while information is requested and not yet given ("action needed")
   and while the ticket is closed before a reopening; it stops when the ticket closes.
+- The auto-close clock is at risk from the warning time (``warn_after``) and breached, that is
+  due to close, at ``close_after``.
 - A target whose ticket closed before it was met (no reply, or closed by the requester before any
   response) is ``cancelled``.
 """
@@ -165,7 +167,10 @@ def compute(facts: TicketFacts, desk: Desk, now: datetime, *, explain: bool = Fa
             now=now, explain=explain,
         )
         warn_at = rule.calendar.add(facts.pending_since, rule.warn_after)
-        clocks.append(TargetClock(**{**clock.__dict__, "at_risk_at": warn_at}))
+        state = clock.state
+        if state in (ClockState.RUNNING, ClockState.AT_RISK):
+            state = ClockState.AT_RISK if now >= warn_at else ClockState.RUNNING
+        clocks.append(TargetClock(**{**clock.__dict__, "at_risk_at": warn_at, "state": state}))
 
     return SlaReport(
         ticket_id=str(facts.ticket_id), number=facts.number, desk=facts.desk,

@@ -108,6 +108,16 @@ class Ticket(Aggregate):
     def create_id(number: str) -> UUID:
         return ticket_id_for(number)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
+        """A fast copy for the repository's cache: the state is immutable values (str, int,
+        datetime, UUID) and flat lists or dicts of them, so copying the containers is enough."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update({
+            key: value.copy() if isinstance(value, list | dict) else value
+            for key, value in self.__dict__.items()
+        })
+        return clone
+
     @event(Opened)
     def __init__(
         self, occurred_at: datetime, actor: str, channel: str, number: str, desk: str,

@@ -16,7 +16,7 @@ from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk, summary
 from domain.errors import TicketError, ValidationError
 from tickets.config import Settings, load_settings
-from tickets.output import dumps, iso, sla_json, sla_text
+from tickets.output import dumps, iso, plain, sla_json, sla_text
 from tickets.wiring import build_desk
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
@@ -160,7 +160,7 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> Any:
     rows: list[dict[str, Any]] = [
         {"version": e.version, "type": e.type, "occurred_at": iso(e.occurred_at),
          "recorded_at": iso(e.recorded_at), "actor": e.actor, "channel": e.channel,
-         "payload": {k: v for k, v in e.payload.items() if k != "fields"}}
+         "payload": plain({k: v for k, v in e.payload.items() if k != "fields"})}
         for e in entries
     ]
     if args.json:
@@ -289,7 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     if output is not None:
-        print(output if isinstance(output, str) else dumps(output))
+        try:
+            print(output if isinstance(output, str) else dumps(output))
+        except BrokenPipeError:  # the reader went away (| head): not an error of ours
+            sys.stderr.close()
     return 0
 
 

@@ -7,6 +7,7 @@
   or the database URL when that is PostgreSQL).
 - ``TICKETS_POLICY_DIRS``: extra policy directories, separated by ``:``.
 - ``KAFKA_BOOTSTRAP_SERVERS``: the Kafka brokers (no broker: the embedded feed).
+- ``TICKETS_SQLITE_SYNCHRONOUS``: ``NORMAL`` (default) or ``FULL`` for the SQLite event store.
 - ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
 """
 
@@ -44,9 +45,10 @@ def persistence_env(url: str) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if url.startswith("sqlite:///"):
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "tickets.sqlite_store:TicketsSQLiteFactory",
             "SQLITE_DBNAME": url.removeprefix("sqlite:///"),
             "SQLITE_LOCK_TIMEOUT": "30",
+            "SQLITE_SYNCHRONOUS": os.environ.get("TICKETS_SQLITE_SYNCHRONOUS", "NORMAL"),
         }
     if url.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(url)

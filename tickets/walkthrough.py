@@ -29,11 +29,11 @@ def walk(settings: Settings, *, as_json: bool = False) -> Any:
         fields={"product": "payroll"}, actor=Actor("service", "chat"), channel="chat",
         severity="high", at=_t("2026-04-02T15:00:00+02:00"),
     )
-    steps: list[tuple[str, str]] = [("opened", "2026-04-02T15:00:00+02:00")]
+    steps: list[tuple[str, str]] = [("opened", iso(_t("2026-04-02T15:00:00+02:00")) or "")]
 
     def step(label: str, when: str, call: Any) -> None:
         call(at=_t(when))
-        steps.append((label, when))
+        steps.append((label, iso(_t(when)) or ""))
 
     n = opened.number
     step("assigned", "2026-04-02T15:10:00+02:00",
@@ -43,15 +43,19 @@ def walk(settings: Settings, *, as_json: bool = False) -> Any:
          lambda at: desk.request_info(n, actor=agent, at=at))
     warn_at, close_at = desk.get(n).auto_close_due(desk.catalogue.desk("nl-vendor")) or (None, None)
     assert warn_at is not None and close_at is not None
+    countdown = desk.sla(n, now=warn_at, explain=True)
     step("auto-close warned", iso(warn_at) or "",
          lambda at: desk.warn_auto_close(n, actor=SCHEDULER, at=at))
     step("closed: no reply", iso(close_at) or "",
          lambda at: desk.close_ticket(n, "no_reply", actor=SCHEDULER, channel="scheduler", at=at))
     report = desk.sla(n, now=close_at, explain=True)
     if as_json:
-        return {"ticket": summary(desk.get(n)), "steps": steps, "sla": sla_json(report)}
+        return {"ticket": summary(desk.get(n)), "steps": steps, "sla": sla_json(report),
+                "sla_at_warning": sla_json(countdown)}
     lines = [f"Ticket {n} on desk nl-vendor (Mon-Fri 09:00-17:00 Europe/Amsterdam, NL holidays)"]
     lines += [f"  {when:<26} {label}" for label, when in steps]
-    lines.append("SLA clocks and why each span counted or not:")
+    lines.append(f"SLA clocks as of the warning ({iso(warn_at)}), and why each span counted or not:")
+    lines.append(sla_text(countdown))
+    lines.append(f"SLA clocks once closed ({iso(close_at)}):")
     lines.append(sla_text(report))
     return "\n".join(lines)

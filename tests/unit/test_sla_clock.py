@@ -110,3 +110,14 @@ def test_rule_escalation_rechecks_the_clock_and_fires_once_per_target(desk: Tick
                       at=at("2026-11-14T23:00:01+00:00"))
     assert caught.value.rule == "escalated_once_per_target"
     assert desk.facts(n).escalated_for == ("breach:first_response",)
+
+
+def test_auto_close_clock_is_at_risk_from_the_warning_time(desk: TicketDesk) -> None:
+    n = open_ticket(desk, "zoom", "premier", "P2", "2026-11-02T09:00:00+01:00")
+    desk.request_info(n, actor=AGENT, at=at("2026-11-02T09:10:00+01:00"))
+    before = desk.sla(n, now=at("2026-11-05T09:09:59+01:00")).clock("auto_close")
+    after = desk.sla(n, now=at("2026-11-05T09:10:00+01:00")).clock("auto_close")
+    due = desk.sla(n, now=at("2026-11-09T09:10:00+01:00")).clock("auto_close")
+    assert before is not None and before.state is ClockState.RUNNING
+    assert after is not None and after.state is ClockState.AT_RISK
+    assert due is not None and due.state is ClockState.BREACHED
