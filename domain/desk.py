@@ -34,6 +34,7 @@ from domain.history import HistoryEntry, entries_of
 from domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
 from domain.opening import check_fields, check_title
 from domain.policy import Desk
+from domain.receipts import CommandReceipt, receipt_id
 from domain.sla import ClockState, SlaReport, compute
 from domain.ticket import Ticket, check_occurred_at
 
@@ -46,6 +47,7 @@ class CommandResult:
     ticket_id: UUID
     number: str
     version: int
+    duplicate: bool = False  # the command id was seen before: this is the first answer again
 
 
 class TicketDesk(Application[UUID]):
@@ -139,8 +141,10 @@ class TicketDesk(Application[UUID]):
         self, *, desk: str, requester: str, requester_role: str, title: str,
         fields: Mapping[str, object] | None = None, plan: str | None = None,
         category: str | None = None, severity: str | None = None, actor: Actor,
-        channel: str = "api", at: datetime | None = None,
+        channel: str = "api", at: datetime | None = None, command_id: str | None = None,
     ) -> CommandResult:
+        if (seen := self.receipt(command_id)) is not None:
+            return seen
         policy = self.catalogue.desk(desk)
         check_channel(channel)
         the_plan = policy.plan(plan)
@@ -169,16 +173,39 @@ class TicketDesk(Application[UUID]):
                 requester_role=requester_role, title=clean_title, fields=clean_fields,
             )
             try:
-                self.save(ticket)
+                self.save(ticket, *self._receipts(command_id, ticket))
             except IntegrityError:
+                if (seen := self.receipt(command_id)) is not None:
+                    return seen  # the same command, delivered twice at once
                 continue  # the number was taken: draw another
             return CommandResult(ticket.id, number, ticket.version)
         raise ConcurrencyError("could not draw a free ticket number", field="number", rule="unique")
 
+    def receipt(self, command_id: str | None) -> CommandResult | None:
+        """The first answer to this command id, if it was applied before."""
+        if command_id is None:
+            return None
+        try:
+            found: object = self.repository.get(receipt_id(command_id))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, CommandReceipt)
+        return CommandResult(found.ticket_id, found.number, found.ticket_version, duplicate=True)
+
+    @staticmethod
+    def _receipts(command_id: str | None, ticket: Ticket) -> list[CommandReceipt]:
+        if command_id is None:
+            return []
+        return [CommandReceipt(command_id=command_id, ticket_id=ticket.id, number=ticket.number,
+                               version=ticket.version)]
+
     def _change(
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
         command: Callable[[Ticket, Desk, datetime, datetime], None],
+        command_id: str | None = None,
     ) -> CommandResult:
+        if (seen := self.receipt(command_id)) is not None:
+            return seen
         ticket = self.get(ref)
         if expected_version is not None and ticket.version != expected_version:
             raise ConcurrencyError(
@@ -189,8 +216,10 @@ class TicketDesk(Application[UUID]):
         occurred_at, now = self._when(at)
         command(ticket, self.catalogue.desk(ticket.desk), occurred_at, now)
         try:
-            self.save(ticket)
+            self.save(ticket, *self._receipts(command_id, ticket))
         except IntegrityError:
+            if (seen := self.receipt(command_id)) is not None:
+                return seen
             raise ConcurrencyError(
                 "another command changed the ticket at the same time and won; reload and retry",
                 field="version", rule="optimistic_concurrency", ticket=ticket.number,
@@ -200,47 +229,50 @@ class TicketDesk(Application[UUID]):
     def set_severity(
         self, ref: str | UUID, severity: str, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
+        command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
-            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     def assign(
         self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
+        command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
-            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel))
+            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     def respond(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
-        expected_version: int | None = None,
+        expected_version: int | None = None, command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
-            at=a, now=n, actor=actor, channel=channel))
+            at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     def request_info(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
         at: datetime | None = None, expected_version: int | None = None,
+        command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.request_info(
-            at=a, now=n, actor=actor, channel=channel, replace=replace))
+            at=a, now=n, actor=actor, channel=channel, replace=replace), command_id=command_id)
 
     def customer_reply(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
-        expected_version: int | None = None,
+        expected_version: int | None = None, command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
-            at=a, now=n, actor=actor, channel=channel))
+            at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
-        target: str | None = None,
+        target: str | None = None, command_id: str | None = None,
     ) -> CommandResult:
         """Escalate a ticket; ``target`` names the SLA clock whose risk or breach fired it.
 
@@ -251,7 +283,8 @@ class TicketDesk(Application[UUID]):
         if target is not None:
             self._check_clock_fired(ref, reason, target, at)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.escalate(
-            level, reason, desk=d, at=a, now=n, actor=actor, channel=channel, target=target))
+            level, reason, desk=d, at=a, now=n, actor=actor, channel=channel, target=target),
+            command_id=command_id)
 
     def _check_clock_fired(
         self, ref: str | UUID, reason: str, target: str, at: datetime | None
@@ -274,26 +307,29 @@ class TicketDesk(Application[UUID]):
     def warn_auto_close(
         self, ref: str | UUID, *, actor: Actor, channel: str = "scheduler",
         at: datetime | None = None, expected_version: int | None = None,
+        command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
-            desk=d, at=a, now=n, actor=actor, channel=channel))
+            desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     def close_ticket(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
+        command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     def reopen(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
+        command_id: str | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel))
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
 
     # ---- the editor registry --------------------------------------------------------------
 

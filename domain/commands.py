@@ -1,0 +1,160 @@
+"""Commands as messages: what services send over the intake topic or the HTTP write API.
+
+A message is a map with ``command_id`` (the idempotency key), ``type`` and the command's fields.
+``parse`` checks every field's presence and type and refuses unknown ones; ``execute`` applies it
+to the desk under the sending service's identity and answers accepted (ticket id and number) or
+rejected (field and rule). Both edges use this one module, so they answer the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.actor import Actor
+from domain.desk import CommandResult, TicketDesk
+from domain.errors import TicketError, ValidationError
+
+_COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
+           "expected_version": int}
+#: Each command type: its own fields, type, and whether required.
+FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
+    "open": {"desk": (str, True), "requester": (str, True), "requester_role": (str, True),
+             "title": (str, True), "fields": (dict, False), "plan": (str, False),
+             "category": (str, False), "severity": (str, False)},
+    "set_severity": {"ticket": (str, True), "severity": (str, True), "reason": (str, True)},
+    "assign": {"ticket": (str, True), "agent": (str, True), "level": (str, False)},
+    "respond": {"ticket": (str, True)},
+    "request_info": {"ticket": (str, True), "replace": (bool, False)},
+    "reply": {"ticket": (str, True)},
+    "escalate": {"ticket": (str, True), "reason": (str, True), "level": (str, False)},
+    "close": {"ticket": (str, True), "reason": (str, True)},
+    "reopen": {"ticket": (str, True), "reason": (str, True)},
+}
+MAX_COMMAND_ID = 128
+
+
+@dataclass(frozen=True)
+class Command:
+    command_id: str
+    type: str
+    actor: Actor
+    channel: str
+    at: datetime | None
+    expected_version: int | None
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    command_id: str | None
+    accepted: bool
+    ticket_id: str | None = None
+    ticket_number: str | None = None
+    version: int | None = None
+    duplicate: bool = False
+    error: Mapping[str, Any] | None = None
+
+    def as_map(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "command_id": self.command_id, "status": "accepted" if self.accepted else "rejected",
+        }
+        if self.accepted:
+            answer.update(ticket_id=self.ticket_id, ticket_number=self.ticket_number,
+                          version=self.version, duplicate=self.duplicate)
+        else:
+            answer["error"] = dict(self.error or {})
+        return answer
+
+
+def _typed(name: str, value: Any, kind: type) -> Any:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise ValidationError(
+            f"{name} must be {'an object' if kind is dict else kind.__name__}, "
+            f"not {type(value).__name__}", field=name, rule="type",
+        )
+    return value
+
+
+def parse(message: object, identity: Actor) -> Command:
+    """Validate a command message; ``identity`` is the authenticated sender (a service or agent)."""
+    if not isinstance(message, Mapping):
+        raise ValidationError("a command must be a map", field="command", rule="type")
+    kind = message.get("type")
+    if kind not in FIELDS:
+        raise ValidationError(
+            f"type must be one of {', '.join(FIELDS)}", field="type", rule="known_command"
+        )
+    own = FIELDS[kind]
+    for name in message:
+        if name not in _COMMON and name not in own:
+            raise ValidationError(f"{kind} has no field {name!r}", field=str(name),
+                                  rule="unknown_field")
+    for name, value in message.items():
+        _typed(name, value, _COMMON.get(name) or own[name][0])
+    for name, (_, required) in own.items():
+        if required and name not in message:
+            raise ValidationError(f"{name} is required", field=name, rule="required")
+    command_id = message.get("command_id")
+    if command_id is None or not 0 < len(command_id) <= MAX_COMMAND_ID:
+        raise ValidationError(f"command_id is required (1-{MAX_COMMAND_ID} characters)",
+                              field="command_id", rule="required")
+    actor = Actor.parse(message["actor"]) if "actor" in message else identity
+    if actor != identity and identity.role != "service":
+        raise ValidationError("only a service may act for someone else", field="actor",
+                              rule="act_for_others")
+    return Command(
+        command_id=command_id, type=kind, actor=actor,
+        channel=message.get("channel", "intake"), at=_time(message.get("at")),
+        expected_version=message.get("expected_version"),
+        fields={k: v for k, v in message.items() if k in own},
+    )
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"at {text!r} is not ISO 8601", field="at", rule="iso8601") from None
+    if value.tzinfo is None:
+        raise ValidationError("at must carry a time zone", field="at", rule="aware_time")
+    return value
+
+
+_Run = Callable[[TicketDesk, Command, dict[str, Any]], CommandResult]
+_RUN: dict[str, _Run] = {
+    "open": lambda d, c, k: d.open(**c.fields, actor=c.actor, channel=c.channel, at=c.at,
+                                   command_id=c.command_id),
+    "set_severity": lambda d, c, k: d.set_severity(c.fields["ticket"], c.fields["severity"],
+                                                   c.fields["reason"], **k),
+    "assign": lambda d, c, k: d.assign(c.fields["ticket"], c.fields["agent"],
+                                       c.fields.get("level", "front_line"), **k),
+    "respond": lambda d, c, k: d.respond(c.fields["ticket"], **k),
+    "request_info": lambda d, c, k: d.request_info(c.fields["ticket"],
+                                                   replace=c.fields.get("replace", False), **k),
+    "reply": lambda d, c, k: d.customer_reply(c.fields["ticket"], **k),
+    "escalate": lambda d, c, k: d.escalate(c.fields["ticket"], c.fields["reason"],
+                                           c.fields.get("level"), **k),
+    "close": lambda d, c, k: d.close_ticket(c.fields["ticket"], c.fields["reason"], **k),
+    "reopen": lambda d, c, k: d.reopen(c.fields["ticket"], c.fields["reason"], **k),
+}
+
+
+def execute(desk: TicketDesk, message: object, identity: Actor) -> Answer:
+    """Parse and apply one command message; every refusal becomes a rejected answer."""
+    command_id = message.get("command_id") if isinstance(message, Mapping) else None
+    try:
+        command = parse(message, identity)
+        common = {"actor": command.actor, "channel": command.channel, "at": command.at,
+                  "expected_version": command.expected_version, "command_id": command.command_id}
+        result = _RUN[command.type](desk, command, common)
+    except TicketError as error:
+        return Answer(command_id if isinstance(command_id, str) else None, False,
+                      error=error.as_dict() | {"message": str(error)})
+    return Answer(command.command_id, True, str(result.ticket_id), result.number, result.version,
+                  result.duplicate)
