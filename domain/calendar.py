@@ -165,15 +165,12 @@ class BusinessCalendar:
         """
         s = _instant_us(start, "start")
         remaining = _duration_us(duration)
+        blocked = _merge_pauses(pauses) if pauses else []
         if remaining == 0:
             return start.astimezone(UTC)
-        blocked = _merge_pauses(pauses)
-        if not blocked and self.always_open:
-            return _from_us(s + remaining)
-        spans: Iterable[_Span] = self._open_spans(s, _FAR)
-        if blocked:
-            spans = _minus(spans, blocked)
-        for a, b in spans:
+        if not blocked:
+            return self._add_unpaused(s, remaining)
+        for a, b in _minus(self._open_spans(s, _FAR), blocked):
             if b - a >= remaining:
                 return _from_us(a + remaining)
             remaining -= b - a
@@ -188,10 +185,10 @@ class BusinessCalendar:
         """Open time in [start, end) minus paused time; zero when ``end <= start``."""
         s = _instant_us(start, "start")
         e = _instant_us(end, "end")
+        blocked = _merge_pauses(pauses)
         if e <= s:
             return timedelta(0)
         spans: Iterable[_Span] = self._open_spans(s, e)
-        blocked = _merge_pauses(pauses)
         if blocked:
             spans = _minus(spans, blocked)
         return timedelta(microseconds=sum(b - a for a, b in spans))
@@ -202,10 +199,11 @@ class BusinessCalendar:
         """[start, end) cut into consecutive pieces, each counted or not, with the reason."""
         s = _instant_us(start, "start")
         e = _instant_us(end, "end")
+        blocked = _merge_pauses(pauses)
         if e <= s:
             return []
         raw = [(s, e, True, "open")] if self.always_open else list(self._pieces(s, e))
-        pieces = _overlay_pauses(raw, _merge_pauses(pauses))
+        pieces = _overlay_pauses(raw, blocked)
         merged: list[tuple[int, int, bool, str]] = []
         for a, b, counted, reason in pieces:
             if merged and merged[-1][3] == reason and merged[-1][1] == a:
@@ -224,6 +222,28 @@ class BusinessCalendar:
         while t >= (days.get(ordinal) or _fill(self, days, ordinal))[1]:
             ordinal += 1
         return ordinal
+
+    def _add_unpaused(self, s: int, remaining: int) -> datetime:
+        """``add`` without pauses: ``_open_spans`` unrolled, as this is the hot path."""
+        if self.always_open:
+            return _from_us(s + remaining)
+        days = _days_of(self)
+        ordinal = self._ordinal_of(s, days)
+        closed_days = 0
+        while True:
+            opens = (days.get(ordinal) or _fill(self, days, ordinal))[2]
+            for a, b in opens:
+                if b <= s:
+                    continue
+                if a < s:
+                    a = s
+                if b - a >= remaining:
+                    return _from_us(a + remaining)
+                remaining -= b - a
+            closed_days = 0 if opens else closed_days + 1
+            if closed_days > _MAX_CLOSED_DAYS:
+                raise ValueError(f"calendar {self.name!r} does not open within ten years")
+            ordinal += 1
 
     def _open_spans(self, s: int, e: int) -> Iterator[_Span]:
         """Open intervals clipped to [s, e), in order; ``e = _FAR`` walks on without end."""
