@@ -51,9 +51,11 @@ class Projection(ABC):
         """Apply the batch (already past the version gate) inside ``tx``; return what it set aside."""
 
     def reset(self, tx: Tx) -> None:
-        """Empty this projection's own tables (for rebuilds)."""
+        """Empty this projection's tables, its applied versions, set-aside events and position."""
         for table in self.tables():
             tx.execute(f"DELETE FROM {table}")
+        for table in ("projection_versions", "set_aside", "projection_positions"):
+            tx.execute(f"DELETE FROM {table} WHERE projection = ?", (self.name,))
 
     def tables(self) -> tuple[str, ...]:
         names = []
