@@ -15,6 +15,8 @@ from typing import Any
 from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk, summary
 from domain.errors import TicketError, ValidationError
+from tickets.cli_engine import HANDLERS as ENGINE_COMMANDS
+from tickets.cli_engine import add_parsers as add_engine_parsers
 from tickets.config import Settings, load_settings
 from tickets.output import dumps, iso, plain, sla_json, sla_text
 from tickets.wiring import build_desk
@@ -107,6 +109,7 @@ _simple("reply", lambda d, a: d.customer_reply(a.ticket, **_common(a)))
 _simple("escalate", lambda d, a: d.escalate(a.ticket, a.reason, a.level, **_common(a)))
 _simple("close", lambda d, a: d.close_ticket(a.ticket, a.reason, **_common(a)))
 _simple("reopen", lambda d, a: d.reopen(a.ticket, a.reason, **_common(a)))
+_COMMANDS.update(ENGINE_COMMANDS)  # run, scheduler, queues, dashboard, audit, demo
 
 
 @command("show")
@@ -271,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", required=True)
     p.add_argument("--editor")
     add("walkthrough", "a scripted walk through one ticket's life, printing its SLA timeline")
+    add_engine_parsers(add)
     return parser
 
 

@@ -1,0 +1,20 @@
+"""The projections the engine keeps, in one list, so the feed, rebuilds and tests agree on it."""
+
+from __future__ import annotations
+
+from domain.catalogue import Catalogue
+from projections.audit_trail import AuditTrailProjection
+from projections.base import Projection
+from projections.dashboard import DashboardProjection
+from projections.escalation_queues import EscalationQueuesProjection
+from projections.sla_timers import SlaTimersProjection
+
+
+def all_projections(catalogue: Catalogue) -> list[Projection]:
+    """A fresh instance of every projection (the SLA timers first: the scheduler reads them)."""
+    return [
+        SlaTimersProjection(catalogue),
+        EscalationQueuesProjection(catalogue),
+        AuditTrailProjection(),
+        DashboardProjection(catalogue),
+    ]
