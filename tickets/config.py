@@ -7,6 +7,8 @@
   or the database URL when that is PostgreSQL).
 - ``TICKETS_POLICY_DIRS``: extra policy directories, separated by ``:``.
 - ``KAFKA_BOOTSTRAP_SERVERS``: the Kafka brokers (no broker: the embedded feed).
+- ``TICKETS_KAFKA_TOPIC_PREFIX``: put before every topic name (default none; tests use unique ones).
+- ``TICKETS_KAFKA_SESSION_TIMEOUT_MS``: consumer group session timeout (default 10000).
 - ``TICKETS_SQLITE_SYNCHRONOUS``: ``NORMAL`` (default) or ``FULL`` for the SQLite event store.
 - ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
 """
@@ -30,6 +32,8 @@ class Settings:
     policy_dirs: tuple[Path, ...] = ()
     kafka_bootstrap_servers: str | None = None
     log_format: str | None = None
+    kafka_topic_prefix: str = ""
+    kafka_session_timeout_ms: int = 10_000
 
     @property
     def is_postgres(self) -> bool:
@@ -89,4 +93,6 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
         policy_dirs=dirs,
         kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
         log_format=env.get("TICKETS_LOG_FORMAT") or None,
+        kafka_topic_prefix=env.get("TICKETS_KAFKA_TOPIC_PREFIX", ""),
+        kafka_session_timeout_ms=int(env.get("TICKETS_KAFKA_SESSION_TIMEOUT_MS") or 10_000),
     )
