@@ -1,0 +1,33 @@
+"""The HTTP app: read API, write API, change stream, metrics and the dashboard page, over one desk.
+
+``create_app(make_context(desk, store))`` builds it; ``tickets.http.server.start_http`` serves it.
+Every ``/api`` route needs a bearer token (see ``auth`` and ``roles``); ``/``, ``/static``,
+``/metrics``, ``/openapi.json`` and ``/docs`` do not.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tickets.http import audit_routes, metrics, page, read_routes, stream, write_routes
+from tickets.http.context import HttpContext
+from tickets.http.indexes import ensure_read_models
+from tickets.http.problems import install_handlers
+
+DESCRIPTION = """Tickets, SLA clocks, escalation queues and dashboard figures from the read models;
+commands as on the intake topic. Send `Authorization: Bearer <token>` (see `tickets token create`).
+Refusals are JSON: `error`, `message`, `field`, `rule`."""
+
+
+def create_app(ctx: HttpContext) -> FastAPI:
+    ensure_read_models(ctx.store, ctx.desk.catalogue)
+    app = FastAPI(title="tickets", version="1", description=DESCRIPTION)
+    app.state.ctx = ctx
+    app.state.metrics_registry = metrics.registry_for(ctx)
+    install_handlers(app)
+    app.add_middleware(metrics.RequestMetrics)
+    for module in (read_routes, audit_routes, write_routes, stream, metrics, page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
+    return app

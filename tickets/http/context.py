@@ -1,0 +1,43 @@
+"""What the HTTP routes work with: the desk, the read models, the clock and the tokens."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from consumers.readstore import ReadStore
+from domain.clock import Clock
+from domain.desk import TicketDesk
+from tickets.http.answers import AnswerStore
+from tickets.http.tokens import TokenStore
+
+#: The largest request body accepted (a command is a few hundred bytes; a ticket's fields at most 50).
+BODY_LIMIT = 64 * 1024
+
+
+@dataclass
+class HttpContext:
+    desk: TicketDesk
+    store: ReadStore
+    clock: Clock
+    tokens: TokenStore
+    answers: AnswerStore
+    body_limit: int = BODY_LIMIT
+    stream_interval: float = 0.2  # seconds between two looks at the projections' positions
+    stream_heartbeat: float = 15.0  # a comment line this often keeps proxies from closing the stream
+    closing: threading.Event = field(default_factory=threading.Event)  # set: streams end
+
+
+def context_of(request: Request) -> HttpContext:
+    ctx: HttpContext = request.app.state.ctx
+    return ctx
+
+
+def make_context(desk: TicketDesk, store: ReadStore, clock: Clock | None = None, **options: float
+                 ) -> HttpContext:
+    """The context over a desk and its read models; ``options`` override the defaults above."""
+    the_clock = clock or desk.clock
+    return HttpContext(desk, store, the_clock, TokenStore(store, the_clock),
+                       AnswerStore(store, the_clock), **options)  # type: ignore[arg-type]

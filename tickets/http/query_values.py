@@ -1,0 +1,43 @@
+"""Checks for query parameters whose allowed values the type alone does not say."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from consumers.envelope import parse_time
+from domain.errors import ValidationError
+from tickets.output import iso, plain
+
+
+def one_of(name: str, values: Iterable[str] | None, allowed: Sequence[str]) -> list[str]:
+    """Repeated or comma-separated values, each one of ``allowed``."""
+    chosen = [v.strip() for value in values or () for v in value.split(",") if v.strip()]
+    for value in chosen:
+        if value not in allowed:
+            raise ValidationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}",
+                                  field=name, rule="one_of")
+    return chosen
+
+
+def aware_time(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name} {text!r} is not ISO 8601", field=name, rule="iso8601") from None
+    if value.tzinfo is None:
+        raise ValidationError(f"{name} must carry a time zone", field=name, rule="aware_time")
+    return value
+
+
+def stored_time(text: str | None) -> str | None:
+    """A read model's time text (``format_time``) as the API writes times (``iso``)."""
+    return None if text is None else iso(parse_time(text))
+
+
+def to_json(value: Any) -> bytes:
+    return json.dumps(plain(value), separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,132 @@
+"""The read API: tickets (list, one with its SLA timeline), escalation queues, dashboard figures.
+
+Lists and figures come from the read models; one ticket's detail loads its history from the event
+store, since its explained SLA timeline is computed from every event (``TicketDesk.sla``). Every
+response carries an ETag (see ``positions``) and answers 304 to a matching ``If-None-Match``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from domain.desk import summary
+from projections.dashboard import figures_cached
+from projections.escalation_queues import queues
+from tickets.http.auth import Caller, require
+from tickets.http.context import context_of
+from tickets.http.masking import fields_for
+from tickets.http.positions import conditional
+from tickets.http.query_values import aware_time, one_of, stored_time, to_json
+from tickets.http.roles import Permission
+from tickets.http.ticket_facts import describe
+from tickets.http.ticket_list import SLA_STATES, STATUSES, ListedTicket, TicketQuery, list_tickets
+from tickets.output import clock_json, iso
+
+router = APIRouter(prefix="/api", tags=["read"])
+Reader = Annotated[Caller, Depends(require(Permission.READ))]
+Values = Annotated[list[str] | None, Query(max_length=200)]
+
+
+def _listed(ticket: ListedTicket, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": ticket.ticket_id, "number": extra.get("number"), "title": extra.get("title"),
+        "desk": ticket.desk, "plan": extra.get("plan"), "severity": ticket.severity,
+        "status": ticket.status, "level": extra.get("level"), "agent": extra.get("agent"),
+        "sla_state": ticket.sla_state, "at_risk_at": stored_time(ticket.at_risk_at),
+        "due": stored_time(ticket.due), "opened_at": stored_time(extra.get("opened_at")),
+        "last_event_at": stored_time(extra.get("last_occurred_at")),
+        "version": extra.get("version"),
+    }
+
+
+@router.get("/tickets", summary="Tickets, filtered, most urgent first, a page at a time")
+def list_route(
+    request: Request, caller: Reader, desk: Values = None, status: Values = None,
+    severity: Values = None, sla_state: Values = None,
+    due_before: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """Filters repeat or take commas (``status=new,open``); ``after`` is the previous page's ``next``."""
+    ctx = context_of(request)
+    query = TicketQuery(
+        desks=one_of("desk", desk, [d.id for d in ctx.desk.catalogue.desks()]),
+        statuses=one_of("status", status, STATUSES),
+        severities=one_of("severity", severity, _severities(request)),
+        sla_states=one_of("sla_state", sla_state, SLA_STATES),
+        due_before=aware_time("due_before", due_before), limit=limit, after=after,
+    )
+
+    def build(position: int, now: datetime) -> bytes:
+        page = list_tickets(ctx.store, query, now)
+        extra = describe(ctx.store, [t.ticket_id for t in page.tickets])
+        return to_json({
+            "tickets": [_listed(t, extra.get(t.ticket_id, {})) for t in page.tickets],
+            "next": page.next, "position": position, "as_of": iso(now),
+        })
+
+    return conditional(request, caller.role, build)
+
+
+def _severities(request: Request) -> list[str]:
+    catalogue = context_of(request).desk.catalogue
+    return sorted({s for d in catalogue.desks() for p in d.plans.values() for s in p.severities})
+
+
+@router.get("/tickets/{ref}", summary="One ticket by number or id, with its SLA timeline explained")
+def ticket_route(request: Request, caller: Reader, ref: str) -> Response:
+    ctx = context_of(request)
+
+    def build(position: int, now: datetime) -> bytes:
+        ticket = ctx.desk.get(ref)
+        report = ctx.desk.sla(ticket.id, now=now, explain=True)
+        policy = ctx.desk.catalogue.desk(ticket.desk)
+        return to_json({
+            **summary(ticket), "requester": ticket.requester, "requester_role": ticket.requester_role,
+            "fields": fields_for(ticket.fields, caller.may(Permission.PERSONAL)),
+            "policy": {"desk": policy.id, "name": policy.name, "version": policy.version,
+                       "plan": ticket.plan},
+            "computed_at": iso(report.computed_at), "position": position,
+            "sla": [clock_json(c) for c in report.clocks],
+        })
+
+    return conditional(request, caller.role, build)
+
+
+@router.get("/queues", summary="Escalation queues per level, earliest deadline first")
+def queues_route(
+    request: Request, caller: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    ctx = context_of(request)
+
+    def build(position: int, now: datetime) -> bytes:
+        levels = queues(ctx.store, now, limit_per_level=limit)
+        return to_json({"as_of": iso(now), "position": position, "levels": {
+            level: [{"id": e.ticket_id, "number": e.number, "desk": e.desk, "severity": e.severity,
+                     "level": e.level, "kind": e.kind, "due": iso(e.due),
+                     "at_risk_at": iso(e.at_risk_at), "state": e.state, "reason": e.reason}
+                    for e in entries]
+            for level, entries in levels.items()
+        }})
+
+    return conditional(request, caller.role, build)
+
+
+@router.get("/dashboard", summary="Open tickets, SLA states and first-response percentiles")
+def dashboard_route(request: Request, caller: Reader) -> Response:
+    """Counted as of the start of the current minute, once per read-model change or minute."""
+    ctx = context_of(request)
+
+    def build(position: int, now: datetime) -> bytes:
+        figures = figures_cached(ctx.store, now, position)
+        return to_json({
+            "as_of": iso(figures.as_of), "position": position,
+            "open": [o._asdict() for o in figures.open_by_desk_severity_status],
+            "sla": [s._asdict() for s in figures.sla],
+            "first_response": [f._asdict() for f in figures.first_response],
+        })
+
+    return conditional(request, caller.role, build)

@@ -1,0 +1,66 @@
+"""Serve an app with uvicorn in a thread of the engine's process, and stop it cleanly.
+
+``start_http(app, host, port)`` binds the socket before it returns (so port 0 means "any free
+port", read back from ``handle.port``), runs uvicorn in a daemon thread and waits until it
+accepts connections. ``handle.stop()`` ends open event streams, lets requests in flight finish
+(at most ``grace`` seconds) and joins the thread. Uvicorn's own access log is off: it would write
+query strings, and the request log here (``tickets.http``, debug level) writes routes only.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from tickets.http.context import HttpContext
+
+log = structlog.get_logger("tickets.http")
+
+
+@dataclass
+class HttpHandle:
+    server: uvicorn.Server
+    thread: threading.Thread
+    host: str
+    port: int
+    closing: threading.Event
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.closing.set()
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        log.info("http_stopped", host=self.host, port=self.port, clean=not self.thread.is_alive())
+
+
+def start_http(app: FastAPI, host: str = "127.0.0.1", port: int = 8080, *, grace: float = 3.0,
+               ready_timeout: float = 10.0) -> HttpHandle:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=int(grace) or 1, server_header=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="http",
+                              daemon=True)
+    ctx: HttpContext | None = getattr(app.state, "ctx", None)
+    closing = ctx.closing if ctx is not None else threading.Event()
+    thread.start()
+    deadline = time.monotonic() + ready_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the HTTP server did not start on {host}:{bound_port}")
+        time.sleep(0.01)
+    log.info("http_started", host=host, port=bound_port)
+    return HttpHandle(server, thread, host, bound_port, closing)
