@@ -18,6 +18,8 @@ from domain.errors import TicketError, ValidationError
 from tickets.cli_engine import HANDLERS as ENGINE_COMMANDS
 from tickets.cli_engine import add_parsers as add_engine_parsers
 from tickets.config import Settings, load_settings
+from tickets.http.cli import HANDLERS as HTTP_COMMANDS
+from tickets.http.cli import add_parsers as add_http_parsers
 from tickets.output import dumps, iso, plain, sla_json, sla_text
 from tickets.wiring import build_desk
 
@@ -110,6 +112,7 @@ _simple("escalate", lambda d, a: d.escalate(a.ticket, a.reason, a.level, **_comm
 _simple("close", lambda d, a: d.close_ticket(a.ticket, a.reason, **_common(a)))
 _simple("reopen", lambda d, a: d.reopen(a.ticket, a.reason, **_common(a)))
 _COMMANDS.update(ENGINE_COMMANDS)  # run, scheduler, queues, dashboard, audit, demo
+_COMMANDS.update(HTTP_COMMANDS)  # token
 
 
 @command("show")
@@ -275,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--editor")
     add("walkthrough", "a scripted walk through one ticket's life, printing its SLA timeline")
     add_engine_parsers(add)
+    add_http_parsers(add)
     return parser
 
 

@@ -30,6 +30,7 @@ from tickets.engine_views import (
     trail_json,
     trail_text,
 )
+from tickets.http.cli import add_run_options, http_beside
 from tickets.logs import configure_logging
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
@@ -62,7 +63,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> Any:
     stop = threading.Event()
     restore = install_stop_signals(stop)
     try:
-        run_engine(settings, stop, SystemClock(), poll=args.poll)
+        engine = build_engine(settings, SystemClock(), poll_interval=args.poll)
+        with http_beside(engine, stop, args) as engine_stop:  # the HTTP API and dashboard
+            run_engine(settings, engine_stop, engine.clock, poll=args.poll, engine=engine)
     finally:
         restore()
     return None
@@ -129,6 +132,7 @@ def add_parsers(add: AddParser) -> None:
     """Add the engine's commands; ``add(name, help)`` makes a sub-parser with --home and --json."""
     p = add("run", "run the engine: feed the projections and fire due timers until stopped")
     p.add_argument("--poll", type=float, default=0.2, help="seconds between looks at the store")
+    add_run_options(p)
     p = add("scheduler", "the scheduler, once: catch the projections up and fire what is due")
     p.add_argument("action", choices=["run-once"])
     p.add_argument("--now", help="fire what is due at this time, on a clock set to it (default: now)")

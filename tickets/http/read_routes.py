@@ -12,18 +12,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from domain.desk import summary
 from projections.dashboard import figures_cached
 from projections.escalation_queues import queues
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
-from tickets.http.masking import fields_for
 from tickets.http.positions import conditional
 from tickets.http.query_values import aware_time, one_of, stored_time, to_json
 from tickets.http.roles import Permission
+from tickets.http.ticket_detail import ticket_detail
 from tickets.http.ticket_facts import describe
 from tickets.http.ticket_list import SLA_STATES, STATUSES, ListedTicket, TicketQuery, list_tickets
-from tickets.output import clock_json, iso
+from tickets.output import iso
 
 router = APIRouter(prefix="/api", tags=["read"])
 Reader = Annotated[Caller, Depends(require(Permission.READ))]
@@ -81,17 +80,8 @@ def ticket_route(request: Request, caller: Reader, ref: str) -> Response:
     ctx = context_of(request)
 
     def build(position: int, now: datetime) -> bytes:
-        ticket = ctx.desk.get(ref)
-        report = ctx.desk.sla(ticket.id, now=now, explain=True)
-        policy = ctx.desk.catalogue.desk(ticket.desk)
-        return to_json({
-            **summary(ticket), "requester": ticket.requester, "requester_role": ticket.requester_role,
-            "fields": fields_for(ticket.fields, caller.may(Permission.PERSONAL)),
-            "policy": {"desk": policy.id, "name": policy.name, "version": policy.version,
-                       "plan": ticket.plan},
-            "computed_at": iso(report.computed_at), "position": position,
-            "sla": [clock_json(c) for c in report.clocks],
-        })
+        detail = ticket_detail(ctx.desk, ref, now, caller.may(Permission.PERSONAL))
+        return to_json({**detail, "position": position})
 
     return conditional(request, caller.role, build)
 

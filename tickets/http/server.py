@@ -18,7 +18,9 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from tickets.http.context import HttpContext
+from tickets.engine import Engine
+from tickets.http.app import create_app
+from tickets.http.context import HttpContext, make_context
 
 log = structlog.get_logger("tickets.http")
 
@@ -64,3 +66,8 @@ def start_http(app: FastAPI, host: str = "127.0.0.1", port: int = 8080, *, grace
         time.sleep(0.01)
     log.info("http_started", host=host, port=bound_port)
     return HttpHandle(server, thread, host, bound_port, closing)
+
+
+def serve_engine(engine: Engine, host: str = "127.0.0.1", port: int = 8080) -> HttpHandle:
+    """The HTTP app over an engine's desk, read models and clock, served in a thread."""
+    return start_http(create_app(make_context(engine.desk, engine.store, engine.clock)), host, port)

@@ -1,0 +1,101 @@
+"""``tickets token create|revoke|list`` and the HTTP options of ``tickets run``.
+
+``create`` prints the new token once; only its SHA-256 hash is stored, so a lost token is revoked
+and replaced, never recovered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from consumers.readstore import ReadStore
+from domain.errors import ValidationError
+from tickets.config import Settings
+from tickets.engine import Engine
+from tickets.http.tokens import ROLES, TokenStore
+from tickets.output import iso
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+AddParser = Callable[..., argparse.ArgumentParser]
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
+    store = ReadStore(settings.read_model_url)
+    try:
+        tokens = TokenStore(store)
+        if args.action == "create":
+            if not args.name or not args.role:
+                raise ValidationError("token create needs --name and --role", field="name",
+                                      rule="required")
+            token = tokens.create(args.name, args.role)
+            return {"name": args.name, "role": args.role, "token": token} if args.json else token
+        if args.action == "revoke":
+            if not args.name:
+                raise ValidationError("token revoke needs --name", field="name", rule="required")
+            tokens.revoke(args.name)
+            return {"name": args.name, "revoked": True} if args.json else f"revoked {args.name}"
+        rows = [{"name": t.name, "role": t.role, "created_at": iso(t.created_at),
+                 "revoked_at": iso(t.revoked_at)} for t in tokens.all()]
+        if args.json:
+            return rows
+        return "\n".join(f"{r['name']:<24} {r['role']:<10} created {r['created_at']}"
+                         + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else "")
+                         for r in rows) or "(no tokens)"
+    finally:
+        store.close()
+
+
+HANDLERS: dict[str, Handler] = {"token": cmd_token}
+
+
+def add_parsers(add: AddParser) -> None:
+    p = add("token", "API tokens for the HTTP API: create (printed once), revoke, list")
+    p.add_argument("action", choices=["create", "revoke", "list"])
+    p.add_argument("--name", help="who holds it: a service or agent id (letters, digits, ._@+-)")
+    p.add_argument("--role", choices=ROLES, help="service | agent | auditor | dashboard")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--http-port", type=int, default=8080, help="HTTP API and dashboard port (8080)")
+    p.add_argument("--http-host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--no-http", action="store_true", help="run without the HTTP API and dashboard")
+
+
+@contextmanager
+def http_beside(engine: Engine, stop: threading.Event, args: argparse.Namespace
+                ) -> Iterator[threading.Event]:
+    """Serve HTTP beside the engine; yield the event the engine loop stops on.
+
+    When ``stop`` is set, HTTP stops first (requests in flight finish), then the engine, so no
+    request meets a closed desk.
+    """
+    if getattr(args, "no_http", False):
+        yield stop
+        return
+    from tickets.http.server import serve_engine  # the web framework loads only for `run`
+
+    try:
+        handle = serve_engine(engine, args.http_host, args.http_port)
+    except OSError as error:
+        engine.close()
+        raise ValidationError(f"cannot listen on {args.http_host}:{args.http_port}: {error.strerror}",
+                              field="http_port", rule="free_port") from None
+    engine_stop = threading.Event()
+
+    def stop_in_order() -> None:
+        stop.wait()
+        handle.stop()
+        engine_stop.set()
+
+    watcher = threading.Thread(target=stop_in_order, name="http-stop", daemon=True)
+    watcher.start()
+    try:
+        yield engine_stop
+    finally:
+        stop.set()
+        watcher.join(30)

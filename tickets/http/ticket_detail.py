@@ -1,0 +1,52 @@
+"""One ticket for people: its state, fields (masked by role) and SLA clocks with their timelines.
+
+Each clock's ``timeline`` explains its past (from its start until now, or until it stopped) span
+by span. A running clock also gets an ``outlook``: how the calendar counts the time from now until
+its due time (business hours, nights, weekends, holidays), computed by the same domain code as of
+the due time, so a picture can shade the future as well as the past.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.desk import TicketDesk, summary
+from domain.sla import SlaReport
+from tickets.http.masking import fields_for
+from tickets.output import clock_json, iso
+
+#: The outlook reaches at most this far ahead (a paused or far-off clock is not explained to the end).
+OUTLOOK_LIMIT = timedelta(days=31)
+
+
+def _horizon(report: SlaReport, now: datetime) -> datetime:
+    dues = [c.due for c in report.clocks if c.stopped_at is None and c.due is not None and c.due > now]
+    return min(max(dues, default=now + timedelta(days=1)), now + OUTLOOK_LIMIT)
+
+
+def _outlook(ahead: SlaReport, kind: str, now: datetime) -> list[dict[str, Any]]:
+    clock = ahead.clock(kind)
+    if clock is None:
+        return []
+    return [{"start": iso(max(i.start, now)), "end": iso(i.end), "counted": i.counted, "reason": i.reason}
+            for i in clock.timeline if i.end > now]
+
+
+def ticket_detail(desk: TicketDesk, ref: str, now: datetime, show_personal: bool) -> dict[str, Any]:
+    ticket = desk.get(ref)
+    report = desk.sla(ticket.id, now=now, explain=True)
+    ahead = desk.sla(ticket.id, now=_horizon(report, now), explain=True)
+    policy = desk.catalogue.desk(ticket.desk)
+    clocks = []
+    for clock in report.clocks:
+        shown = clock_json(clock)
+        shown["outlook"] = _outlook(ahead, clock.kind, now) if clock.stopped_at is None else []
+        clocks.append(shown)
+    return {
+        **summary(ticket), "requester": ticket.requester, "requester_role": ticket.requester_role,
+        "fields": fields_for(ticket.fields, show_personal),
+        "policy": {"desk": policy.id, "name": policy.name, "version": policy.version,
+                   "plan": ticket.plan},
+        "computed_at": iso(report.computed_at), "sla": clocks,
+    }
