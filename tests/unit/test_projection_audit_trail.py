@@ -11,7 +11,7 @@ from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.desk import TicketDesk
-from projections.audit_trail import AuditTrailProjection, trail
+from projections.audit_trail import AuditTrailProjection, envelope_content, trail
 from projections.base import apply_batch, create_schema
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 
@@ -77,6 +77,14 @@ def test_the_stored_hash_chain_verifies_from_genesis(desk: TicketDesk, tmp_path:
         assert entry.hash == chained_hash(prev, hashed_content(
             desk.history(n)[entry.version - 1], n, "o365"))
         prev = entry.hash
+
+
+def test_the_projection_hashes_what_the_envelope_module_hashes(desk: TicketDesk) -> None:
+    n = open_ticket(desk, "2026-11-16T09:00:00+00:00", contact_name="Zoë")
+    desk.escalate(n, "by_hand", actor=AGENT, at=at("2026-11-16T09:05:00+00:00"))
+    for envelope in all_envelopes(desk):
+        assert envelope_content(envelope) == hashed_content(
+            envelope.entry(), envelope.ticket_number, envelope.desk)
 
 
 def test_a_tampered_payload_is_set_aside_with_the_version_where_the_chain_breaks(
