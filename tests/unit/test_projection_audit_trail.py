@@ -15,7 +15,7 @@ from projections.audit_trail import AuditTrailProjection, envelope_content, trai
 from projections.base import apply_batch, create_schema
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 
-OTHER_AGENT = Actor("agent", "a-2")
+COLLEAGUE = Actor(AGENT.role, "a-2")
 
 
 def read_store(tmp_path: Path, name: str = "rm") -> ReadStore:
@@ -57,7 +57,7 @@ def test_trail_holds_every_event_in_order_with_actor_channel_and_times(
         "Opened", "Assigned", "InfoRequested", "CustomerReplied", "Closed"]
     assert [e.version for e in entries] == [1, 2, 3, 4, 5]
     assert [e.actor for e in entries] == [
-        "service:webform", "agent:a-1", "agent:a-1", "customer:c-1", "agent:a-1"]
+        str(SERVICE), str(AGENT), str(AGENT), str(CUSTOMER), str(AGENT)]
     assert [e.channel for e in entries] == ["web", "cli", "email", "email", "api"]
     assert [e.occurred for e in entries] == [h.occurred_at for h in history]
     assert [e.recorded for e in entries] == [h.recorded_at for h in history]
@@ -92,7 +92,7 @@ def test_a_tampered_payload_is_set_aside_with_the_version_where_the_chain_breaks
 ) -> None:
     n = lifecycle(desk)
     first, assigned, *rest = all_envelopes(desk)
-    tampered = replace(assigned, payload={**assigned.payload, "agent": "a-9"})  # hash kept
+    tampered = replace(assigned, payload={**assigned.payload, "level": "top"})  # hash kept
     store = read_store(tmp_path)
     projection = AuditTrailProjection()
     create_schema(store, [projection])
@@ -138,10 +138,10 @@ def test_duplicates_are_skipped_and_not_set_aside(desk: TicketDesk, tmp_path: Pa
 def two_tickets(desk: TicketDesk) -> tuple[str, str]:
     a = open_ticket(desk, "2026-11-16T09:00:00+00:00")
     b = open_ticket(desk, "2026-11-16T09:30:00+00:00")
-    desk.respond(b, actor=OTHER_AGENT, at=at("2026-11-16T09:40:00+00:00"))
+    desk.respond(b, actor=COLLEAGUE, at=at("2026-11-16T09:40:00+00:00"))
     desk.respond(a, actor=AGENT, at=at("2026-11-16T10:00:00+00:00"))
     desk.respond(b, actor=AGENT, at=at("2026-11-16T10:00:00+00:00"))
-    desk.close_ticket(a, "resolved", actor=OTHER_AGENT, at=at("2026-11-16T11:00:00+00:00"))
+    desk.close_ticket(a, "resolved", actor=COLLEAGUE, at=at("2026-11-16T11:00:00+00:00"))
     return a, b
 
 
@@ -163,7 +163,7 @@ def test_queries_by_actor_and_by_time_range(desk: TicketDesk, tmp_path: Path) ->
     a, b = two_tickets(desk)
     store = read_store(tmp_path)
     feed(desk, store).catch_up()
-    by_other = trail(store, actor=str(OTHER_AGENT))
+    by_other = trail(store, actor=str(COLLEAGUE))
     assert [(e.number, e.type) for e in by_other] == [(b, "Responded"), (a, "Closed")]
     window = trail(store, since=at("2026-11-16T09:30:00+00:00"),
                    until=at("2026-11-16T10:00:00+00:00"))
