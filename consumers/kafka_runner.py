@@ -1,0 +1,206 @@
+"""The consumer-group runner: ``tickets.events`` into projections, offsets stored with the rows.
+
+One loop per process: poll a batch, sort it (``consumers.kafka_batch``), send what cannot be
+decoded to ``tickets.dlq`` (acknowledged before anything is stored, so a dead letter is never
+lost; a crash may send it twice), then in ONE read-store transaction advance the partitions'
+offsets (``consumers.consumer_offsets``, which also fences a member that lost its partitions) and
+apply the envelopes to every projection through ``apply_batch`` (the version gate skips
+duplicates). Only after that commit are the offsets committed to Kafka too, for lag tools; the read
+store is the truth: on assignment the runner seeks to the stored offsets, and to the beginning of
+a partition it has none for.
+
+The rebalance listener runs inside ``poll``, so there is never a batch in flight when partitions
+are revoked: every batch is committed before the next poll. Auto-commit is off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaError
+
+from consumers.consumer_offsets import OffsetsMoved, advance, create_table, stored_offsets
+from consumers.dead_letters import DeadLetter
+from consumers.kafka_batch import PolledBatch, sort_records
+from consumers.kafka_settings import KafkaSettings
+from consumers.readstore import ReadStore
+from projections.base import Projection, apply_batch, create_schema
+
+log = structlog.get_logger("tickets.consumer")
+
+#: Called in the loop's thread after each batch and when idle, with the partitions owned now.
+Tick = Callable[[frozenset[int]], None]
+
+
+@dataclass
+class RunnerStats:
+    batches: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    set_aside: int = 0
+    fenced: int = 0
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, runner: GroupRunner) -> None:
+        self.runner = runner
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.runner.release(revoked)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.runner.take(assigned)
+
+    def on_partitions_lost(self, lost: Any) -> None:
+        self.runner.release(lost)
+
+
+class GroupRunner:
+    """A member of consumer group ``settings.topic_prefix + group`` applying ``projections``."""
+
+    def __init__(
+        self, settings: KafkaSettings, group: str, store: ReadStore,
+        projections: Sequence[Projection], *, tick: Tick | None = None, tick_every: float = 1.0,
+        consumer_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.group_id = settings.topic_prefix + group
+        self.topic = settings.topics.events
+        self.store = store
+        self.projections = list(projections)
+        self.tick = tick
+        self.tick_every = tick_every
+        self.stats = RunnerStats()
+        self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
+        self._producer: KafkaProducer | None = None
+        create_schema(store, self.projections)
+        create_table(store)
+        self.consumer = KafkaConsumer(**settings.consumer_config(self.group_id, **(consumer_overrides or {})))
+        self.consumer.subscribe([self.topic], listener=_Listener(self))
+        self.log = log.bind(group=self.group_id, topic=self.topic)
+
+    # ---- assignment ---------------------------------------------------------------------
+
+    def owned(self) -> frozenset[int]:
+        return frozenset(self._owned)
+
+    def partition_count(self) -> int:
+        partitions = self.consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            raise RuntimeError(f"topic {self.topic} has no partitions (does it exist?)")
+        return len(partitions)
+
+    def take(self, assigned: Any) -> None:
+        """Seek each assigned partition to the offset stored in the read store."""
+        mine = [tp for tp in assigned if tp.topic == self.topic]
+        with self.store.transaction() as tx:
+            stored = stored_offsets(tx, self.group_id, self.topic, [tp.partition for tp in mine])
+        for tp in mine:
+            offset = stored.get(tp.partition)
+            if offset is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+            self._owned[tp.partition] = offset
+        self.log.info("partitions_assigned", partitions=sorted(tp.partition for tp in mine),
+                      offsets={str(p): o for p, o in sorted(stored.items())})
+
+    def release(self, revoked: Any) -> None:
+        """Nothing is in flight (see the module's docstring): forget the partitions."""
+        gone = sorted(tp.partition for tp in revoked if tp.topic == self.topic)
+        for partition in gone:
+            self._owned.pop(partition, None)
+        self.log.info("partitions_revoked", partitions=gone)
+
+    # ---- the loop -----------------------------------------------------------------------
+
+    def step(self, timeout_ms: int = 100) -> int:
+        """Poll once and store what came; return how many records were consumed."""
+        polled = self.consumer.poll(timeout_ms=timeout_ms)
+        if not polled:
+            return 0
+        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in self._owned})
+        if batch.records == 0:
+            return 0
+        if batch.dead:
+            self._send_dead(batch.dead)
+        moves = {p: (self._owned[p], n) for p, n in batch.next_offsets.items()}
+        try:
+            self._store(batch, moves)
+        except OffsetsMoved as moved:
+            self.stats.fenced += 1
+            self.log.warning("offsets_moved_elsewhere", partition=moved.partition, expected=moved.expected)
+            self.take([TopicPartition(self.topic, p) for p in sorted(self._owned)])
+            return 0
+        for partition, (_, new) in moves.items():
+            self._owned[partition] = new
+        self._commit_to_kafka(moves)
+        self.stats.batches += 1
+        self.stats.events += len(batch.envelopes)
+        self.log.debug("batch_applied", records=batch.records, events=len(batch.envelopes),
+                       dead_letters=len(batch.dead))
+        return batch.records
+
+    def _store(self, batch: PolledBatch, moves: dict[int, tuple[int | None, int]]) -> None:
+        with self.store.transaction() as tx:
+            advance(tx, self.group_id, self.topic, moves)
+            if not batch.envelopes:
+                return
+            for projection in self.projections:
+                for item in apply_batch(tx, projection, batch.envelopes):
+                    self.stats.set_aside += 1
+                    self.log.warning("event_set_aside", projection=projection.name,
+                                     ticket_id=item.envelope.ticket_id, version=item.envelope.version,
+                                     position=item.envelope.position, reason=item.reason)
+
+    def _send_dead(self, dead: list[DeadLetter]) -> None:
+        if self._producer is None:
+            self._producer = KafkaProducer(**self.settings.producer_config())
+        futures = [self._producer.send(self.settings.topics.dlq, key=d.key,
+                                       value=d.value_bytes(self.group_id), headers=d.dlq_headers())
+                   for d in dead]
+        self._producer.flush()
+        for letter, future in zip(dead, futures, strict=True):
+            future.get(timeout=30)  # raises if the broker refused: better stop than lose it
+            self.stats.dead_letters += 1
+            self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
+                             reason=letter.reason)
+
+    def _commit_to_kafka(self, moves: dict[int, tuple[int | None, int]]) -> None:
+        offsets = {TopicPartition(self.topic, p): OffsetAndMetadata(new, "", -1)
+                   for p, (_, new) in moves.items()}
+        try:
+            self.consumer.commit(offsets)
+        except KafkaError as error:  # a rebalance under way: the read store holds the truth
+            self.log.info("kafka_commit_skipped", error=type(error).__name__)
+
+    def run(self, stop: threading.Event, poll_ms: int = 100) -> RunnerStats:
+        """Consume until ``stop`` is set; then leave the group and close."""
+        self.log.info("consumer_started", projections=[p.name for p in self.projections])
+        last_tick = 0.0
+        try:
+            while not stop.is_set():
+                self.step(poll_ms)
+                due = time.monotonic() - last_tick >= self.tick_every
+                if self.tick is not None and due:
+                    last_tick = time.monotonic()
+                    self.tick(self.owned())
+        finally:
+            self.close()
+            self.log.info("consumer_stopped", events=self.stats.events, batches=self.stats.batches,
+                          dead_letters=self.stats.dead_letters, set_aside=self.stats.set_aside)
+        return self.stats
+
+    def close(self) -> None:
+        try:
+            self.consumer.close(autocommit=False)
+        finally:
+            if self._producer is not None:
+                self._producer.close()
+                self._producer = None

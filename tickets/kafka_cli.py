@@ -1,0 +1,74 @@
+"""The Kafka processes on the command line: ``tickets publish``, ``tickets consume``, ``tickets schedule``.
+
+Each runs until SIGTERM or SIGINT, then finishes its current batch, leaves its group (or frees the
+publisher's lock) and exits 0. Configuration comes from the environment (``tickets.config``):
+``KAFKA_BOOTSTRAP_SERVERS``, ``TICKETS_DATABASE_URL``, ``TICKETS_READ_MODEL_URL``,
+``TICKETS_KAFKA_TOPIC_PREFIX``. See docs/kafka.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from domain.errors import ValidationError
+from tickets.config import Settings
+from tickets.engine import install_stop_signals
+from tickets.logs import configure_logging
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+AddParser = Callable[..., argparse.ArgumentParser]
+
+
+def _kafka_ready(settings: Settings) -> None:
+    if not settings.kafka_bootstrap_servers:
+        raise ValidationError("set KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers",
+                              field="KAFKA_BOOTSTRAP_SERVERS", rule="required")
+
+
+def _run(settings: Settings, build: Callable[[], Any]) -> None:
+    _kafka_ready(settings)
+    configure_logging(settings.log_format)
+    stop = threading.Event()
+    restore = install_stop_signals(stop)
+    try:
+        build().run(stop)
+    finally:
+        restore()
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> Any:
+    from tickets.kafka_wiring import build_publisher
+
+    _run(settings, lambda: build_publisher(settings, batch_size=args.batch))
+
+
+def cmd_consume(args: argparse.Namespace, settings: Settings) -> Any:
+    from tickets.kafka_wiring import build_consumer
+
+    try:
+        _run(settings, lambda: build_consumer(settings, args.group, args.projection or ()))
+    except ValueError as error:
+        raise ValidationError(str(error), field="projection", rule="known_projection") from None
+
+
+def cmd_schedule(args: argparse.Namespace, settings: Settings) -> Any:
+    from tickets.kafka_wiring import build_scheduler_member
+
+    _run(settings, lambda: build_scheduler_member(settings, group=args.group, tick_every=args.tick)[0])
+
+
+def add_kafka_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
+    """Register the commands: ``add(name, help)`` makes a sub-parser; ``handlers`` maps names to handlers."""
+    p = add("publish", "publish the event store's events to Kafka (one leader, others stand by)")
+    p.add_argument("--batch", type=int, default=2000, help="events per acknowledged batch")
+    p = add("consume", "a consumer group member applying tickets.events to the projections")
+    p.add_argument("--group", default="projections", help="consumer group (the topic prefix goes first)")
+    p.add_argument("--projection", action="append", metavar="NAME",
+                   help="sla_timers, escalation_queues, audit_trail or dashboard (repeat; default: all)")
+    p = add("schedule", "a scheduler group member: fires the due timers of its partitions")
+    p.add_argument("--group", default="scheduler")
+    p.add_argument("--tick", type=float, default=1.0, help="seconds between looks at due timers")
+    handlers.update({"publish": cmd_publish, "consume": cmd_consume, "schedule": cmd_schedule})

@@ -1,0 +1,86 @@
+"""Build the Kafka processes from settings: the publisher, a projections group member, a scheduler member."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from consumers.kafka_runner import GroupRunner
+from consumers.kafka_settings import KafkaSettings, partition_for, ticket_key
+from consumers.partition_scheduler import PartitionScheduler
+from consumers.publisher import Publisher
+from consumers.publisher_state import publisher_state
+from consumers.readstore import ReadStore
+from consumers.scheduler_timers import SchedulerTimersProjection
+from consumers.store_reader import StoreReader
+from domain.clock import Clock, SystemClock
+from projections.base import Projection
+from tickets.config import Settings
+from tickets.projections_registry import all_projections
+from tickets.wiring import build_catalogue, build_desk
+
+PROJECTIONS_GROUP = "projections"
+SCHEDULER_GROUP = "scheduler"
+
+
+def kafka_settings(settings: Settings, **overrides: Any) -> KafkaSettings:
+    return KafkaSettings.of(settings, **overrides)
+
+
+def build_publisher(settings: Settings, *, batch_size: int = 2000, **overrides: Any) -> Publisher:
+    kafka = kafka_settings(settings, **overrides)
+    desk = build_desk(settings)
+    state = publisher_state(settings.database_url, f"events:{kafka.topics.events}")
+    return Publisher(StoreReader(desk), state, kafka, batch_size=batch_size)
+
+
+def select_projections(settings: Settings, names: Sequence[str] = ()) -> list[Projection]:
+    """The named projections (all four when none are named), in the registry's order."""
+    every = all_projections(build_catalogue(settings))
+    known = {p.name for p in every}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ValueError(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [p for p in every if not names or p.name in names]
+
+
+def build_consumer(settings: Settings, group: str = PROJECTIONS_GROUP, names: Sequence[str] = (),
+                   **overrides: Any) -> GroupRunner:
+    kafka = kafka_settings(settings, **overrides)
+    store = ReadStore(settings.read_model_url)
+    return GroupRunner(kafka, group, store, select_projections(settings, names))
+
+
+class _Partitions:
+    """A ticket's partition on ``tickets.events``, once the runner knows how many there are."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def of(self, ticket_id: str) -> int:
+        if self.count <= 0:
+            raise RuntimeError("the partition count is not known yet")
+        return partition_for(ticket_key(ticket_id), self.count)
+
+
+def build_scheduler_member(
+    settings: Settings, clock: Clock | None = None, group: str = SCHEDULER_GROUP, *,
+    tick_every: float = 1.0, **overrides: Any,
+) -> tuple[GroupRunner, PartitionScheduler]:
+    """A scheduler group member: its own timer state for its partitions, and the ticks that fire them."""
+    the_clock = clock or SystemClock()
+    kafka = kafka_settings(settings, **overrides)
+    catalogue = build_catalogue(settings)
+    desk = build_desk(settings, clock=the_clock, catalogue=catalogue)
+    store = ReadStore(settings.read_model_url)
+    partitions = _Partitions()
+    scheduler = PartitionScheduler(desk, store, the_clock)
+    runner = GroupRunner(kafka, group, store, [SchedulerTimersProjection(catalogue, partitions.of)],
+                         tick=lambda owned: _tick(scheduler, owned), tick_every=tick_every)
+    partitions.count = runner.partition_count()
+    return runner, scheduler
+
+
+def _tick(scheduler: PartitionScheduler, owned: frozenset[int]) -> None:
+    if owned:
+        scheduler.tick(owned)
