@@ -1,9 +1,9 @@
 """One ticket for people: its state, fields (masked by role) and SLA clocks with their timelines.
 
 Each clock's ``timeline`` explains its past (from its start until now, or until it stopped) span
-by span. A running clock also gets an ``outlook``: how the calendar counts the time from now until
-its due time (business hours, nights, weekends, holidays), computed by the same domain code as of
-the due time, so a picture can shade the future as well as the past.
+by span. A running clock not yet due also gets an ``outlook``: how the calendar counts the time
+from now until its due time (business hours, nights, weekends, holidays), computed by the same
+domain code as of the due time, so a picture can shade the future as well as the past.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from tickets.output import clock_json, iso
 OUTLOOK_LIMIT = timedelta(days=31)
 
 
-def _horizon(report: SlaReport, now: datetime) -> datetime:
+def _horizon(report: SlaReport, now: datetime) -> datetime | None:
+    """The latest due time still ahead (at most ``OUTLOOK_LIMIT`` away), or None."""
     dues = [c.due for c in report.clocks if c.stopped_at is None and c.due is not None and c.due > now]
-    return min(max(dues, default=now + timedelta(days=1)), now + OUTLOOK_LIMIT)
+    return min(max(dues), now + OUTLOOK_LIMIT) if dues else None
 
 
-def _outlook(ahead: SlaReport, kind: str, now: datetime) -> list[dict[str, Any]]:
-    clock = ahead.clock(kind)
-    if clock is None:
+def _outlook(ahead: SlaReport | None, kind: str, now: datetime) -> list[dict[str, Any]]:
+    clock = ahead.clock(kind) if ahead is not None else None
+    if clock is None or clock.stopped_at is not None:
         return []
     return [{"start": iso(max(i.start, now)), "end": iso(i.end), "counted": i.counted, "reason": i.reason}
             for i in clock.timeline if i.end > now]
@@ -36,12 +37,14 @@ def _outlook(ahead: SlaReport, kind: str, now: datetime) -> list[dict[str, Any]]
 def ticket_detail(desk: TicketDesk, ref: str, now: datetime, show_personal: bool) -> dict[str, Any]:
     ticket = desk.get(ref)
     report = desk.sla(ticket.id, now=now, explain=True)
-    ahead = desk.sla(ticket.id, now=_horizon(report, now), explain=True)
+    horizon = _horizon(report, now)
+    ahead = desk.sla(ticket.id, now=horizon, explain=True) if horizon is not None else None
     policy = desk.catalogue.desk(ticket.desk)
     clocks = []
     for clock in report.clocks:
         shown = clock_json(clock)
-        shown["outlook"] = _outlook(ahead, clock.kind, now) if clock.stopped_at is None else []
+        ahead_of_due = clock.stopped_at is None and clock.due is not None and clock.due > now
+        shown["outlook"] = _outlook(ahead, clock.kind, now) if ahead_of_due else []
         clocks.append(shown)
     return {
         **summary(ticket), "requester": ticket.requester, "requester_role": ticket.requester_role,

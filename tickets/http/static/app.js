@@ -112,8 +112,10 @@ async function openTicket(number) {
 }
 
 async function drawDetail() {
-  if (!shown) return;
-  const t = await api("/api/tickets/" + encodeURIComponent(shown));
+  if (shown) detailView(await api("/api/tickets/" + encodeURIComponent(shown)));
+}
+
+function detailView(t) {
   $("detail").hidden = false;
   $("detail-title").textContent = `${t.number} — ${t.title}`;
   $("detail-meta").textContent = `${t.desk} (${t.plan}) · severity ${t.severity} · ${t.status.replace("_", " ")}`
@@ -127,13 +129,14 @@ async function refresh() {
   if (refreshing) { again = true; return refreshing; }
   refreshing = (async () => {
     try {
-      const [breached, risk, running, queues, figures] = await Promise.all([
+      const [breached, risk, running, queues, figures, ticket] = await Promise.all([
         api("/api/tickets?sla_state=breached&limit=100"), api("/api/tickets?sla_state=at_risk&limit=100"),
-        api("/api/tickets?sla_state=running&limit=100"), api("/api/queues"), api("/api/dashboard")]);
+        api("/api/tickets?sla_state=running&limit=100"), api("/api/queues"), api("/api/dashboard"),
+        shown ? api("/api/tickets/" + encodeURIComponent(shown)) : null]);
       column("breached", breached); column("at_risk", risk); column("running", running);
       queuesView(queues); countsView(figures);
+      if (ticket && ticket.number === shown) detailView(ticket);
       $("as-of").textContent = "as of " + when(breached.as_of) + " · position " + breached.position;
-      await drawDetail();
       say("");
     } catch (e) {
       if (String(e.message) !== "401") say("Could not load the board: " + e.message);

@@ -75,7 +75,7 @@ const TicketTimeline = (() => {
         `${c.kind.replace(/_/g, " ")} · ${c.state.replace("_", " ")}`));
       svg.append(el("rect", { x: LEFT, y, width: WIDTH - LEFT - RIGHT, height: BAR, fill: "#fafafa",
         stroke: "#e5e7eb" }));
-      for (const [spans, opacity] of [[c.timeline || [], 1], [c.outlook || [], 0.45]]) {
+      for (const [spans, opacity] of [[c.timeline || [], 1], [c.outlook || [], 0.6]]) {
         for (const s of spans) {
           const a = x(ms(s.start)), b = x(ms(s.end));
           if (b <= a) continue;
