@@ -11,6 +11,7 @@
 - ``TICKETS_KAFKA_SESSION_TIMEOUT_MS``: consumer group session timeout (default 10000).
 - ``TICKETS_SQLITE_SYNCHRONOUS``: ``NORMAL`` (default) or ``FULL`` for the SQLite event store.
 - ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
+- ``TICKETS_INTAKE_SERVICES``: services allowed on the intake topic, comma-separated (default: any).
 """
 
 from __future__ import annotations
@@ -96,3 +97,14 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
         kafka_topic_prefix=env.get("TICKETS_KAFKA_TOPIC_PREFIX", ""),
         kafka_session_timeout_ms=int(env.get("TICKETS_KAFKA_SESSION_TIMEOUT_MS") or 10_000),
     )
+
+
+# ---- the intake's allow-list ---------------------------------------------------------------------
+
+def intake_services(environ: Mapping[str, str] | None = None) -> frozenset[str] | None:
+    """``TICKETS_INTAKE_SERVICES``: the services that may send commands to the intake topic,
+    separated by commas; unset or empty: any service the broker lets write (see consumers/intake_messages.py).
+    """
+    env = os.environ if environ is None else environ
+    names = frozenset(n.strip() for n in env.get("TICKETS_INTAKE_SERVICES", "").split(",") if n.strip())
+    return names or None
