@@ -45,7 +45,10 @@ def format_time(value: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The inverse of ``format_time``; refuses any other shape (it is a wire format)."""
+    if len(text) != 27 or text[-1] != "Z" or text[10] != "T" or text[19] != ".":
+        raise ValueError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return datetime.fromisoformat(text)
 
 
 def wire_value(value: Any) -> Any:

@@ -108,6 +108,24 @@ class ReadStore:
                 raise
             conn.commit()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Tx]:
+        """A read-only view of one committed state, for queries that read several tables."""
+        conn = self._connection()
+        if self.dialect == "sqlite":
+            conn.execute("BEGIN")
+            try:
+                yield _SqliteTx(conn)
+            finally:
+                conn.execute("ROLLBACK")
+        else:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    yield _PostgresTx(cur)
+            finally:
+                conn.rollback()
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read outside any write transaction (sees the last committed state)."""
         if self.dialect == "sqlite":

@@ -138,8 +138,21 @@ def record_set_aside(tx: Tx, projection: str, items: Sequence[SetAside]) -> None
 
 
 def apply_batch(tx: Tx, projection: Projection, batch: Sequence[Envelope]) -> list[SetAside]:
-    """The version gate, the projection, and its set-aside envelopes, in one transaction."""
+    """The version gate, the projection, and its set-aside envelopes, in one transaction.
+
+    An envelope the projection itself sets aside was not applied: its ticket's applied version
+    goes back to just before it, so a corrected redelivery is applied rather than skipped.
+    """
     fresh, aside = gate(tx, projection.name, batch)
-    aside += projection.apply(tx, fresh)
+    refused = projection.apply(tx, fresh)
+    first_refused: dict[str, int] = {}
+    for item in refused:
+        ticket, version = item.envelope.ticket_id, item.envelope.version
+        first_refused[ticket] = min(version, first_refused.get(ticket, version))
+    tx.executemany(
+        "UPDATE projection_versions SET version = ? WHERE projection = ? AND ticket_id = ?",
+        [(version - 1, projection.name, ticket) for ticket, version in first_refused.items()],
+    )
+    aside += refused
     record_set_aside(tx, projection.name, aside)
     return aside

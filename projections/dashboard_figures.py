@@ -153,12 +153,9 @@ def _first_response(tx: Tx, counts: dict[str, dict[Group, dict[str, int]]]
 def figures(store: ReadStore, now: datetime) -> Figures:
     """The dashboard as of ``now``.
 
-    Read in one transaction, so the counters and the rows agree: on SQLite that briefly holds the
-    write lock (a few milliseconds with 100,000 tickets); on PostgreSQL it reads one snapshot.
+    Read from one snapshot, so the counters and the rows agree, without taking the write lock.
     """
-    with store.transaction() as tx:
-        if tx.dialect == "postgres":
-            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
+    with store.snapshot() as tx:
         counts = _counts(tx)
         open_counts = [
             OpenCount(*group, status, tickets)

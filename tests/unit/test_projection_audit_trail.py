@@ -230,3 +230,21 @@ def test_a_rebuild_from_position_zero_equals_the_trail_built_live_in_small_batch
     feed(desk, rebuilt_store).catch_up()
     assert len(table_rows(live_store)) == 8
     assert table_rows(rebuilt_store) == table_rows(live_store)
+
+
+def test_a_corrected_redelivery_of_a_set_aside_event_is_applied(
+    desk: TicketDesk, tmp_path: Path
+) -> None:
+    number = desk.open(desk="o365", requester="c-1", requester_role="admin", title="T",
+                       actor=SERVICE, at=at("2026-11-16T10:00:00+00:00")).number
+    desk.respond(number, actor=AGENT, at=at("2026-11-16T10:10:00+00:00"))
+    first, second = StoreReader(desk).read(0, 10)
+    store = ReadStore("sqlite:///" + str(tmp_path / "redelivery.sqlite3"))
+    projection = AuditTrailProjection()
+    create_schema(store, [projection])
+    with store.transaction() as tx:
+        apply_batch(tx, projection, [first])
+        tampered = replace(second, payload={"forged": True})
+        assert [a.envelope for a in apply_batch(tx, projection, [tampered])] == [tampered]
+        assert apply_batch(tx, projection, [second]) == []
+    assert [e.version for e in trail(store, ticket_id=first.ticket_id)] == [1, 2]
