@@ -1,0 +1,129 @@
+"""The integrity check: recompute every ticket's hash chain from the event store and compare it with
+the chain recorded in the audit trail projection.
+
+Reports every altered, removed or reordered event with its ticket and version, the version where
+each ticket's chain breaks, and the events the trail has not reached yet ("not yet projected",
+which is not an error). ``IntegrityReport.ok`` is false when anything is broken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from consumers.envelope import hashed_content
+from consumers.readstore import ReadStore
+from consumers.store_reader import TICKET_TOPICS
+from domain.desk import TicketDesk
+from domain.errors import TicketError, TicketNotFoundError
+from domain.history import entry_of
+from projections.audit_entry import COLUMNS, AuditEntry
+from replay.chain_check import Finding, StoredContent, TicketCheck, check_chain
+from replay.tables import select_in, table_exists
+
+_CHUNK = 500
+
+
+class IntegrityError(TicketError):
+    """The hash chain is broken somewhere: the report says where."""
+
+    code = "integrity"
+
+
+@dataclass
+class IntegrityReport:
+    tickets: list[TicketCheck] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for t in self.tickets for f in t.findings]
+
+    @property
+    def broken(self) -> list[TicketCheck]:
+        return [t for t in self.tickets if t.broken_at is not None or t.findings]
+
+    @property
+    def pending(self) -> int:
+        return sum(len(t.pending) for t in self.tickets)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
+
+    def error(self) -> IntegrityError:
+        return IntegrityError(
+            f"the hash chain is broken in {len(self.broken)} ticket(s), {len(self.findings)} "
+            "finding(s)", field="hash", rule="hash_chain_intact",
+        )
+
+
+def stored_contents(app: TicketDesk, ticket_id: UUID, number: str, desk: str) -> list[StoredContent]:
+    """The ticket's stored events as the hash covers them, each read on its own so one bad record
+    does not hide the rest."""
+    contents = []
+    for stored in app.recorder.select_events(ticket_id):
+        try:
+            entry = entry_of(app.mapper.to_domain_event(stored))
+            if entry.version == 1 and not number:
+                number, desk = entry.payload["number"], entry.payload["desk"]
+            contents.append(StoredContent(entry.version, hashed_content(entry, number, desk)))
+        except Exception as error:  # a damaged record fails in the mapper in many ways
+            contents.append(StoredContent(stored.originator_version, None,
+                                          f"{type(error).__name__}"))
+    return contents
+
+
+def trail_entries(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, list[AuditEntry]]:
+    found: dict[str, list[AuditEntry]] = {t: [] for t in ticket_ids}
+    if not table_exists(store, "audit_trail"):
+        return found
+    sql = f"SELECT {', '.join(COLUMNS)} FROM audit_trail WHERE ticket_id IN ({{marks}})"
+    for row in select_in(store, sql, list(ticket_ids)):
+        found[row[0]].append(AuditEntry.from_row(row))
+    for entries in found.values():
+        entries.sort(key=lambda e: e.version)
+    return found
+
+
+def all_ticket_ids(app: TicketDesk, store: ReadStore) -> list[str]:
+    """Every ticket with an event in the store (in log order), then any only the trail knows."""
+    seen: dict[str, None] = {}
+    start = 1
+    while batch := app.recorder.select_notifications(start=start, limit=10_000, topics=TICKET_TOPICS):
+        seen.update((str(n.originator_id), None) for n in batch)
+        start = batch[-1].id + 1
+    if table_exists(store, "audit_trail"):
+        known = sorted(row[0] for row in store.read("SELECT DISTINCT ticket_id FROM audit_trail"))
+        seen.update((t, None) for t in known if t not in seen)
+    return list(seen)
+
+
+def check(app: TicketDesk, store: ReadStore, ticket_ids: Iterable[str]) -> Iterator[TicketCheck]:
+    ids = list(ticket_ids)
+    for start in range(0, len(ids), _CHUNK):
+        part = ids[start:start + _CHUNK]
+        trails = trail_entries(store, part)
+        for ticket_id in part:
+            trail = trails[ticket_id]
+            number, desk = (trail[0].number, trail[0].desk) if trail else ("", "")
+            stored = stored_contents(app, UUID(ticket_id), number, desk)
+            number = number or _number_of(stored)
+            yield check_chain(ticket_id, number, stored, trail)
+
+
+def _number_of(stored: list[StoredContent]) -> str:
+    first: Any = next((s.content for s in stored if s.content is not None), None)
+    return str(first["ticket_number"]) if first else ""
+
+
+def verify(app: TicketDesk, store: ReadStore, ticket: str | None = None) -> IntegrityReport:
+    """Check one ticket (by number or id) or, without one, every ticket."""
+    if ticket is None:
+        return IntegrityReport(list(check(app, store, all_ticket_ids(app, store))))
+    report = IntegrityReport(list(check(app, store, [str(app.ticket_id(ticket))])))
+    if not report.tickets[0].store_events and not report.tickets[0].trail_entries:
+        raise TicketNotFoundError(f"no ticket {ticket}", field="ticket", rule="known_ticket",
+                                  ticket=ticket)
+    return report
