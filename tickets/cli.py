@@ -20,6 +20,7 @@ from tickets.cli_engine import add_parsers as add_engine_parsers
 from tickets.config import Settings, load_settings
 from tickets.http.cli import HANDLERS as HTTP_COMMANDS
 from tickets.http.cli import add_parsers as add_http_parsers
+from tickets.intake_cli import add_intake_commands
 from tickets.kafka_cli import add_kafka_commands
 from tickets.output import dumps, iso, plain, sla_json, sla_text
 from tickets.wiring import build_desk
@@ -281,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_parsers(add)
     add_http_parsers(add)
     add_kafka_commands(add, _COMMANDS)  # publish, consume, schedule
+    add_intake_commands(add, _COMMANDS)  # intake, health
     return parser
 
 

@@ -1,0 +1,153 @@
+"""The intake consumer: commands that services publish on ``tickets.intake``, applied and answered.
+
+One loop per process, a member of consumer group ``<prefix>intake`` (auto-commit off):
+
+1. poll a batch of records (up to ``max_records``);
+2. read each (``consumers.intake_messages``), apply the well-formed ones to the desk with the
+   sending service's identity (``consumers.intake_apply``: all in one transaction when the store
+   accepts that, else one at a time);
+3. send one answer per record to ``tickets.intake.results`` and each malformed record to
+   ``tickets.dlq``, flush once and wait until the broker acknowledged every one of them;
+4. only then commit the batch's offsets.
+
+So a crash anywhere leaves the batch's offsets uncommitted and the batch is delivered again; each
+command's receipt answers it again with its first answer, and nothing is applied twice. When the
+store or the broker fails (retryable), the loop seeks back to the start of the batch, waits a
+little longer each time, and tries the batch again. A commit refused because the group rebalanced
+is logged and left: the partition's new owner gets the batch again and answers it from receipts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import PersistenceError
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaError
+
+from consumers.intake_messages import IntakeRecord
+from consumers.intake_outputs import Outgoing, answers_for
+from consumers.kafka_settings import KafkaSettings
+from consumers.staging import StagingDesk
+
+log = structlog.get_logger("tickets.intake")
+
+INTAKE_GROUP = "intake"
+#: Failures worth waiting out: the store or the broker is away for a moment.
+RETRYABLE: tuple[type[BaseException], ...] = (PersistenceError, KafkaError, ConnectionError,
+                                              TimeoutError)
+
+
+@dataclass
+class IntakeStats:
+    batches: int = 0
+    records: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+
+
+class Intake:
+    """Consumes ``tickets.intake`` into ``desk``; answers on ``tickets.intake.results``."""
+
+    def __init__(
+        self, desk: StagingDesk, settings: KafkaSettings, *, allowed: frozenset[str] | None = None,
+        group: str = INTAKE_GROUP, max_records: int = 500, send_timeout: float = 30.0,
+        consumer_overrides: Mapping[str, Any] | None = None,
+        producer_overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.desk = desk
+        self.topics = settings.topics
+        self.group_id = settings.topic_prefix + group
+        self.allowed = allowed
+        self.max_records = max_records
+        self.send_timeout = send_timeout
+        self.stats = IntakeStats()
+        self.producer = KafkaProducer(**settings.producer_config(**(producer_overrides or {})))
+        self.consumer = KafkaConsumer(**settings.consumer_config(
+            self.group_id, **{"max_poll_records": max_records, **(consumer_overrides or {})}))
+        self.consumer.subscribe([self.topics.intake])
+        self.log = log.bind(group=self.group_id, topic=self.topics.intake)
+
+    def step(self, timeout_ms: int = 100) -> int:
+        """Poll once; apply, answer and commit what came. Returns how many records were handled."""
+        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        if not polled:
+            return 0
+        batch = {tp: list(records) for tp, records in polled.items() if records}
+        records = [IntakeRecord.of(r) for tp in sorted(batch) for r in batch[tp]]
+        outcome = answers_for(self.desk, records, self.topics, self.group_id, self.allowed)
+        self._send(outcome.outgoing)
+        self._commit(batch)
+        for letter in outcome.dead_letters:
+            self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
+                             reason=letter.reason)
+        self.stats.batches += 1
+        self.stats.records += len(records)
+        self.stats.accepted += outcome.accepted
+        self.stats.rejected += outcome.rejected
+        self.stats.dead_letters += len(outcome.dead_letters)
+        self.log.debug("intake_batch", records=len(records), accepted=outcome.accepted,
+                       rejected=outcome.rejected, dead_letters=len(outcome.dead_letters))
+        return len(records)
+
+    def _send(self, outgoing: Sequence[Outgoing]) -> None:
+        futures = [self.producer.send(o.topic, key=o.key, value=o.value, headers=o.headers)
+                   for o in outgoing]
+        self.producer.flush(timeout=self.send_timeout)
+        for future in futures:
+            future.get(timeout=self.send_timeout)  # raises if the broker did not take it
+
+    def _commit(self, batch: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                   for tp, records in batch.items()}
+        try:
+            self.consumer.commit(offsets)
+        except KafkaError as error:  # the group rebalanced: the new owner answers from receipts
+            self.log.warning("intake_commit_refused", error=type(error).__name__,
+                             partitions=sorted(tp.partition for tp in offsets))
+
+    def _rewind(self) -> None:
+        """Go back to the last committed offsets, so the failed batch comes again."""
+        for tp in self.consumer.assignment():
+            committed = self.consumer.committed(tp)
+            if committed is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, committed)
+
+    def run(self, stop: threading.Event, poll_ms: int = 100, max_backoff: float = 30.0) -> IntakeStats:
+        """Consume until ``stop`` is set; then leave the group and close."""
+        self.log.info("intake_started", allow_list=self.allowed is not None)
+        backoff, failed = 0.5, False
+        try:
+            while not stop.is_set():
+                try:
+                    if failed:
+                        self._rewind()
+                    self.step(poll_ms)
+                    backoff, failed = 0.5, False
+                except RETRYABLE as error:
+                    failed = True
+                    self.stats.retries += 1
+                    self.log.warning("intake_batch_failed", error=type(error).__name__,
+                                     retry_in=backoff)
+                    stop.wait(backoff)
+                    backoff = min(max_backoff, backoff * 2)
+        finally:
+            self.close()
+            self.log.info("intake_stopped", records=self.stats.records,
+                          accepted=self.stats.accepted, rejected=self.stats.rejected,
+                          dead_letters=self.stats.dead_letters, retries=self.stats.retries)
+        return self.stats
+
+    def close(self) -> None:
+        try:
+            self.consumer.close(autocommit=False)
+        finally:
+            self.producer.close(timeout=self.send_timeout)

@@ -1,0 +1,98 @@
+"""Apply a batch of intake commands to the desk and answer each; no Kafka here.
+
+The batch is first applied staged (``consumers.staging``): every command against the desk, all
+their events written in one transaction. When the store refuses that write, or a command breaks
+in an unexpected way, nothing of the batch was written: its commands are applied again one at a
+time, each its own transaction, exactly as the HTTP API applies them. Either way each command is
+applied once: receipts answer a command seen before with its first answer.
+
+Errors: a ``TicketError`` is an answer (rejected, field and rule). A store that is unreachable
+(``PersistenceError``) is raised to the caller, who retries the batch later. Anything else is a
+fault this command triggers: it is answered rejected with rule ``internal_error`` and kept on the
+dead-letter topic, so that one bad command never stops the intake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from eventsourcing.persistence import IntegrityError, PersistenceError
+
+from consumers.intake_messages import Command
+from consumers.staging import StagingDesk
+from domain.commands import Answer, execute
+
+log = structlog.get_logger("tickets.intake")
+
+#: A command that lost a race with another writer (no ``expected_version`` given) is tried again.
+RACE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Applied:
+    command: Command
+    answer: Answer
+    #: Why the command is also kept on the dead-letter topic (an unexpected fault), if it is.
+    dead_letter_reason: str | None = None
+
+
+def apply_commands(desk: StagingDesk, commands: Sequence[Command]) -> list[Applied]:
+    """Apply the commands in order; return one ``Applied`` per command, in the same order."""
+    if len(commands) > 1:
+        try:
+            return _staged(desk, commands)
+        except IntegrityError:
+            log.info("intake_batch_retried_one_by_one", commands=len(commands),
+                     reason="store_refused_batch")
+        except PersistenceError:
+            raise
+        except Exception as error:  # a fault in one command: find it by going one at a time
+            log.warning("intake_batch_retried_one_by_one", commands=len(commands),
+                        reason=type(error).__name__)
+    return [apply_one(desk, command) for command in commands]
+
+
+def _staged(desk: StagingDesk, commands: Sequence[Command]) -> list[Applied]:
+    with desk.staging():
+        answers = [execute(desk, c.message, c.identity) for c in commands]
+    return [Applied(c, _recheck(desk, a)) for c, a in zip(commands, answers, strict=True)]
+
+
+def _recheck(desk: StagingDesk, answer: Answer) -> Answer:
+    """A refused command may have been applied before: then its first answer is the answer."""
+    if answer.accepted:
+        return answer
+    seen = desk.stored_receipt(answer.command_id)
+    if seen is None:
+        return answer
+    return Answer(answer.command_id, True, str(seen.ticket_id), seen.number, seen.version,
+                  duplicate=True)
+
+
+def lost_race(answer: Answer) -> bool:
+    error = answer.error or {}
+    return (not answer.accepted and error.get("rule") == "optimistic_concurrency"
+            and error.get("field") == "version")
+
+
+def apply_one(desk: StagingDesk, command: Command) -> Applied:
+    """Apply one command in its own transaction (retrying a lost race a few times)."""
+    try:
+        for _attempt in range(RACE_ATTEMPTS):
+            answer = execute(desk, command.message, command.identity)
+            if not lost_race(answer):
+                break
+        return Applied(command, answer)
+    except PersistenceError:
+        raise
+    except Exception as error:  # the message's values stay out of the log; the record is kept
+        log.error("intake_command_failed", command_id=command.command_id,
+                  partition=command.record.partition, offset=command.record.offset,
+                  error=type(error).__name__)
+        reason = f"internal error: {type(error).__name__}"
+        answer = Answer(command.command_id, False, error={
+            "error": "internal", "message": "the command could not be applied; it was kept for "
+            "the operators", "field": None, "rule": "internal_error", "ticket": None})
+        return Applied(command, answer, dead_letter_reason=reason)

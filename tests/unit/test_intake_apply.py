@@ -1,0 +1,184 @@
+"""A batch of intake commands: written together when it can be, one at a time when it must, once each."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgpack
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from consumers.dead_letters import decode_dead_letter
+from consumers.intake_apply import apply_commands
+from consumers.intake_messages import Command, IntakeRecord
+from consumers.intake_outputs import answers_for
+from consumers.kafka_settings import Topics
+from consumers.staging import StagingBypassedError, StagingDesk
+from domain.actor import Actor
+from domain.catalogue import Catalogue
+from domain.clock import VirtualClock
+
+SERVICE = Actor("service", "webform")
+RECORD = IntakeRecord("tickets.intake", 0, 0, b"", [("service", b"webform")])
+
+
+@pytest.fixture
+def staging_desk(catalogue: Catalogue, clock: VirtualClock) -> StagingDesk:
+    return StagingDesk(catalogue, clock=clock, env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                       rng=random.Random(7))
+
+
+def opening(command_id: str, **extra: Any) -> dict[str, Any]:
+    return {"command_id": command_id, "type": "open", "desk": "o365", "requester": "c-1",
+            "requester_role": "admin", "title": "Mail down", "severity": "B",
+            "at": "2026-11-16T10:00:00Z", **extra}
+
+
+def change(command_id: str, kind: str, ticket: str, minute: int, **extra: Any) -> dict[str, Any]:
+    return {"command_id": command_id, "type": kind, "ticket": ticket, "actor": "agent:a-1",
+            "at": f"2026-11-16T10:{minute:02d}:00Z", **extra}
+
+
+def commands(*messages: dict[str, Any]) -> list[Command]:
+    return [Command(RECORD, m, SERVICE) for m in messages]
+
+
+def notifications(desk: StagingDesk) -> int:
+    return len(desk.notification_log.select(start=1, limit=1000))
+
+
+def test_a_batch_is_written_in_one_transaction_and_later_commands_see_earlier_ones(
+    staging_desk: StagingDesk,
+) -> None:
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    writes: list[int] = []
+    insert = staging_desk.recorder.insert_events
+
+    def counting(stored_events: Any, **kwargs: Any) -> Any:
+        writes.append(len(stored_events))
+        return insert(stored_events, **kwargs)
+
+    staging_desk.recorder.insert_events = counting  # type: ignore[method-assign]
+    done = apply_commands(staging_desk, commands(
+        change("a-1", "assign", number, 5, agent="a-1"), change("r-1", "respond", number, 6),
+        change("q-1", "request_info", number, 7), change("q-2", "request_info", number, 8),
+        opening("o-2")))
+    assert [d.answer.accepted for d in done] == [True, True, True, False, True]
+    assert done[3].answer.error and done[3].answer.error["rule"] == "info_request_pending"
+    assert [d.answer.version for d in done[:3]] == [2, 3, 4]
+    assert writes == [8]  # three changes and one new ticket, each with its receipt: one write
+    assert [e.type for e in staging_desk.history(number)] == [
+        "Opened", "Assigned", "Responded", "InfoRequested"]
+
+
+def test_a_command_sent_twice_in_one_batch_is_applied_once(staging_desk: StagingDesk) -> None:
+    done = apply_commands(staging_desk, commands(opening("o-1"), opening("o-1")))
+    first, again = (d.answer for d in done)
+    assert first.accepted and again.accepted and again.duplicate
+    assert again.ticket_number == first.ticket_number
+    assert len(list(staging_desk.opened_ticket_ids())) == 1
+
+
+def test_a_redelivered_batch_is_answered_from_receipts_and_applied_once(
+    staging_desk: StagingDesk,
+) -> None:
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    batch = commands(change("r-1", "respond", number, 6), change("c-1", "close", number, 7,
+                                                               reason="resolved"))
+    first = [d.answer for d in apply_commands(staging_desk, batch)]
+    written = notifications(staging_desk)
+    again = [d.answer for d in apply_commands(staging_desk, batch)]
+    assert notifications(staging_desk) == written
+    assert all(a.accepted and a.duplicate for a in again)
+    assert [(a.ticket_id, a.version) for a in again] == [(f.ticket_id, f.version) for f in first]
+
+
+def test_a_refused_command_that_was_applied_before_gets_its_first_answer(
+    staging_desk: StagingDesk,
+) -> None:
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    close = change("c-1", "close", number, 7, reason="resolved")
+    apply_commands(staging_desk, commands(close))
+    # In a staged batch the close is refused by its own effect (already closed) without a write
+    # clash: the stored receipt turns the refusal into the first answer.
+    done = apply_commands(staging_desk, commands(change("x-1", "respond", number, 8), close))
+    assert done[0].answer.error and done[0].answer.error["rule"] == "ticket_closed"
+    assert done[1].answer.accepted and done[1].answer.duplicate
+
+
+def test_a_write_the_store_refuses_leaves_nothing_and_the_batch_goes_one_by_one(
+    staging_desk: StagingDesk,
+) -> None:
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    stale = staging_desk.get(number)
+    staging_desk.respond(number, actor=Actor("agent", "a-2"))  # another writer, outside the batch
+    before = notifications(staging_desk)
+    with pytest.raises(IntegrityError), staging_desk.staging():
+        stale.assign("a-1", "front_line", desk=staging_desk.catalogue.desk(stale.desk),
+                     at=staging_desk.clock.now(), now=staging_desk.clock.now(),
+                     actor=Actor("agent", "a-1"), channel="intake")
+        staging_desk.save(stale)
+    assert notifications(staging_desk) == before
+
+
+def test_a_ticket_number_drawn_twice_in_one_batch_is_drawn_again(catalogue: Catalogue,
+                                                                 clock: VirtualClock) -> None:
+    desk = StagingDesk(catalogue, clock=clock, env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                       rng=random.Random(7))
+    first = apply_commands(desk, commands(opening("o-1")))[0].answer.ticket_number
+    desk._rng = random.Random(7)  # the same draws again: the first number is taken
+    done = apply_commands(desk, commands(opening("o-2"), opening("o-3")))
+    numbers = {first, *(d.answer.ticket_number for d in done)}
+    assert len(numbers) == 3 and all(d.answer.accepted for d in done)
+
+
+def test_reading_history_while_staging_is_refused(staging_desk: StagingDesk) -> None:
+    with pytest.raises(StagingBypassedError), staging_desk.staging():
+        staging_desk.history("MSO-7K3M9Q")
+
+
+def test_an_unexpected_fault_is_answered_and_dead_lettered_while_the_rest_apply(
+    staging_desk: StagingDesk, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = StagingDesk.close_ticket
+
+    def broken(self: StagingDesk, *args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(StagingDesk, "close_ticket", broken)
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    done = apply_commands(staging_desk, commands(
+        change("c-1", "close", number, 5, reason="resolved"), change("r-1", "respond", number, 6)))
+    assert done[0].answer.error and done[0].answer.error["rule"] == "internal_error"
+    assert done[0].dead_letter_reason == "internal error: KeyError"
+    assert done[1].answer.accepted and done[1].dead_letter_reason is None
+    monkeypatch.setattr(StagingDesk, "close_ticket", original)
+
+
+def test_answers_for_a_batch_answer_every_record_and_dead_letter_the_malformed(
+    staging_desk: StagingDesk,
+) -> None:
+    topics = Topics("p.")
+    good = IntakeRecord("p.tickets.intake", 1, 10, msgpack.packb(opening("o-1")),
+                        [("service", b"webform")], key=b"k", timestamp_ms=5)
+    bad = IntakeRecord("p.tickets.intake", 1, 11, b"\xc1", [("service", b"webform")])
+    outcome = answers_for(staging_desk, [good, bad], topics, "p.intake", None)
+    assert (outcome.accepted, outcome.rejected, len(outcome.dead_letters)) == (1, 1, 1)
+    answer_good, answer_bad, letter = outcome.outgoing
+    assert (answer_good.topic, answer_good.key) == ("p.tickets.intake.results", b"o-1")
+    assert msgpack.unpackb(answer_good.value)["status"] == "accepted"
+    assert dict(answer_good.headers)["service"] == b"webform"
+    assert dict(answer_good.headers)["status"] == b"accepted"
+    assert answer_bad.key == b"1:11"
+    assert msgpack.unpackb(answer_bad.value)["error"]["rule"] == "msgpack"
+    assert letter.topic == "p.tickets.dlq"
+    kept = decode_dead_letter(letter.value)
+    assert (kept["topic"], kept["partition"], kept["offset"], kept["value"]) == (
+        "p.tickets.intake", 1, 11, b"\xc1")
+    assert kept["reason"].startswith("command: msgpack")

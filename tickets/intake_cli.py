@@ -1,0 +1,92 @@
+"""``tickets intake`` (the intake consumer) and ``tickets health`` (can this process reach its servers?).
+
+``tickets intake`` runs until SIGTERM or SIGINT, finishes its batch, leaves its group and exits 0.
+It reads ``KAFKA_BOOTSTRAP_SERVERS``, ``TICKETS_DATABASE_URL``, ``TICKETS_KAFKA_TOPIC_PREFIX`` and
+``TICKETS_INTAKE_SERVICES`` (``tickets.config``). ``tickets health`` exits 0 when every check
+passes and 1 otherwise, printing one line (or a JSON object) per check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from consumers.intake import INTAKE_GROUP, Intake
+from consumers.kafka_settings import KafkaSettings
+from consumers.staging import StagingDesk
+from domain.errors import ValidationError
+from tickets.config import Settings, intake_services
+from tickets.engine import install_stop_signals
+from tickets.health import check_database, check_kafka, healthy
+from tickets.logs import configure_logging
+from tickets.output import dumps
+from tickets.wiring import build_catalogue
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+AddParser = Callable[..., argparse.ArgumentParser]
+
+
+def build_staging_desk(settings: Settings) -> StagingDesk:
+    if settings.database_url.startswith("sqlite:///"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return StagingDesk(build_catalogue(settings), env=settings.event_store_env())
+
+
+def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: int = 500,
+                 **overrides: Any) -> Intake:
+    """The intake on ``settings``; ``overrides`` go to ``KafkaSettings`` (e.g. ``session_timeout_ms``)."""
+    if not settings.kafka_bootstrap_servers:
+        raise ValidationError("set KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers",
+                              field="KAFKA_BOOTSTRAP_SERVERS", rule="required")
+    return Intake(build_staging_desk(settings), KafkaSettings.of(settings, **overrides),
+                  allowed=intake_services(), group=group, max_records=max_records)
+
+
+def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:
+    configure_logging(settings.log_format)
+    intake = build_intake(settings, group=args.group, max_records=args.batch)
+    stop = threading.Event()
+    restore = install_stop_signals(stop)
+    try:
+        intake.run(stop)
+    finally:
+        restore()
+        intake.desk.close()
+    return None
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> Any:
+    checks = []
+    if not args.no_database:
+        checks.append(check_database("event_store", settings.database_url, args.timeout))
+        if settings.read_model_url != settings.database_url:
+            checks.append(check_database("read_models", settings.read_model_url, args.timeout))
+    if not args.no_kafka:
+        topics = KafkaSettings.of(settings).topics.all() if args.topics and \
+            settings.kafka_bootstrap_servers else ()
+        checks.append(check_kafka(settings.kafka_bootstrap_servers, topics, args.timeout))
+    ok = healthy(checks)
+    if args.json:
+        print(dumps({"ok": ok, "checks": [c.as_map() for c in checks]}))
+    else:
+        for check in checks:
+            print(f"{check.name:<12} {'ok' if check.ok else 'FAIL':<5} {check.detail}")
+    if not ok:
+        sys.exit(1)
+    return None
+
+
+def add_intake_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
+    """Register ``intake`` and ``health``: ``add(name, help)`` makes a sub-parser."""
+    p = add("intake", "the intake consumer: apply commands services publish on tickets.intake")
+    p.add_argument("--group", default=INTAKE_GROUP, help="consumer group (the topic prefix goes first)")
+    p.add_argument("--batch", type=int, default=500, help="records per poll, applied together")
+    p = add("health", "check the database(s) and the broker; exit 1 if one is unreachable")
+    p.add_argument("--no-database", action="store_true", help="skip the database checks")
+    p.add_argument("--no-kafka", action="store_true", help="skip the broker check")
+    p.add_argument("--topics", action="store_true", help="also require the four topics to exist")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per check")
+    handlers.update({"intake": cmd_intake, "health": cmd_health})
