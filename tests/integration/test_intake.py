@@ -1,0 +1,215 @@
+"""The intake on real servers: commands on tickets.intake applied to PostgreSQL, answered once each."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgpack
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from consumers.dead_letters import decode_dead_letter
+from consumers.intake import Intake
+from consumers.kafka_settings import KafkaSettings
+from consumers.staging import StagingDesk
+from domain.catalogue import load_catalogue
+from tickets.devservers import KafkaEndpoint, PostgresDatabase
+
+pytestmark = pytest.mark.integration
+
+WEBFORM = [("service", b"webform")]
+
+
+@pytest.fixture
+def kafka(kafka_broker: KafkaEndpoint, kafka_topic_prefix: str) -> KafkaSettings:
+    settings = KafkaSettings(kafka_broker.bootstrap_servers, topic_prefix=kafka_topic_prefix,
+                             session_timeout_ms=6000, heartbeat_interval_ms=1000,
+                             fetch_max_wait_ms=20, linger_ms=0)
+    topics = settings.topics
+    kafka_broker.create_topics([topics.intake, topics.intake_results, topics.dlq], partitions=3)
+    return settings
+
+
+@pytest.fixture
+def desk(pg_schema: PostgresDatabase) -> Iterator[StagingDesk]:
+    desk = StagingDesk(load_catalogue(), env=pg_schema.eventsourcing_env())
+    yield desk
+    desk.close()
+
+
+@contextmanager
+def running(intake: Intake) -> Iterator[Intake]:
+    stop = threading.Event()
+    thread = threading.Thread(target=intake.run, args=(stop,), kwargs={"poll_ms": 50})
+    thread.start()
+    try:
+        yield intake
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+class Service:
+    """A service on the other side: sends commands, reads the answers by key."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.topics = settings.topics
+        self.producer = KafkaProducer(**settings.producer_config(linger_ms=0))
+        self.answers = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
+                                     enable_auto_commit=False)
+        partitions = self.answers.partitions_for_topic(self.topics.intake_results) or set()
+        self.answers.assign([TopicPartition(self.topics.intake_results, p) for p in partitions])
+        self.answers.seek_to_beginning()
+        self.seen: list[tuple[str, dict[str, Any], dict[str, bytes]]] = []
+
+    def send(self, message: Any, headers: list[tuple[str, bytes]] | None = None, *,
+             raw: bool = False, key: bytes | None = None) -> None:
+        value = message if raw else msgpack.packb(message, use_bin_type=True)
+        self.producer.send(self.topics.intake, key=key, value=value,
+                           headers=WEBFORM if headers is None else headers)
+        self.producer.flush(timeout=10)
+
+    def wait(self, count: int, timeout: float = 30.0) -> list[tuple[str, dict[str, Any], dict[str, bytes]]]:
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < count and time.monotonic() < deadline:
+            for records in self.answers.poll(timeout_ms=100).values():
+                self.seen += [(r.key.decode(), msgpack.unpackb(r.value), dict(r.headers))
+                              for r in records]
+        assert len(self.seen) >= count, f"{len(self.seen)} answers of {count}"
+        return self.seen
+
+    def answer(self, key: str) -> dict[str, Any]:
+        found = [value for k, value, _ in self.seen if k == key]
+        assert found, f"no answer for {key}"
+        return found[-1]
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)
+        self.answers.close()
+
+
+@pytest.fixture
+def service(kafka: KafkaSettings) -> Iterator[Service]:
+    client = Service(kafka)
+    yield client
+    client.close()
+
+
+def opening(command_id: str, **extra: Any) -> dict[str, Any]:
+    return {"command_id": command_id, "type": "open", "desk": "o365", "requester": "c-1",
+            "requester_role": "admin", "title": "Mail down", "severity": "B", **extra}
+
+
+def change(command_id: str, kind: str, ticket: str, **extra: Any) -> dict[str, Any]:
+    return {"command_id": command_id, "type": kind, "ticket": ticket, "actor": "agent:a-1", **extra}
+
+
+def stored_events(desk: StagingDesk) -> int:
+    return len(desk.notification_log.select(start=1, limit=5000))
+
+
+def test_a_tickets_life_sent_through_the_intake_is_applied_and_answered(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    with running(Intake(desk, kafka, allowed=frozenset({"webform"}))):
+        service.send(opening("o-1"), key=b"c-1")
+        opened = service.wait(1)[0][1]
+        assert opened["status"] == "accepted" and opened["ticket_number"].startswith("MSO-")
+        assert opened["ticket_id"] and opened["version"] == 1 and opened["duplicate"] is False
+        number = opened["ticket_number"]
+        life = [change("a-1", "assign", number, agent="a-1"), change("r-1", "respond", number),
+                change("q-1", "request_info", number),
+                change("p-1", "reply", number, actor="customer:c-1"),
+                change("c-1", "close", number, reason="resolved"),
+                change("c-2", "respond", number),  # refused: the ticket is closed
+                opening("o-2", desk="nowhere")]  # refused: no such desk
+        for message in life:
+            service.send(message, key=number.encode())
+        service.send(opening("o-3"), headers=[("service", b"mallory")])  # not on the allow-list
+        service.wait(9)
+    for key in ("a-1", "r-1", "q-1", "p-1", "c-1"):
+        assert service.answer(key)["status"] == "accepted", key
+    assert service.answer("c-1")["version"] == 6
+    closed, nowhere, mallory = service.answer("c-2"), service.answer("o-2"), service.answer("o-3")
+    assert (closed["status"], closed["error"]["field"], closed["error"]["rule"]) == (
+        "rejected", "status", "ticket_closed")
+    assert (nowhere["error"]["field"], nowhere["error"]["rule"]) == ("desk", "known_desk")
+    assert (mallory["error"]["field"], mallory["error"]["rule"]) == ("service", "allowed_service")
+    assert [e.type for e in desk.history(number)] == [
+        "Opened", "Assigned", "Responded", "InfoRequested", "CustomerReplied", "Closed"]
+    assert desk.history(number)[0].actor == "service:webform"
+    assert all(h["service"] == b"webform" for k, _, h in service.seen if k != "o-3")
+
+
+class CrashingIntake(Intake):
+    """Applies and answers, then dies before committing its offsets."""
+
+    def _commit(self, batch: Any) -> None:
+        pass
+
+
+def test_redelivered_and_duplicate_commands_are_applied_once(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    service.send(opening("o-1"))
+    service.send(opening("o-1"))  # the service published it twice
+    with running(CrashingIntake(desk, kafka)):
+        first, again = (answer for _, answer, _ in service.wait(2))
+    assert first["status"] == again["status"] == "accepted"
+    assert again["duplicate"] is True and again["ticket_id"] == first["ticket_id"]
+    written = stored_events(desk)
+    # Nothing was committed: the group's next member gets both records again.
+    with running(Intake(desk, kafka)):
+        redelivered = service.wait(4)[2:]
+    assert [a["duplicate"] for _, a, _ in redelivered] == [True, True]
+    assert {a["ticket_number"] for _, a, _ in redelivered} == {first["ticket_number"]}
+    assert stored_events(desk) == written == 2  # one ticket, one receipt
+    assert len(list(desk.opened_ticket_ids())) == 1
+
+
+def dead_letters(kafka: KafkaSettings, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    consumer = KafkaConsumer(bootstrap_servers=kafka.servers(), fetch_max_wait_ms=20)
+    try:
+        partitions = consumer.partitions_for_topic(kafka.topics.dlq) or set()
+        consumer.assign([TopicPartition(kafka.topics.dlq, p) for p in partitions])
+        consumer.seek_to_beginning()
+        found: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=100).values():
+                found += records
+        return [decode_dead_letter(r.value) | {"headers": dict(r.headers)} for r in found]
+    finally:
+        consumer.close()
+
+
+def test_a_malformed_message_is_answered_rejected_and_kept_while_later_commands_apply(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    with running(Intake(desk, kafka)):
+        service.send(b"\x92\x01\x02", raw=True, key=b"k1")  # msgpack, but a list
+        service.send(b"\xc1garbage", raw=True)
+        service.send(opening("o-bad", title=42))
+        service.send(opening("o-good"))
+        service.wait(4)
+    assert service.answer("o-good")["status"] == "accepted"
+    bad = service.answer("o-bad")
+    assert (bad["status"], bad["error"]["field"], bad["error"]["rule"]) == ("rejected", "title", "type")
+    keyless = [a for k, a, _ in service.seen if ":" in k]
+    assert sorted(a["error"]["rule"] for a in keyless) == ["msgpack", "type"]
+    assert all(a["command_id"] is None for a in keyless)
+    letters = dead_letters(kafka, 3)
+    assert len(letters) == 3
+    by_value = {letter["value"]: letter for letter in letters}
+    listed = by_value[b"\x92\x01\x02"]
+    assert listed["reason"].startswith("command: type")
+    assert (listed["topic"], listed["key"]) == (kafka.topics.intake, b"k1")
+    assert isinstance(listed["partition"], int) and isinstance(listed["offset"], int)
+    assert listed["headers"]["dlq-reason"].startswith(b"command: type")
+    assert by_value[b"\xc1garbage"]["reason"].startswith("command: msgpack")
+    assert len(list(desk.opened_ticket_ids())) == 1
+
