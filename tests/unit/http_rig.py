@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import random
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
 from httpx import Response
 
 from consumers.feed import EmbeddedFeed
@@ -22,6 +22,10 @@ from domain.desk import TicketDesk
 from tickets.http import create_app, make_context
 from tickets.http.context import HttpContext
 from tickets.projections_registry import all_projections
+
+with warnings.catch_warnings():  # Starlette would rather its test client ran on httpx2
+    warnings.simplefilter("ignore", UserWarning)
+    from fastapi.testclient import TestClient
 
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
 ROLES = ("service", "agent", "auditor", "dashboard")

@@ -36,6 +36,9 @@ def json_body(raw: bytes) -> Any:
                        rule="required")
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise ApiError(400, "validation", "the body nests too deep", field="body",
+                       rule="max_depth") from None
     except (UnicodeDecodeError, ValueError) as error:
         raise ApiError(400, "validation", f"the body is not JSON: {error}", field="body",
                        rule="json") from None

@@ -42,6 +42,8 @@ def _rejected(status: int, command_id: Any, error: dict[str, Any]) -> JSONRespon
 def _with_key(message: Any, key: str | None) -> Any:
     if not isinstance(message, dict):
         return message
+    if not isinstance(message.get("type", ""), str):  # a list or map here would not be hashable
+        raise ApiError(400, "validation", "type must be str", field="type", rule="type")
     if key is not None:
         given = message.get("command_id")
         if given is None:
