@@ -1,0 +1,65 @@
+"""The PostgreSQL read store's batched ``executemany`` gives what row-by-row statements give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from consumers.readstore import ReadStore
+from tickets.devservers import PostgresDatabase
+
+pytestmark = pytest.mark.integration
+
+TABLE = """CREATE TABLE IF NOT EXISTS counts (
+    kind TEXT NOT NULL, key TEXT NOT NULL, n BIGINT NOT NULL, share DOUBLE PRECISION NULL,
+    PRIMARY KEY (kind, key))"""
+UPSERT_ADD = ("INSERT INTO counts (kind, key, n, share) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (kind, key) DO UPDATE SET n = counts.n + excluded.n, share = excluded.share")
+UPSERT_SET = ("INSERT INTO counts (kind, key, n, share) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (kind, key) DO UPDATE SET n = excluded.n, share = excluded.share")
+INSERT_KEEP = "INSERT INTO counts (kind, key, n, share) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+DELETE = "DELETE FROM counts WHERE kind = ? AND key = ?"
+ROWS: list[tuple[Any, ...]] = [
+    ("a", "x", 1, 0.5), ("a", "y", 2, None), ("a", "x", 3, 1), ("b", "x", 4, 2.25),
+    ("a", "x", 5, 0.0), ("b", "y", 6, None), ("a", "y", 7, 3),
+]
+
+
+def run(store: ReadStore, statements: list[tuple[str, list[tuple[Any, ...]]]], batched: bool) -> list[Any]:
+    with store.transaction() as tx:
+        tx.execute("DROP TABLE IF EXISTS counts")
+        tx.execute(TABLE)
+        for sql, rows in statements:
+            if batched:
+                tx.executemany(sql, rows)
+            else:
+                for row in rows:
+                    tx.execute(sql, row)
+        return tx.execute("SELECT kind, key, n, share FROM counts ORDER BY kind, key")
+
+
+@pytest.mark.parametrize("statements", [
+    [(UPSERT_ADD, ROWS)],
+    [(UPSERT_SET, ROWS)],
+    [(INSERT_KEEP, ROWS)],
+    [(UPSERT_ADD, ROWS), (DELETE, [("a", "x"), ("b", "y"), ("a", "x")]), (UPSERT_SET, ROWS[:2])],
+    [(INSERT_KEEP, [(f"k{i % 7}", str(i), i, i / 3) for i in range(3000)])],
+], ids=["add", "set", "keep-first", "delete", "many"])
+def test_batched_statements_match_row_by_row(pg_database: PostgresDatabase, statements: Any) -> None:
+    store = ReadStore(pg_database.dsn)
+    try:
+        assert run(store, statements, batched=True) == run(store, statements, batched=False)
+    finally:
+        store.close()
+
+
+def test_values_of_other_types_fall_back_to_row_by_row(pg_database: PostgresDatabase) -> None:
+    store = ReadStore(pg_database.dsn)
+    try:
+        with store.transaction() as tx:
+            tx.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NULL)")
+            tx.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [("a", "1"), ("b", 2), ("c", None)])
+        assert store.read("SELECT k, v FROM t ORDER BY k") == [("a", "1"), ("b", "2"), ("c", None)]
+    finally:
+        store.close()
