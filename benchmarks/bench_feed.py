@@ -1,0 +1,122 @@
+"""Events per second through the embedded feed into all four projections, on SQLite files.
+
+First writes ``--events`` events through ``TicketDesk`` on a SQLite event store (tickets across the
+five seed desks, seven events each: open, assign, respond, request info, reply, respond, close),
+then times ``EmbeddedFeed.catch_up()`` from position 0 into a fresh read store: all four
+projections together, then each alone (to show where the time goes). ``--profile`` prints the
+hottest functions of the all-four run (cProfile). Run: ``python benchmarks/bench_feed.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import logging
+import pstats
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from consumers.feed import EmbeddedFeed
+from consumers.readstore import ReadStore
+from consumers.store_reader import StoreReader
+from domain.actor import Actor
+from domain.catalogue import Catalogue, load_catalogue
+from domain.clock import VirtualClock
+from domain.desk import TicketDesk
+from projections.base import Projection
+from tickets.config import persistence_env
+from tickets.demo_profiles import opening, web_editors
+from tickets.logs import configure_logging
+from tickets.projections_registry import all_projections
+
+AGENT = Actor("agent", "a-1")
+SERVICE = Actor("service", "bench")
+EVENTS_PER_TICKET = 7
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def life(desk: TicketDesk, i: int, rng: random.Random) -> None:
+    o = opening(rng, i)
+    t = START + timedelta(minutes=3 * i)
+    n = desk.open(desk=o.desk, plan=o.plan, category=o.category, severity=o.severity,
+                  requester=o.requester, requester_role=o.role, title=o.title, fields=o.fields,
+                  actor=SERVICE, at=t).number
+    step = timedelta(minutes=20)
+    desk.assign(n, "a-1", actor=AGENT, at=t + step)
+    desk.respond(n, actor=AGENT, at=t + 2 * step)
+    desk.request_info(n, actor=AGENT, at=t + 3 * step)
+    desk.customer_reply(n, actor=Actor("customer", o.requester), at=t + 4 * step)
+    desk.respond(n, actor=AGENT, at=t + 5 * step)
+    desk.close_ticket(n, "resolved", actor=AGENT, at=t + 6 * step)
+
+
+def write_events(path: Path, catalogue: Catalogue, events: int) -> TicketDesk:
+    clock = VirtualClock(datetime(2027, 1, 1, tzinfo=UTC))
+    desk = TicketDesk(catalogue, clock=clock, env=persistence_env(f"sqlite:///{path}"),
+                      rng=random.Random(1))
+    for site, editor in web_editors():
+        desk.add_editor("web", site, editor)
+    rng = random.Random(7)
+    for i in range(events // EVENTS_PER_TICKET):
+        life(desk, i, rng)
+    return desk
+
+
+def time_feed(desk: TicketDesk, store_path: Path, projections: list[Projection], batch: int,
+              profile: bool = False) -> tuple[int, float]:
+    store = ReadStore(f"sqlite:///{store_path}")
+    feed = EmbeddedFeed(StoreReader(desk), store, projections, batch_size=batch)
+    profiler = cProfile.Profile() if profile else None
+    began = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    applied = feed.catch_up()
+    if profiler is not None:
+        profiler.disable()
+    elapsed = time.perf_counter() - began
+    store.close()
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return applied, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    configure_logging("console", logging.WARNING)
+    catalogue = load_catalogue()
+    results: dict[str, Any] = {"batch": args.batch}
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.perf_counter()
+        desk = write_events(Path(tmp) / "events.sqlite3", catalogue, args.events)
+        results["written"] = desk.recorder.max_notification_id()
+        results["write_seconds"] = round(time.perf_counter() - began, 1)
+        events, elapsed = time_feed(desk, Path(tmp) / "all.sqlite3", all_projections(catalogue),
+                                    args.batch, args.profile)
+        results["events"] = events
+        results["all_four"] = {"seconds": round(elapsed, 2), "events_per_s": round(events / elapsed)}
+        for projection in all_projections(catalogue):
+            n, took = time_feed(desk, Path(tmp) / f"{projection.name}.sqlite3", [projection], args.batch)
+            results[projection.name] = {"seconds": round(took, 2), "events_per_s": round(n / took)}
+        desk.close()
+    if args.json:
+        print(json.dumps(results))
+        return
+    print(f"{results['events']:,} ticket events (written in {results['write_seconds']} s), "
+          f"batches of {args.batch}:")
+    for name in ("all_four", *(p.name for p in all_projections(catalogue))):
+        r = results[name]
+        print(f"  {name:<18} {r['events_per_s']:>8,} events/s  ({r['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
