@@ -88,7 +88,7 @@ class SqlitePublisherState:
         digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
         self._lock_path = Path(f"{path}.publisher-{digest}.lock")
         self._lock_fd: int | None = None
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(DDL)
 

@@ -1,0 +1,68 @@
+"""Tickets written through ``TicketDesk`` reach every projection via publisher → Kafka → consumer group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kafka_helpers import (
+    FAST,
+    InThread,
+    count,
+    create_topics,
+    environment,
+    new_desk,
+    projection_rows,
+    rebuild,
+    settings_of,
+    wait_until,
+)
+
+from consumers.readstore import ReadStore
+from projections.audit_trail import trail
+from projections.sla_timers import timers_of
+from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tickets.kafka_wiring import build_consumer, build_publisher, select_projections
+from tickets.sample_lives import write_lives
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_a_tickets_life_reaches_every_projection_through_kafka(
+    backend: str, pg_database: PostgresDatabase, postgres_server: PostgresAccess,
+    kafka_broker: KafkaEndpoint, kafka_topic_prefix: str, tmp_path: Path,
+) -> None:
+    if backend == "postgres":
+        events_url, read_url = pg_database.dsn, pg_database.dsn
+        rebuilt_url = postgres_server.create_schema().dsn
+    else:
+        events_url = f"sqlite:///{tmp_path / 'events.sqlite3'}"
+        read_url = f"sqlite:///{tmp_path / 'read.sqlite3'}"
+        rebuilt_url = f"sqlite:///{tmp_path / 'rebuilt.sqlite3'}"
+    settings = settings_of(environment(events_url, read_url, kafka_broker, kafka_topic_prefix,
+                                       str(tmp_path)))
+    create_topics(kafka_broker, kafka_topic_prefix)
+    desk = new_desk(settings)
+    written = write_lives(desk, 6, interleave=3) + write_lives(desk, 3, first=6, full=False)
+    store = ReadStore(read_url)
+    publisher = InThread(build_publisher(settings, batch_size=10))
+    consumer = InThread(build_consumer(settings, "projections", **FAST))
+    try:
+        wait_until(lambda: count(store, "audit_trail") == written, 60, "every event in the audit trail")
+        later = write_lives(desk, 1, first=20)
+        wait_until(lambda: count(store, "audit_trail") == written + later, 30, "events written later")
+    finally:
+        consumer.halt()
+        publisher.halt()
+    first = desk.get(next(iter(desk.opened_ticket_ids())))
+    entries = trail(store, ticket_id=first.id)
+    assert [e.version for e in entries] == list(range(1, first.version + 1))
+    assert {t.kind for t in timers_of(store, first.id)}
+    assert count(store, "dashboard_tickets") == 10
+    projections = select_projections(settings)
+    assert projection_rows(store, projections) == rebuild(settings, rebuilt_url)
+    offsets = store.read("SELECT partition, next_offset FROM consumer_offsets ORDER BY partition")
+    assert sum(o for _, o in offsets) >= written + later  # every record consumed, duplicates allowed
+    store.close()
+    desk.close()
