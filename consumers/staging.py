@@ -34,6 +34,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from consumers.followed_cache import FollowedCache
 from domain.desk import CommandResult, TicketDesk
 from domain.history import HistoryEntry
 from domain.receipts import CommandReceipt, receipt_id
@@ -70,6 +71,13 @@ class _Stage:
 
 class StagingDesk(TicketDesk):
     _stage: _Stage | None = None
+    _followed: FollowedCache | None = None
+
+    @property
+    def followed(self) -> FollowedCache:
+        if self._followed is None:
+            self._followed = FollowedCache(self)
+        return self._followed
 
     @contextmanager
     def staging(self) -> Iterator[None]:
@@ -79,6 +87,7 @@ class StagingDesk(TicketDesk):
         """
         if self._stage is not None:
             raise RuntimeError("already staging")
+        self.followed.catch_up()
         self._stage = _Stage()
         try:
             yield
@@ -87,7 +96,11 @@ class StagingDesk(TicketDesk):
             raise
         stage, self._stage = self._stage, None
         if stage.events:
-            super().save(*stage.events)
+            recordings = super().save(*stage.events)
+            self.followed.written([r.notification.id for r in recordings])
+        for aggregate in stage.aggregates.values():
+            if isinstance(aggregate, Ticket):
+                self.followed.put(aggregate)
 
     @property
     def is_staging(self) -> bool:
@@ -100,11 +113,18 @@ class StagingDesk(TicketDesk):
         return []
 
     def get(self, ref: str | UUID) -> Ticket:
-        if self._stage is not None:
-            staged = self._stage.aggregates.get(self.ticket_id(ref))
-            if isinstance(staged, Ticket):
-                return deepcopy(staged)
-        return super().get(ref)
+        if self._stage is None:
+            return super().get(ref)
+        ticket_id = self.ticket_id(ref)
+        staged = self._stage.aggregates.get(ticket_id)
+        if isinstance(staged, Ticket):
+            return deepcopy(staged)
+        known = self.followed.get(ticket_id)
+        if isinstance(known, Ticket):
+            return known
+        ticket = super().get(ticket_id)
+        self.followed.put(deepcopy(ticket))
+        return ticket
 
     def receipt(self, command_id: str | None) -> CommandResult | None:
         if self._stage is None:

@@ -182,3 +182,25 @@ def test_answers_for_a_batch_answer_every_record_and_dead_letter_the_malformed(
     assert (kept["topic"], kept["partition"], kept["offset"], kept["value"]) == (
         "p.tickets.intake", 1, 11, b"\xc1")
     assert kept["reason"].startswith("command: msgpack")
+
+
+def test_a_staged_batch_sees_what_another_writer_recorded_since_the_last_batch(
+    staging_desk: StagingDesk,
+) -> None:
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    apply_commands(staging_desk, commands(change("r-1", "respond", number, 5), opening("o-2")))
+    staging_desk.close_ticket(number, "resolved", actor=Actor("agent", "a-2"))  # not via the intake
+    calls: list[int] = []
+    insert = staging_desk.recorder.insert_events
+
+    def counting(stored_events: Any, **kwargs: Any) -> Any:
+        calls.append(len(stored_events))
+        return insert(stored_events, **kwargs)
+
+    staging_desk.recorder.insert_events = counting  # type: ignore[method-assign]
+    done = apply_commands(staging_desk, commands(change("r-2", "respond", number, 9),
+                                                 opening("o-3")))
+    assert done[0].answer.error and done[0].answer.error["rule"] == "ticket_closed"
+    assert done[1].answer.accepted
+    assert calls == [2]  # one write, not refused: the batch knew the ticket was closed

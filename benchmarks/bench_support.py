@@ -1,0 +1,172 @@
+"""What the intake and latency benchmarks share: servers, engine processes, a service's client.
+
+Not a benchmark itself. The engine's processes run as the CLI runs them in production
+(``python -m tickets.cli intake``, ``publish``, ``consume``), each in its own process, configured
+by environment variables; their logs go to files in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from consumers.kafka_settings import KafkaSettings  # noqa: E402
+from tickets.devservers import (  # noqa: E402
+    KafkaBroker,
+    KafkaEndpoint,
+    PostgresAccess,
+    PostgresDatabase,
+    PostgresServer,
+)
+
+SERVICE_HEADERS = [("service", b"bench")]
+
+
+@contextlib.contextmanager
+def servers(external: bool, durable: bool = False) -> Iterator[tuple[PostgresAccess, KafkaEndpoint]]:
+    """PostgreSQL and a Kafka-protocol broker: started here, or the ones the environment names."""
+    if external:
+        yield (PostgresDatabase.from_dsn(os.environ["TICKETS_DATABASE_URL"]),
+               KafkaEndpoint(os.environ["KAFKA_BOOTSTRAP_SERVERS"]))
+        return
+    with PostgresServer(durable=durable) as pg, KafkaBroker() as broker:
+        yield pg, broker
+
+
+def url_of(database: PostgresAccess) -> str:
+    return database.database(database.dbname).dsn
+
+
+def kafka_settings(endpoint: KafkaEndpoint, prefix: str) -> KafkaSettings:
+    return KafkaSettings(endpoint.bootstrap_servers, topic_prefix=prefix, session_timeout_ms=6000,
+                         heartbeat_interval_ms=1000, fetch_max_wait_ms=20, linger_ms=0)
+
+
+def new_prefix(name: str) -> str:
+    return f"{name}{secrets.token_hex(3)}."
+
+
+@dataclass
+class EngineProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def engine_processes(
+    commands: dict[str, list[str]], env: dict[str, str]
+) -> Iterator[dict[str, EngineProcess]]:
+    """Start ``python -m tickets.cli <args>`` per name; SIGTERM them all at the end."""
+    started: dict[str, EngineProcess] = {}
+    with tempfile.TemporaryDirectory(prefix="tickets-bench-") as tmp:
+        try:
+            for name, argv in commands.items():
+                log_path = Path(tmp) / f"{name}.log"
+                with log_path.open("wb") as log:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", "tickets.cli", *argv], cwd=ROOT,
+                        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+                started[name] = EngineProcess(name, process, log_path)
+            yield started
+        finally:
+            for process in started.values():
+                process.stop()
+
+
+def engine_env(database_url: str, endpoint: KafkaEndpoint, prefix: str, home: str) -> dict[str, str]:
+    return {
+        "TICKETS_DATABASE_URL": database_url, "TICKETS_READ_MODEL_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": endpoint.bootstrap_servers,
+        "TICKETS_KAFKA_TOPIC_PREFIX": prefix, "TICKETS_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "TICKETS_LOG_FORMAT": "json", "TICKETS_HOME": home, "PYTHONUNBUFFERED": "1",
+    }
+
+
+class ServiceClient:
+    """A service: publishes commands on the intake topic, reads every answer from the results topic."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+        self.topics = settings.topics
+        self.producer = KafkaProducer(**settings.producer_config(linger_ms=0))
+        self.answers = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
+                                     enable_auto_commit=False, max_poll_records=5000)
+        partitions = self.answers.partitions_for_topic(self.topics.intake_results) or set()
+        self.answers.assign([TopicPartition(self.topics.intake_results, p) for p in partitions])
+        self.answers.seek_to_beginning()
+
+    def send(self, message: dict[str, Any], key: bytes | None = None) -> Any:
+        return self.producer.send(self.topics.intake, key=key,
+                                  value=msgpack.packb(message, use_bin_type=True),
+                                  headers=SERVICE_HEADERS)
+
+    def poll(self, timeout_ms: int = 50) -> list[tuple[str, dict[str, Any], float]]:
+        """Answers that arrived: (key, answer, arrival time on ``time.perf_counter``)."""
+        got: list[tuple[str, dict[str, Any], float]] = []
+        for records in self.answers.poll(timeout_ms=timeout_ms).values():
+            now = time.perf_counter()
+            got += [(r.key.decode(), msgpack.unpackb(r.value), now) for r in records]
+        return got
+
+    def collect(self, keys: set[str], deadline: float) -> dict[str, dict[str, Any]]:
+        """Wait for an answer to every key (or the deadline); return them by key."""
+        found: dict[str, dict[str, Any]] = {}
+        while len(found) < len(keys) and time.perf_counter() < deadline:
+            for key, answer, _ in self.poll():
+                if key in keys:
+                    found[key] = answer
+        return found
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)
+        self.answers.close()
+
+
+def opening(command_id: str, requester: str) -> dict[str, Any]:
+    return {"command_id": command_id, "type": "open", "desk": "zoom", "plan": "premier",
+            "severity": "P2", "requester": requester, "requester_role": "admin",
+            "title": "Meeting fails"}
+
+
+#: The rest of a ticket's typical life, after it was opened: (type, extra fields).
+LIFE: list[tuple[str, dict[str, Any]]] = [
+    ("assign", {"agent": "a-1", "actor": "agent:a-1"}),
+    ("respond", {"actor": "agent:a-1"}),
+    ("request_info", {"actor": "agent:a-1"}),
+    ("reply", {}),
+    ("close", {"reason": "resolved", "actor": "agent:a-1"}),
+]
+
+
+def step(command_id: str, kind: str, number: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {"command_id": command_id, "type": kind, "ticket": number, **extra}
