@@ -11,6 +11,8 @@ Three figures on one PostgreSQL server (each in a fresh database):
   answers each on ``tickets.intake.results``; the figure runs from the first send to the last
   answer. Tickets are opened first (their numbers come back in the answers), then each lives
   through assign, respond, request info, customer reply and close (six commands per ticket).
+  Also reported: the intake process's own CPU time, as commands per CPU-second, a figure that
+  other work on the machine disturbs much less than the wall-clock rates.
 
 Starts its own servers unless ``--external`` (``TICKETS_DATABASE_URL``, ``KAFKA_BOOTSTRAP_SERVERS``).
 Every phase stops at its count or after ``--max-seconds``.
@@ -134,6 +136,7 @@ def intake(database: PostgresAccess, endpoint: KafkaEndpoint, args: argparse.Nam
         if len(got) < len(warm):
             raise RuntimeError("the intake did not answer:\n" + processes["intake"].tail())
         deadline = time.perf_counter() + args.max_seconds
+        cpu_before = processes["intake"].cpu_seconds()
         opens = [(opening(f"o-{i}", f"c-{i}"), f"c-{i}".encode()) for i in range(args.tickets)]
         opened, open_seconds = _phase(client, opens, deadline)
         numbers = {int(k[2:]): a["ticket_number"] for k, a in opened.items()
@@ -141,6 +144,7 @@ def intake(database: PostgresAccess, endpoint: KafkaEndpoint, args: argparse.Nam
         changes = [(step(f"s{n}-{i}", kind, numbers[i], extra), numbers[i].encode())
                    for n, (kind, extra) in enumerate(LIFE) for i in sorted(numbers)]
         changed, change_seconds = _phase(client, changes, deadline)
+        cpu = processes["intake"].cpu_seconds() - cpu_before
     client.close()
     database.drop_database(db.dbname)
     answered = {**opened, **changed}
@@ -149,7 +153,9 @@ def intake(database: PostgresAccess, endpoint: KafkaEndpoint, args: argparse.Nam
     return {"commands": len(answered), "rejected": rejected, "sent": len(opens) + len(changes),
             "seconds": round(seconds, 2), "per_second": round(len(answered) / seconds),
             "opens_per_second": round(len(opened) / open_seconds),
-            "changes_per_second": round(len(changed) / change_seconds), "batch": args.batch,
+            "changes_per_second": round(len(changed) / change_seconds),
+            "intake_cpu_seconds": round(cpu, 2),
+            "per_intake_cpu_second": round(len(answered) / cpu) if cpu else None, "batch": args.batch,
             "partitions": args.partitions}
 
 

@@ -77,6 +77,11 @@ class EngineProcess:
                 self.process.wait()
         return self.process.returncode
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far (Linux ``/proc``)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
