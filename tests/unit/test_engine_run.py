@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,7 @@ from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from projections.audit_trail import trail
 from projections.sla_timers import timers_of
+from tickets.cli import main
 from tickets.config import Settings, load_settings
 from tickets.engine import RunStats, install_stop_signals, run_engine
 from tickets.wiring import build_desk
@@ -153,3 +157,38 @@ def test_sigterm_asks_the_loop_to_stop() -> None:
     finally:
         restore()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_the_cli_commands_catch_the_feed_up_first(
+    settings: Settings, clock: VirtualClock, writer: TicketDesk, capsys: pytest.CaptureFixture[str],
+) -> None:
+    number = open_ticket(writer)
+    writer.respond(number, actor=AGENT)
+    writer.request_info(number, actor=AGENT)
+    home = ["--home", str(settings.home), "--json"]
+    assert main(["scheduler", "run-once", "--now", "2026-11-19T10:00:00+01:00", *home]) == 0
+    fired = json.loads(capsys.readouterr().out)
+    assert [(f["ticket"], f["action"], f["outcome"]) for f in fired] == [
+        (number, "warn_auto_close", "fired")]
+    assert main(["audit", number, *home]) == 0
+    assert [e["type"] for e in json.loads(capsys.readouterr().out)][-1] == "AutoCloseWarned"
+    assert main(["dashboard", "--now", "2026-11-19T12:00:00+01:00", *home]) == 0
+    assert json.loads(capsys.readouterr().out)["open"][0]["status"] == "action_needed"
+    assert main(["queues", "--now", "2026-11-19T12:00:00+01:00", *home]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"front_line", "level_2", "service_manager"}
+
+
+def test_tickets_run_stops_cleanly_on_sigterm(settings: Settings) -> None:
+    env = {**os.environ, "TICKETS_HOME": str(settings.home), "TICKETS_LOG_FORMAT": "json"}
+    env.pop("TICKETS_DATABASE_URL", None)
+    env.pop("TICKETS_READ_MODEL_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "tickets.cli", "run", "--poll", "0.05", "--no-http"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    while json.loads(proc.stderr.readline())["event"] != "engine_started":
+        pass
+    proc.send_signal(signal.SIGTERM)
+    _out, rest = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    events = [json.loads(line)["event"] for line in rest.splitlines()]
+    assert events[-2:] == ["stop_requested", "engine_stopped"]
