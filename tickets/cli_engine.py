@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -110,7 +111,9 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> Any:
         entries = trail(engine.store, ticket_id=ticket_id, limit=args.limit)
     finally:
         engine.close()
-    if not args.show_personal:
+    if args.show_personal:
+        print("showing personal data unmasked (--show-personal)", file=sys.stderr)
+    else:
         entries = [e.masked() for e in entries]
     return trail_json(entries) if args.json else trail_text(entries)
 
