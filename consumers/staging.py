@@ -70,6 +70,9 @@ class _Stage:
 
 
 class StagingDesk(TicketDesk):
+    #: eventsourcing names an application's tables after its class unless told: this desk writes
+    #: the desk's own tables, where the publisher, the HTTP API and every other process read.
+    name = TicketDesk.name
     _stage: _Stage | None = None
     _followed: FollowedCache | None = None
 

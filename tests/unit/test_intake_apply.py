@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -18,6 +19,8 @@ from consumers.staging import StagingBypassedError, StagingDesk
 from domain.actor import Actor
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
+from domain.desk import TicketDesk
+from tickets.config import persistence_env
 
 SERVICE = Actor("service", "webform")
 RECORD = IntakeRecord("tickets.intake", 0, 0, b"", [("service", b"webform")])
@@ -204,3 +207,13 @@ def test_a_staged_batch_sees_what_another_writer_recorded_since_the_last_batch(
     assert done[0].answer.error and done[0].answer.error["rule"] == "ticket_closed"
     assert done[1].answer.accepted
     assert calls == [2]  # one write, not refused: the batch knew the ticket was closed
+
+
+def test_the_intake_writes_the_desks_own_tables(tmp_path: Path, catalogue: Catalogue,
+                                                clock: VirtualClock) -> None:
+    env = persistence_env(f"sqlite:///{tmp_path / 'events.sqlite3'}")
+    intake = StagingDesk(catalogue, clock=clock, env=env)
+    number = apply_commands(intake, commands(opening("o-1"), opening("o-2")))[0].answer.ticket_number
+    reader = TicketDesk(catalogue, clock=clock, env=env)
+    assert number is not None and reader.get(number).status == "new"
+    assert len(list(reader.opened_ticket_ids())) == 2
