@@ -17,12 +17,13 @@ standbys and take over when the leader's lock is freed. The producer is idempote
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import structlog
 from kafka import KafkaProducer
 
-from consumers.envelope import CONTENT_TYPE
+from consumers.envelope import CONTENT_TYPE, Envelope
 from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
 from consumers.publisher_state import PublisherState
 from consumers.store_reader import StoreReader
@@ -42,7 +43,7 @@ class Publisher:
     def __init__(
         self, reader: StoreReader, state: PublisherState, settings: KafkaSettings, *,
         batch_size: int = 2000, poll_interval: float = 0.1, standby_interval: float = 1.0,
-        producer: KafkaProducer | None = None,
+        producer: KafkaProducer | None = None, prefetch: bool = True,
     ) -> None:
         self.reader = reader
         self.state = state
@@ -53,6 +54,9 @@ class Publisher:
         self.producer = producer or KafkaProducer(**settings.producer_config())
         self.stats = PublisherStats()
         self._headers: dict[str, list[tuple[str, bytes]]] = {}
+        self.prefetch = prefetch
+        self._reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publisher-read")
+        self._next: Future[list[Envelope]] | None = None
         self.log = log.bind(topic=self.topic)
 
     def lead(self, stop: threading.Event) -> bool:
@@ -71,10 +75,18 @@ class Publisher:
         return False
 
     def step(self) -> int:
-        """Publish the next batch after the recorded position; return how many events."""
-        batch = self.reader.read(self.stats.position, self.batch_size)
+        """Publish the next batch after the recorded position; return how many events.
+
+        While the broker takes this batch, the next one is read from the store in a worker
+        thread: the waits on the database and on the broker overlap.
+        """
+        pending, self._next = self._next, None
+        batch = pending.result() if pending is not None else self.reader.read(
+            self.stats.position, self.batch_size)
         if not batch:
             return 0
+        if self.prefetch:
+            self._next = self._reading.submit(self.reader.read, batch[-1].position, self.batch_size)
         futures = [
             self.producer.send(self.topic, key=ticket_key(e.ticket_id), value=e.encode(),
                                headers=self._headers_of(e.type))
@@ -111,6 +123,7 @@ class Publisher:
         return self.stats
 
     def close(self) -> None:
+        self._reading.shutdown(wait=True, cancel_futures=True)
         try:
             self.producer.flush(timeout=10)
             self.producer.close(timeout=10)
