@@ -11,12 +11,13 @@ reports the last position it has handed over as ``SourceBatch.end``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content
+from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, parse_time
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
@@ -35,6 +36,10 @@ class SourcedEnvelope(Envelope):
 
     def entry(self) -> HistoryEntry:
         return self.origin if self.origin is not None else super().entry()
+
+    @property
+    def occurred(self) -> datetime:
+        return self.origin.occurred_at if self.origin is not None else parse_time(self.occurred_at)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from consumers.readstore import ReadStore
@@ -32,3 +33,36 @@ def select_in(store: ReadStore, sql: str, ids: Sequence[str], chunk: int = 500) 
         part = ids[start:start + chunk]
         rows += store.read(sql.format(marks=",".join("?" * len(part))), part)
     return rows
+
+
+def primary_key(store: ReadStore, table: str) -> list[str]:
+    if store.dialect == "sqlite":
+        info = store.read(f"PRAGMA table_info({table})")
+        return [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
+    return [row[0] for row in store.read(
+        "SELECT k.column_name FROM information_schema.table_constraints c "
+        "JOIN information_schema.key_column_usage k ON c.constraint_name = k.constraint_name "
+        "AND c.table_schema = k.table_schema AND c.table_name = k.table_name "
+        "WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema() "
+        "AND c.table_name = ? ORDER BY k.ordinal_position", (table,))]
+
+
+def stream(
+    store: ReadStore, sql: str, params: Sequence[Any] = (), size: int = 5000
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of a query as they come, on a connection of its own (for tables too big to hold)."""
+    if store.dialect == "sqlite":
+        conn = sqlite3.connect(store.url.removeprefix("sqlite:///"), timeout=30)
+        try:
+            cursor = conn.execute(sql, tuple(params))
+            while rows := cursor.fetchmany(size):
+                yield from rows
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(store.url) as pg, pg.cursor(name="replay_stream") as named:
+        named.itersize = size
+        named.execute(sql.replace("?", "%s"), tuple(params))
+        yield from named

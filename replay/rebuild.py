@@ -1,0 +1,157 @@
+"""Rebuild projections from the event store into fresh tables, resumable, in one or more parts.
+
+Each part reads the log from its last durable position, keeps the tickets whose id falls in it
+(``id % parts``), and writes them in big batches: one transaction per batch holds the rows and the
+part's new position, so a rebuild stopped at any moment continues where it stopped when run again.
+Parts run in their own processes (each reads the log; each decodes only its tickets), which is
+how a rebuild uses more than one core. When every part has reached the log's end, the
+projections' positions are set, and the target can be swapped in or compared (``replay.swap``,
+``replay.compare``). The source is ``replay.source.StoreSource``; a Kafka source plugs in there.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm import tqdm
+
+from consumers.readstore import Tx
+from domain.catalogue import Catalogue
+from domain.desk import TicketDesk
+from projections.base import Projection
+from replay.fast_writer import FastWriter
+from replay.source import StoreSource
+from replay.target import finish, open_target, prepare
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one part of a rebuild needs; plain data, so it can start in a process of its own."""
+
+    store_env: dict[str, str]
+    catalogue: Catalogue
+    projections: Sequence[Projection]
+    target_url: str
+    part: int
+    parts: int
+    goal: int
+    batch_size: int
+    max_batches: int | None = None
+    fast: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    events: int
+    seconds: float
+    complete: bool
+    position: int
+    slow_events: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_part(
+    part: Part, report: Callable[[int, int], None], app: TicketDesk | None = None
+) -> tuple[int, int]:
+    """Rebuild one part up to the goal; ``report(positions, events)`` after each batch.
+
+    Returns (events applied, envelopes that went the projections' own way).
+    """
+    app = app or TicketDesk(part.catalogue, env=part.store_env)
+    store = open_target(part.target_url)
+    source = StoreSource(app, (part.part, part.parts) if part.parts > 1 else None)
+    writer = FastWriter(part.catalogue, part.projections, part.fast)
+    (after,) = (int(r[0]) for r in store.read(
+        "SELECT position FROM rebuild_progress WHERE part = ?", (part.part,)))
+    events = batches = 0
+    try:
+        while after < part.goal and (part.max_batches is None or batches < part.max_batches):
+            batch = source.read(after, part.batch_size)
+            if batch.end <= after:  # no ticket event is left below the goal
+                with store.transaction() as tx:
+                    _moved(tx, part.part, part.goal)
+                report(part.goal - after, 0)
+                break
+            with store.transaction() as tx:
+                writer.apply(tx, batch.envelopes)
+                _moved(tx, part.part, batch.end)
+            report(batch.end - after, len(batch.envelopes))
+            events += len(batch.envelopes)
+            after, batches = batch.end, batches + 1
+    finally:
+        store.close()
+    return events, writer.slow_envelopes
+
+
+def _moved(tx: Tx, part: int, position: int) -> None:
+    tx.execute("UPDATE rebuild_progress SET position = ? WHERE part = ?", (position, part))
+
+
+def _part_process(part: Part, progress: Any) -> None:
+    events, slow = run_part(part, lambda positions, n: progress.put((positions, n)))
+    progress.put(("done", events, slow))
+
+
+def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
+    context = multiprocessing.get_context("spawn")
+    progress = context.Queue()
+    workers = [context.Process(target=_part_process, args=(p, progress), daemon=True) for p in parts]
+    for worker in workers:
+        worker.start()
+    events = slow = finished = 0
+    try:
+        while finished < len(workers):
+            try:
+                message = progress.get(timeout=1.0)
+            except queue.Empty:
+                if any(w.exitcode not in (None, 0) for w in workers):
+                    raise RuntimeError("a rebuild part failed; run again to continue") from None
+                continue
+            if message[0] == "done":
+                finished += 1
+                events, slow = events + message[1], slow + message[2]
+            else:
+                bar.update(message[0] / len(parts))
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+    return events, slow
+
+
+def rebuild(
+    app: TicketDesk, projections: Sequence[Projection], target_url: str, *, parts: int = 1,
+    batch_size: int = 20_000, progress: bool = True, max_batches: int | None = None,
+    fast: tuple[str, ...] | None = None,
+) -> Rebuilt:
+    """Rebuild ``projections`` into ``target_url`` from ``app``'s event store, or continue doing so."""
+    store = open_target(target_url)
+    if dict(app.env).get("PERSISTENCE_MODULE") == "eventsourcing.popo":
+        parts = 1  # an in-memory store cannot be read from another process
+    positions = prepare(store, projections, parts)
+    goal = app.recorder.max_notification_id() or 0
+    jobs = [Part(dict(app.env), app.catalogue, list(projections), target_url, p, len(positions),
+                 goal, batch_size, max_batches, fast) for p in positions]
+    started = time.perf_counter()
+    with tqdm(total=max(0, goal - min(positions.values())), unit="ev", disable=not progress,
+              desc="rebuild", smoothing=0.1) as bar:
+        if len(jobs) == 1:
+            events, slow = run_part(jobs[0], lambda positions, n: bar.update(positions), app)
+        else:
+            events, slow = _in_processes(jobs, bar)
+    seconds = time.perf_counter() - started
+    ends = [int(r[0]) for r in store.read("SELECT position FROM rebuild_progress")]
+    complete = min(ends) >= goal
+    if complete:
+        finish(store, projections, min(ends))
+    store.close()
+    return Rebuilt(events, seconds, complete, min(ends), slow)
