@@ -8,7 +8,8 @@ One loop per process, a member of consumer group ``<prefix>intake`` (auto-commit
    accepts that, else one at a time);
 3. send one answer per record to ``tickets.intake.results`` and each malformed record to
    ``tickets.dlq``, flush once and wait until the broker acknowledged every one of them;
-4. only then commit the batch's offsets.
+4. only then commit the batch's offsets (without waiting for the commit; on the way out, the last
+   ones are committed and waited for).
 
 So a crash anywhere leaves the batch's offsets uncommitted and the batch is delivered again; each
 command's receipt answers it again with its first answer, and nothing is applied twice. When the
@@ -68,6 +69,7 @@ class Intake:
         self.max_records = max_records
         self.send_timeout = send_timeout
         self.stats = IntakeStats()
+        self._processed: dict[TopicPartition, OffsetAndMetadata] = {}
         self.producer = KafkaProducer(**settings.producer_config(**(producer_overrides or {})))
         self.consumer = KafkaConsumer(**settings.consumer_config(
             self.group_id, **{"max_poll_records": max_records, **(consumer_overrides or {})}))
@@ -104,13 +106,28 @@ class Intake:
             future.get(timeout=self.send_timeout)  # raises if the broker did not take it
 
     def _commit(self, batch: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """Commit the batch's next offsets without waiting: the answers are already acknowledged,
+        so a commit that is lost only means a redelivery, answered from receipts."""
         offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
                    for tp, records in batch.items()}
-        try:
-            self.consumer.commit(offsets)
-        except KafkaError as error:  # the group rebalanced: the new owner answers from receipts
-            self.log.warning("intake_commit_refused", error=type(error).__name__,
+        self._processed.update(offsets)
+        self.consumer.commit_async(offsets, callback=self._commit_done)
+
+    def _commit_done(self, offsets: Mapping[TopicPartition, Any], response: Any) -> None:
+        if isinstance(response, Exception):  # e.g. the group rebalanced: the new owner answers
+            self.log.warning("intake_commit_refused", error=type(response).__name__,
                              partitions=sorted(tp.partition for tp in offsets))
+
+    def _commit_last(self) -> None:
+        """On the way out: wait for the last offsets of the partitions still owned."""
+        owned = self.consumer.assignment()
+        offsets = {tp: o for tp, o in self._processed.items() if tp in owned}
+        if offsets:
+            try:
+                self.consumer.commit(offsets)
+            except KafkaError as error:
+                self.log.warning("intake_commit_refused", error=type(error).__name__,
+                                 partitions=sorted(tp.partition for tp in offsets))
 
     def _rewind(self) -> None:
         """Go back to the last committed offsets, so the failed batch comes again."""
@@ -147,6 +164,12 @@ class Intake:
         return self.stats
 
     def close(self) -> None:
+        try:
+            self._commit_last()
+        finally:
+            self._close_clients()
+
+    def _close_clients(self) -> None:
         try:
             self.consumer.close(autocommit=False)
         finally:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from consumers.buffered_random import BufferedSystemRandom
 from consumers.intake import INTAKE_GROUP, Intake
 from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
@@ -32,7 +33,8 @@ AddParser = Callable[..., argparse.ArgumentParser]
 def build_staging_desk(settings: Settings) -> StagingDesk:
     if settings.database_url.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
-    return StagingDesk(build_catalogue(settings), env=settings.event_store_env())
+    return StagingDesk(build_catalogue(settings), env=settings.event_store_env(),
+                       rng=BufferedSystemRandom())
 
 
 def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: int = 500,
