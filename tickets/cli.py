@@ -23,6 +23,7 @@ from tickets.http.cli import add_parsers as add_http_parsers
 from tickets.intake_cli import add_intake_commands
 from tickets.kafka_cli import add_kafka_commands
 from tickets.output import dumps, iso, plain, sla_json, sla_text
+from tickets.replay_cli import add_replay_commands
 from tickets.wiring import build_desk
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_http_parsers(add)
     add_kafka_commands(add, _COMMANDS)  # publish, consume, schedule
     add_intake_commands(add, _COMMANDS)  # intake, health
+    add_replay_commands(add, _COMMANDS)  # replay as-of, export, verify, rebuild, what-if
     return parser
 
 

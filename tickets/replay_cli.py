@@ -1,0 +1,182 @@
+"""``tickets replay ...``: the auditors' tools, as one command group.
+
+``as-of`` a ticket's state and SLA clocks as of a time or version; ``export`` events with their
+hash chain to JSON Lines or CSV; ``verify`` the hash chains against the audit trail (exit 1 when
+broken); ``rebuild`` the projections into fresh tables, then ``--swap`` or ``--verify``;
+``what-if`` a period's SLA outcomes under another policy file. See docs/replay.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from consumers.readstore import ReadStore
+from domain.errors import TicketError, ValidationError
+from replay import views
+from replay.as_of import as_of
+from replay.compare import compare, positions
+from replay.export import Scope, export
+from replay.integrity import verify
+from replay.personal import ROLES, may_unmask
+from replay.rebuild import rebuild
+from replay.swap import swap
+from replay.what_if import what_if
+from tickets.config import Settings
+from tickets.output import dumps
+from tickets.projections_registry import all_projections
+from tickets.wiring import build_desk
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+AddParser = Callable[..., argparse.ArgumentParser]
+
+
+class ReplayCheckFailed(TicketError):
+    """A check found differences: the report went to stdout, this says so on stderr (exit 1)."""
+
+    code = "check_failed"
+
+
+def _time(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not an ISO 8601 time (like 2026-04-03T15:00:00Z)",
+                              field=field, rule="iso8601") from None
+    if value.tzinfo is None:
+        raise ValidationError(f"{text!r} has no time zone: add Z or an offset like +02:00",
+                              field=field, rule="aware_time")
+    return value
+
+
+def _show(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(dumps(data) if args.json else text, flush=True)
+
+
+def cmd_as_of(args: argparse.Namespace, settings: Settings) -> Any:
+    unmask = may_unmask(args.show_personal, args.role)
+    result = as_of(build_desk(settings), args.ticket, at=_time(args.at, "at"), version=args.version,
+                   unmask=unmask)
+    return views.as_of_json(result) if args.json else views.as_of_text(result)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> Any:
+    unmask = may_unmask(args.show_personal, args.role)
+    scope = Scope(ticket=args.ticket, desk=args.desk, since=_time(args.since, "since"),
+                  until=_time(args.until, "until"))
+    rows = export(build_desk(settings), scope, [Path(p) for p in args.out], unmask=unmask)
+    summary = {"rows": rows, "files": args.out, "personal_data": "shown" if unmask else "masked"}
+    return summary if args.json else f"wrote {rows} rows to {', '.join(args.out)}"
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> Any:
+    report = verify(build_desk(settings), ReadStore(settings.read_model_url), args.ticket)
+    _show(args, views.integrity_json(report), views.integrity_text(report))
+    if not report.ok:
+        raise report.error()
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> Any:
+    desk = build_desk(settings)
+    into = args.into or f"sqlite:///{settings.home / 'read_models.rebuilt.sqlite3'}"
+    if into == settings.read_model_url:
+        raise ValidationError("rebuild into a fresh database, not the live read model",
+                              field="into", rule="not_the_live_database")
+    projections = all_projections(desk.catalogue)
+    done = rebuild(desk, projections, into, parts=args.parts, batch_size=args.batch,
+                   progress=not args.no_progress)
+    summary: dict[str, Any] = {"into": into, "events": done.events, "seconds": round(done.seconds, 3),
+                               "events_per_second": round(done.rate), "complete": done.complete,
+                               "position": done.position}
+    if args.verify:
+        diffs = compare(ReadStore(settings.read_model_url), ReadStore(into), projections)
+        live = positions(ReadStore(settings.read_model_url), projections)
+        summary |= {"live_positions": live, "tables": views.compare_json(diffs)}
+        _show(args, summary, f"rebuilt {done.events} events into {into}; live positions {live}\n"
+              + views.compare_text(diffs))
+        if any(not d.same for d in diffs):
+            raise ReplayCheckFailed(f"{sum(not d.same for d in diffs)} table(s) differ from the live "
+                                    "read model", field="tables", rule="rebuild_equals_live")
+        return None
+    if args.swap:
+        summary["kept"] = swap(into, settings.read_model_url)
+        summary["live"] = settings.read_model_url
+    text = (f"rebuilt {done.events} events in {done.seconds:.1f}s ({done.rate:,.0f} events/s) "
+            f"into {into}" + (f"; swapped in, the old read model kept at {summary['kept']}"
+                              if args.swap else ""))
+    return summary if args.json else text
+
+
+def cmd_what_if(args: argparse.Namespace, settings: Settings) -> Any:
+    desk = build_desk(settings)
+    since = _time(args.since, "since")
+    assert since is not None
+    until = _time(args.until, "until") or desk.clock.now()
+    result = what_if(desk, args.policy, since, until, plan=args.plan)
+    return views.what_if_json(result) if args.json else views.what_if_text(result)
+
+
+SUBCOMMANDS: dict[str, Handler] = {
+    "as-of": cmd_as_of, "export": cmd_export, "verify": cmd_verify, "rebuild": cmd_rebuild,
+    "what-if": cmd_what_if,
+}
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> Any:
+    return SUBCOMMANDS[args.replay](args, settings)
+
+
+def _personal(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--show-personal", action="store_true",
+                   help="show personal data unmasked (only with --role auditor)")
+    p.add_argument("--role", choices=ROLES, help="the caller's role (only auditor may unmask)")
+
+
+def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
+    """Add ``replay`` and its tools; ``add(name, help)`` makes a parser with --home and --json."""
+    commands["replay"] = cmd_replay
+    group = add("replay", "for auditors: history as of a moment, exports, integrity, rebuilds, what-if")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS, help="data directory (TICKETS_HOME)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+    sub = group.add_subparsers(dest="replay", required=True, metavar="TOOL")
+
+    def tool(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=text, description=text)
+
+    p = tool("as-of", "a ticket's state and SLA clocks as of a time or a version, event by event")
+    p.add_argument("ticket")
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", help="as of this time (events that occurred at or before it)")
+    when.add_argument("--version", type=int, help="as of this version of the ticket")
+    _personal(p)
+    p = tool("export", "events with their hash chain as JSON Lines or CSV (by file suffix)")
+    p.add_argument("--out", action="append", required=True, metavar="FILE.jsonl|FILE.csv")
+    p.add_argument("--ticket")
+    p.add_argument("--desk")
+    p.add_argument("--since", help="occurred at or after (ISO 8601)")
+    p.add_argument("--until", help="occurred before (ISO 8601)")
+    _personal(p)
+    p = tool("verify", "check the hash chains of the store against the audit trail (exit 1: broken)")
+    p.add_argument("ticket", nargs="?", help="one ticket (default: every ticket)")
+    p = tool("rebuild", "rebuild the projections from the event store into fresh tables")
+    p.add_argument("--into", help="sqlite:///FILE or postgresql://...?options=-csearch_path%%3DSCHEMA "
+                                  "(default: HOME/read_models.rebuilt.sqlite3)")
+    p.add_argument("--parts", type=int, default=2, help="processes, each its share of the tickets (2)")
+    p.add_argument("--batch", type=int, default=20_000, help="events per transaction (20000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    then = p.add_mutually_exclusive_group()
+    then.add_argument("--swap", action="store_true",
+                      help="then replace the live read model (no feed running)")
+    then.add_argument("--verify", action="store_true", help="then compare with the live read model")
+    p = tool("what-if", "a period's SLA outcomes under another policy file, against the live policy")
+    p.add_argument("policy", help="the policy file (TOML) to replay under")
+    p.add_argument("--since", required=True, help="tickets opened at or after (ISO 8601)")
+    p.add_argument("--until", help="and before; the clocks are as of then (default: now)")
+    p.add_argument("--plan", help="evaluate every ticket under this plan of the policy")
