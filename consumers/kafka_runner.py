@@ -88,7 +88,7 @@ class GroupRunner:
     # ---- assignment ---------------------------------------------------------------------
 
     def owned(self) -> frozenset[int]:
-        return frozenset(self._owned)
+        return frozenset(self._owned.copy())  # read from other threads too (tests, tools)
 
     def partition_count(self) -> int:
         partitions = self.consumer.partitions_for_topic(self.topic)
