@@ -60,7 +60,7 @@ def _chosen(
     if version is not None:
         if not 1 <= version <= len(entries):
             raise ValidationError(
-                f"ticket {number} has versions 1 to {len(entries)}, not {version}",
+                f"it has versions 1 to {len(entries)}, not {version}",
                 field="version", rule="known_version", ticket=number,
             )
         return entries[:version]
@@ -70,8 +70,8 @@ def _chosen(
     chosen = [e for e in entries if e.occurred_at <= at]
     if not chosen:
         raise ValidationError(
-            f"ticket {number} was opened at {entries[0].occurred_at.isoformat()}; "
-            f"{at.isoformat()} is before it existed",
+            f"it was opened at {entries[0].occurred_at.isoformat()}; {at.isoformat()} is before "
+            "it existed",
             field="at", rule="not_before_opening", ticket=number,
         )
     return chosen

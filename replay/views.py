@@ -74,8 +74,12 @@ def as_of_text(result: AsOf) -> str:
         lines.append(f"  v{e.version:<3} {iso(e.occurred_at)}  {e.type:<16} {e.actor}  via {e.channel}"
                      f"  (recorded {iso(e.recorded_at)})")
         lines += [f"        {k}: {_short(b)} -> {_short(a)}" for k, (b, a) in s.changes.items()
-                  if s.entry.version > 1 or k in ("status", "severity", "plan", "desk")]
+                  if k not in _SAID and (e.version > 1 or k in ("status", "severity", "plan", "desk"))]
     return "\n".join([*lines, "SLA:", *sla_text(result.report)])
+
+
+#: Changes every event makes, already on the event's own line.
+_SAID = frozenset({"version", "last_occurred_at"})
 
 
 def _short(value: Any) -> str:
