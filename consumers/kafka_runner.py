@@ -79,8 +79,7 @@ class GroupRunner:
         self.stats = RunnerStats()
         self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
         self._producer: KafkaProducer | None = None
-        create_schema(store, self.projections)
-        create_table(store)
+        _create_tables(store, self.projections)
         self.consumer = KafkaConsumer(**settings.consumer_config(self.group_id, **(consumer_overrides or {})))
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         self.log = log.bind(group=self.group_id, topic=self.topic)
@@ -204,3 +203,17 @@ class GroupRunner:
             if self._producer is not None:
                 self._producer.close()
                 self._producer = None
+
+
+def _create_tables(store: ReadStore, projections: Sequence[Projection], attempts: int = 3) -> None:
+    """Create the tables; PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` can collide when several members
+    start at once on a fresh database (a unique violation in its catalogue): the loser tries again."""
+    for attempt in range(attempts):
+        try:
+            create_schema(store, projections)
+            create_table(store)
+            return
+        except Exception as error:
+            if attempt == attempts - 1 or "unique" not in str(error).lower():
+                raise
+            time.sleep(0.1 * (attempt + 1))

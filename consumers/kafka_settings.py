@@ -177,8 +177,9 @@ def _masked_hash(key: bytes) -> int:
     return int(murmur2(key)) & 0x7FFFFFFF
 
 
+@lru_cache(maxsize=65_536)
 def ticket_key(ticket_id: UUID | str) -> bytes:
-    """The record key of a ticket's records: its canonical UUID text, ASCII."""
+    """The record key of a ticket's records: its canonical UUID text, ASCII (memoized: ids repeat)."""
     return str(UUID(str(ticket_id))).encode("ascii")
 
 
