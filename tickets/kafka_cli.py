@@ -46,12 +46,13 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> Any:
-    from tickets.kafka_wiring import build_consumer
+    from tickets.kafka_wiring import build_consumer, select_projections
 
     try:
-        _run(settings, lambda: build_consumer(settings, args.group, args.projection or ()))
+        select_projections(settings, args.projection or ())
     except ValueError as error:
         raise ValidationError(str(error), field="projection", rule="known_projection") from None
+    _run(settings, lambda: build_consumer(settings, args.group, args.projection or ()))
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> Any:
