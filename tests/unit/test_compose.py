@@ -106,5 +106,16 @@ def test_the_image_holds_every_package_the_project_installs() -> None:
     assert "pip install ." in dockerfile
 
 
+def test_the_api_keeps_read_models_apart_from_the_consumer_groups(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    api = services["api"]["environment"]["TICKETS_READ_MODEL_URL"]
+    groups = services["consumer"]["environment"]["TICKETS_READ_MODEL_URL"]
+    assert api.rsplit("/", 1)[1] == "tickets_api" != groups.rsplit("/", 1)[1]
+    script = (ROOT / "docs" / "deploy" / "initdb" / "10-api-read-models.sql").read_text()
+    assert "CREATE DATABASE tickets_api" in script
+    assert "./docs/deploy/initdb:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+
+
 def test_the_kafka_cluster_id_is_a_base64_uuid(services: dict[str, dict[str, Any]]) -> None:
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", services["kafka"]["environment"]["CLUSTER_ID"])

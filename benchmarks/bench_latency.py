@@ -1,0 +1,301 @@
+"""End-to-end latency: a command published on ``tickets.intake`` until its event is in the read model.
+
+The engine runs as deployed, each process on its own (``tickets intake``, ``tickets publish``,
+``tickets consume``), on PostgreSQL (event store and read models) and the broker. A service sends
+commands at a steady rate (default 200/s for 30 s): it opens tickets and walks each through
+assign, respond, request info, customer reply and close, each step sent once the previous one is
+answered. For every command it measures
+
+* ``answer``: send until its answer is on ``tickets.intake.results`` (intake, store, answer);
+* ``visible``: send until the audit trail row of the event it recorded is in the read model
+  (intake, store, publisher, ``tickets.events``, the consumer group's transaction), found by a
+  watcher that polls the read model every ``--watch-ms``;
+
+beside the raw figure for the same broker: a plain kafka-python produce -> consume round trip at
+the same rate (no engine code). Target: ``visible`` p99 at most 250 ms at 200 commands/s.
+Starts its own servers unless ``--external``.
+
+    python benchmarks/bench_latency.py [--rate 200] [--seconds 30] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+from bench_support import (
+    LIFE,
+    ServiceClient,
+    engine_env,
+    engine_processes,
+    kafka_settings,
+    new_prefix,
+    opening,
+    servers,
+    step,
+    url_of,
+)
+
+from consumers.kafka_settings import KafkaSettings
+from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+
+
+def percentiles(samples: list[float]) -> dict[str, Any]:
+    if not samples:
+        return {"count": 0}
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"count": len(ordered), "p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99),
+            "max_ms": round(ordered[-1] * 1000, 1), "mean_ms": round(statistics.fmean(ordered) * 1000, 1)}
+
+
+@dataclass
+class Sent:
+    at: float
+    answered: float | None = None
+    ticket_id: str | None = None
+    version: int | None = None
+    visible: float | None = None
+
+
+@dataclass
+class Traffic:
+    """What the service sent and learnt; shared by its three threads under ``lock``."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: dict[str, Sent] = field(default_factory=dict)
+    ready: deque[tuple[str, int]] = field(default_factory=deque)  # (ticket number, next step)
+    waiting: dict[str, Sent] = field(default_factory=dict)  # answered, not yet visible
+    opened: int = 0
+    rejected: int = 0
+
+
+def _next_command(traffic: Traffic, serial: int) -> tuple[dict[str, Any], bytes]:
+    with traffic.lock:
+        if traffic.ready:
+            number, index = traffic.ready.popleft()
+            kind, extra = LIFE[index]
+            return step(f"s{index}-{number}", kind, number, extra), number.encode()
+        traffic.opened += 1
+    return opening(f"o-{serial}", f"c-{serial}"), f"c-{serial}".encode()
+
+
+def send_steadily(client: ServiceClient, traffic: Traffic, rate: float, seconds: float) -> float:
+    """Send ``rate`` commands a second for ``seconds``; return the rate achieved."""
+    interval, started, serial = 1.0 / rate, time.perf_counter(), 0
+    while (now := time.perf_counter()) - started < seconds:
+        due = started + serial * interval
+        if due > now:
+            time.sleep(due - now)
+        message, key = _next_command(traffic, serial)
+        with traffic.lock:
+            traffic.sent[message["command_id"]] = Sent(time.perf_counter())
+        client.send(message, key)
+        serial += 1
+    return serial / (time.perf_counter() - started)
+
+
+def read_answers(client: ServiceClient, traffic: Traffic, stop: threading.Event) -> None:
+    while not stop.is_set():
+        for key, answer, arrived in client.poll(timeout_ms=20):
+            with traffic.lock:
+                sent = traffic.sent.get(key)
+                if sent is None or sent.answered is not None:
+                    continue
+                sent.answered = arrived
+                if answer["status"] != "accepted":
+                    traffic.rejected += 1
+                    continue
+                sent.ticket_id, sent.version = answer["ticket_id"], answer["version"]
+                traffic.waiting[key] = sent
+                index = 0 if key.startswith("o-") else int(key[1:key.index("-")]) + 1
+                if index < len(LIFE):
+                    traffic.ready.append((answer["ticket_number"], index))
+
+
+def watch_read_model(database: PostgresDatabase, traffic: Traffic, stop: threading.Event,
+                     every: float) -> None:
+    """Mark commands visible when the audit trail holds their ticket at their version."""
+    with database.connect(autocommit=True) as conn:
+        while not stop.is_set():
+            with traffic.lock:
+                pending = list(traffic.waiting.items())
+            ids = sorted({s.ticket_id for _, s in pending if s.ticket_id})
+            if ids:
+                try:
+                    rows = conn.execute("SELECT ticket_id, max(version) FROM audit_trail "
+                                        "WHERE ticket_id = ANY(%s) GROUP BY ticket_id", (ids,)).fetchall()
+                except Exception:  # the consumer has not created its tables yet
+                    rows = []
+                now = time.perf_counter()
+                seen = dict(rows)
+                with traffic.lock:
+                    for key, sent in pending:
+                        if sent.version is not None and seen.get(sent.ticket_id, 0) >= sent.version:
+                            sent.visible = now
+                            traffic.waiting.pop(key, None)
+            stop.wait(every)
+
+
+def engine_latency(
+    database: PostgresAccess, endpoint: KafkaEndpoint, args: argparse.Namespace,
+) -> dict[str, Any]:
+    prefix = new_prefix("bench-latency")
+    settings = kafka_settings(endpoint, prefix)
+    topics = settings.topics
+    endpoint.create_topics([topics.events, topics.intake, topics.intake_results],
+                           partitions=args.partitions)
+    endpoint.create_topics([topics.dlq], partitions=1)
+    db = database.create_database()
+    client = ServiceClient(settings)
+    traffic = Traffic()
+    stop = threading.Event()
+    commands = {"intake": ["intake"], "publish": ["publish"], "consume": ["consume"]}
+    with tempfile.TemporaryDirectory() as home, engine_processes(
+        commands, engine_env(url_of(db), endpoint, prefix, home)
+    ) as processes:
+        threads = [threading.Thread(target=read_answers, args=(client, traffic, stop)),
+                   threading.Thread(target=watch_read_model,
+                                    args=(db, traffic, stop, args.watch_ms / 1000))]
+        for thread in threads:
+            thread.start()
+        try:
+            _warm_up(client, traffic, processes)
+            with traffic.lock:
+                traffic.sent.clear()
+            cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
+            achieved = send_steadily(client, traffic, args.rate, args.seconds)
+            deadline = time.perf_counter() + 15
+            while time.perf_counter() < deadline:
+                with traffic.lock:
+                    if not traffic.waiting and all(s.answered for s in traffic.sent.values()):
+                        break
+                time.sleep(0.05)
+            cpu = {name: round(p.cpu_seconds() - cpu_before[name], 2) for name, p in processes.items()}
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            client.close()
+    database.drop_database(db.dbname)
+    sent = list(traffic.sent.values())
+    return {
+        "rate": args.rate, "achieved_rate": round(achieved, 1), "seconds": args.seconds,
+        "sent": len(sent), "tickets_opened": traffic.opened, "rejected": traffic.rejected,
+        "answer": percentiles([s.answered - s.at for s in sent if s.answered]),
+        "visible": percentiles([s.visible - s.at for s in sent if s.visible]),
+        "not_visible": sum(1 for s in sent if s.visible is None),
+        "cpu_seconds": cpu, "cpu_ms_per_command": {
+            name: round(1000 * seconds / max(1, len(sent)), 2) for name, seconds in cpu.items()},
+    }
+
+
+def _warm_up(client: ServiceClient, traffic: Traffic, processes: dict[str, Any]) -> None:
+    """Until a ticket opened through the intake shows in the read model (groups joined, tables made)."""
+    with traffic.lock:
+        traffic.sent["o-warm"] = Sent(time.perf_counter())
+    client.send(opening("o-warm", "c-warm"), b"c-warm")
+    deadline = time.perf_counter() + 90
+    while time.perf_counter() < deadline:
+        with traffic.lock:
+            warm = traffic.sent["o-warm"]
+            if warm.visible is not None:
+                traffic.ready.clear()
+                return
+        time.sleep(0.05)
+    tails = "\n".join(f"--- {name}\n{p.tail()}" for name, p in processes.items())
+    raise RuntimeError("the engine did not show the warm-up ticket:\n" + tails)
+
+
+def raw_round_trip(endpoint: KafkaEndpoint, settings: KafkaSettings, rate: float,
+                   seconds: float) -> dict[str, Any]:
+    """A plain kafka-python producer -> consumer on one topic, at the same rate."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    topic = settings.topic_prefix + "raw"
+    endpoint.create_topics([topic], partitions=1)
+    producer = KafkaProducer(bootstrap_servers=settings.servers(), linger_ms=0)
+    consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def receive() -> None:
+        while not stop.is_set():
+            for records in consumer.poll(timeout_ms=20).values():
+                now = time.perf_counter()
+                samples.extend(now - msgpack.unpackb(r.value)["at"] for r in records)
+
+    reader = threading.Thread(target=receive)
+    reader.start()
+    try:
+        producer.send(topic, value=msgpack.packb({"at": time.perf_counter()})).get(timeout=30)
+        time.sleep(1.0)
+        samples.clear()
+        interval, started, n = 1.0 / rate, time.perf_counter(), 0
+        while (now := time.perf_counter()) - started < seconds:
+            due = started + n * interval
+            if due > now:
+                time.sleep(due - now)
+            producer.send(topic, value=msgpack.packb({"at": time.perf_counter(), "pad": "x" * 180}))
+            n += 1
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+        producer.close(timeout=10)
+        consumer.close()
+    return {"rate": rate, "seconds": seconds, **percentiles(samples)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="commands per second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to send")
+    parser.add_argument("--raw-seconds", type=float, default=10.0, help="the raw round trip's length")
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--watch-ms", type=float, default=5.0, help="read-model polling interval")
+    parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on, on disk")
+    parser.add_argument("--external", action="store_true",
+                        help="use TICKETS_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    args = parser.parse_args(argv)
+    report: dict[str, Any] = {"python": platform.python_version(),
+                              "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+                              "load_average_before": [round(x, 1) for x in os.getloadavg()]}
+    with servers(args.external, args.durable) as (database, endpoint):
+        settings = kafka_settings(endpoint, new_prefix("bench-raw"))
+        report["raw_kafka"] = raw_round_trip(endpoint, settings, args.rate, args.raw_seconds)
+        if not args.json:
+            print(f"raw kafka round trip: {report['raw_kafka']}", flush=True)
+        report["engine"] = engine_latency(database, endpoint, args)
+    report["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
+    if args.json:
+        print(json.dumps(report))
+    else:
+        engine = report["engine"]
+        print(f"engine: {engine['sent']} commands at {engine['achieved_rate']}/s, "
+              f"{engine['rejected']} rejected, {engine['not_visible']} not visible")
+        print(f"  send -> answer:           {engine['answer']}")
+        print(f"  send -> in the read model: {engine['visible']}  (target p99 <= 250 ms)")
+        print(f"  CPU ms per command, per process: {engine['cpu_ms_per_command']}")
+        print(f"  load average {report['load_average_before']} -> {report['load_average_after']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
