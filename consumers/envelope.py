@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -41,7 +42,9 @@ class EnvelopeError(ValueError):
 def format_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("times in envelopes must be aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -51,8 +54,13 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def wire_value(value: Any) -> Any:
     """Payload values as they travel: times as text, ids as text, maps and lists as such."""
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, datetime):
         return format_time(value)
     if isinstance(value, UUID):
@@ -95,8 +103,13 @@ class Envelope:
     def recorded(self) -> datetime:
         return parse_time(self.recorded_at)
 
-    def entry(self) -> HistoryEntry:
+    @cached_property
+    def history_entry(self) -> HistoryEntry:
         """The history entry the domain's pure code reads (payload times stay text)."""
+        return self.entry()
+
+    def entry(self) -> HistoryEntry:
+        """A new history entry for this envelope; ``history_entry`` is the cached one."""
         return HistoryEntry(
             ticket_id=UUID(self.ticket_id), version=self.version, type=self.type,
             occurred_at=self.occurred, recorded_at=self.recorded, actor=self.actor,

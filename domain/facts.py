@@ -6,9 +6,10 @@ This fold is the single definition of "what the history means for the clocks": t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from domain.calendar import Pause
@@ -79,54 +80,59 @@ def fold(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
         raise FoldError(
             f"version {entry.version} does not follow {facts.version}", "versions_in_order"
         )
-    at = entry.occurred_at
-    f = replace(facts, version=entry.version, last_occurred_at=at)
-    p = entry.payload
-    match entry.type:
+    changes = _changes(facts, entry.type, entry.occurred_at, entry.payload)
+    if changes is None:
+        raise FoldError(f"unknown event type {entry.type!r}", "known_event_type")
+    return _evolve(facts, version=entry.version, last_occurred_at=entry.occurred_at, **changes)
+
+
+def _evolve(facts: TicketFacts, **changes: Any) -> TicketFacts:
+    """``dataclasses.replace`` without re-running ``__init__``: the fold's hot path."""
+    new = object.__new__(TicketFacts)
+    new.__dict__.update(facts.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+def _changes(
+    f: TicketFacts, kind: str, at: datetime, p: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What one event changes in the facts; ``None`` for a type the fold does not know."""
+    match kind:
         case "SeveritySet":
-            return replace(
-                f, severity=p["severity"],
-                severity_changes=(*f.severity_changes, (at, p["severity"], p["reason"])),
-            )
+            return {"severity": p["severity"],
+                    "severity_changes": (*f.severity_changes, (at, p["severity"], p["reason"]))}
         case "Assigned":
-            return replace(f, agent=p["agent"], level=p["level"], status=_opened(f.status))
+            return {"agent": p["agent"], "level": p["level"], "status": _opened(f.status)}
         case "Responded":
-            return replace(
-                f, first_response_at=f.first_response_at or at, last_agent_reply_at=at,
-                status=_opened(f.status),
-            )
+            return {"first_response_at": f.first_response_at or at, "last_agent_reply_at": at,
+                    "status": _opened(f.status)}
         case "InfoRequested":
             pauses = f.info_pauses if f.pending_since is not None else (*f.info_pauses, (at, None))
-            return replace(
-                f, first_response_at=f.first_response_at or at, last_agent_reply_at=at,
-                pending_since=at, warned_at=None, status="action_needed", info_pauses=pauses,
-            )
+            return {"first_response_at": f.first_response_at or at, "last_agent_reply_at": at,
+                    "pending_since": at, "warned_at": None, "status": "action_needed",
+                    "info_pauses": pauses}
         case "CustomerReplied":
-            status = "open" if f.status == "action_needed" else f.status
-            return replace(
-                f, pending_since=None, warned_at=None, status=status,
-                info_pauses=_end_open_pause(f.info_pauses, at),
-            )
+            return {"pending_since": None, "warned_at": None,
+                    "status": "open" if f.status == "action_needed" else f.status,
+                    "info_pauses": _end_open_pause(f.info_pauses, at)}
         case "Escalated":
             fired = f.escalated_for
             if p.get("target"):
                 fired = (*fired, f"{p['reason']}:{p['target']}")
-            return replace(f, level=p["level"], escalated_for=fired,
-                           complaint=f.complaint or p["reason"] == "complaint")
+            return {"level": p["level"], "escalated_for": fired,
+                    "complaint": f.complaint or p["reason"] == "complaint"}
         case "AutoCloseWarned":
-            return replace(f, warned_at=at)
+            return {"warned_at": at}
         case "Closed":
-            return replace(
-                f, status="closed", closed_at=at, close_reason=p["reason"], pending_since=None,
-                warned_at=None, info_pauses=_end_open_pause(f.info_pauses, at),
-                closed_spans=(*f.closed_spans, (at, None)),
-            )
+            return {"status": "closed", "closed_at": at, "close_reason": p["reason"],
+                    "pending_since": None, "warned_at": None,
+                    "info_pauses": _end_open_pause(f.info_pauses, at),
+                    "closed_spans": (*f.closed_spans, (at, None))}
         case "Reopened":
-            return replace(
-                f, status="open", closed_at=None, close_reason=None,
-                closed_spans=_end_open_pause(f.closed_spans, at),
-            )
-    raise FoldError(f"unknown event type {entry.type!r}", "known_event_type")
+            return {"status": "open", "closed_at": None, "close_reason": None,
+                    "closed_spans": _end_open_pause(f.closed_spans, at)}
+    return None
 
 
 def _opened(status: str) -> str:

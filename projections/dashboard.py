@@ -86,7 +86,7 @@ class DashboardProjection(Projection):
 
     def _step(self, facts: TicketFacts | None, envelope: Envelope) -> TicketFacts:
         """The domain's fold, refusing a ticket whose desk or plan the catalogue does not know."""
-        folded = fold(facts, envelope.entry())
+        folded = fold(facts, envelope.history_entry)
         try:
             self.catalogue.desk(folded.desk).plan(folded.plan)
         except TicketError as error:

@@ -32,7 +32,7 @@ class QueueState:
 
 def step(state: QueueState | None, envelope: Envelope) -> QueueState:
     """Fold one envelope. An assignment to another level ends the escalation it follows."""
-    entry = envelope.entry()
+    entry = envelope.history_entry
     facts = fold(state.facts if state is not None else None, entry)
     if state is None:
         return QueueState(facts)

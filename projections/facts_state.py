@@ -28,10 +28,14 @@ _SPANS = ("info_pauses", "closed_spans")
 CHUNK = 1000
 
 
+_NAMES = tuple(sorted(f.name for f in fields(TicketFacts)))
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def dump_facts(facts: TicketFacts) -> str:
-    """The facts as canonical JSON text; times in the envelope's fixed ISO format."""
-    raw = {f.name: wire_value(getattr(facts, f.name)) for f in fields(facts)}
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    """The facts as canonical JSON text (keys sorted); times in the envelope's fixed ISO format."""
+    state = facts.__dict__
+    return _ENCODE({name: wire_value(state[name]) for name in _NAMES})
 
 
 def load_facts(text: str) -> TicketFacts:

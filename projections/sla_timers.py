@@ -114,7 +114,7 @@ class SlaTimersProjection(Projection):
 
 
 def _step(facts: TicketFacts | None, envelope: Envelope) -> TicketFacts:
-    return fold(facts, envelope.entry())
+    return fold(facts, envelope.history_entry)
 
 
 def timers_of(store: ReadStore, ticket_id: str | UUID) -> list[TimerRow]:
