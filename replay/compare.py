@@ -15,7 +15,7 @@ from typing import Any
 
 from consumers.readstore import ReadStore
 from projections.base import Projection, position_of
-from replay.tables import column_names, primary_key, stream, table_exists
+from replay.tables import column_names, primary_key, stream, table_exists, text_columns
 
 EXAMPLES = 20  # keys listed per kind of difference; the counts are always complete
 _SHARED = ("projection_versions", "set_aside")
@@ -43,8 +43,8 @@ class TableDiff:
 
 def _ordered(store: ReadStore, table: str, columns: list[str], key: list[str],
              projection: str | None) -> Iterator[tuple[Any, ...]]:
-    collate = ' COLLATE "C"' if store.dialect == "postgres" else ""
-    order = ", ".join(f"{k}{collate}" for k in key)
+    texts = text_columns(store, table)
+    order = ", ".join(f'{k} COLLATE "C"' if k in texts else k for k in key)
     where = " WHERE projection = ?" if projection else ""
     sql = f"SELECT {', '.join(columns)} FROM {table}{where} ORDER BY {order}"
     if not table_exists(store, table):

@@ -18,6 +18,15 @@ def table_exists(store: ReadStore, table: str) -> bool:
     return bool(store.read(sql, (table,)))
 
 
+def text_columns(store: ReadStore, table: str) -> set[str]:
+    """Columns holding text (PostgreSQL; on SQLite every comparison is by code point anyway)."""
+    if store.dialect == "sqlite":
+        return set()
+    return {row[0] for row in store.read(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = ? AND data_type IN ('text', 'character varying')", (table,))}
+
+
 def column_names(store: ReadStore, table: str) -> list[str]:
     if store.dialect == "sqlite":
         return [row[1] for row in store.read(f"PRAGMA table_info({table})")]

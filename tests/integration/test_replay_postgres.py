@@ -1,0 +1,144 @@
+"""The five replay tools on PostgreSQL: the event store and the read models in a fresh schema each.
+
+The same behaviours as the SQLite unit tests: a ticket as of a time, byte-identical exports with the
+trail's hashes, tampering found by ticket and version, a rebuild (in two processes, into a schema
+of its own) equal to the live projections row for row and resumable, and a what-if that leaves
+the live projections untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from consumers.readstore import ReadStore
+from domain.catalogue import Catalogue, load_catalogue
+from domain.clock import VirtualClock
+from domain.desk import TicketDesk
+from projections.audit_trail import trail
+from replay.as_of import as_of
+from replay.compare import compare
+from replay.export import Scope, export
+from replay.integrity import verify
+from replay.rebuild import rebuild
+from replay.what_if import what_if
+from tests.unit.replay_week import WEEK_END, WEEK_START, project, write_week
+from tickets.devservers import PostgresAccess, PostgresDatabase
+from tickets.projections_registry import all_projections
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture
+def desk(pg_schema: PostgresDatabase, catalogue: Catalogue) -> Iterator[TicketDesk]:
+    desk = TicketDesk(catalogue, clock=VirtualClock(WEEK_END), env=pg_schema.eventsourcing_env(),
+                      rng=random.Random(7))
+    write_week(desk, tickets=20)
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def live(desk: TicketDesk, pg_schema: PostgresDatabase) -> Iterator[ReadStore]:
+    store = ReadStore(pg_schema.dsn)
+    project(desk, store, batch_size=9)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def fresh_schema(postgres_server: PostgresAccess, pg_schema: PostgresDatabase) -> Iterator[str]:
+    """The URL of a schema that does not exist yet (the rebuild creates it); dropped after the test."""
+    name = f"rb_{secrets.token_hex(5)}"
+    yield pg_schema.with_schema(name).dsn
+    postgres_server.drop_schema(name)
+
+
+def tamper(pg_schema: PostgresDatabase, sql: str, *params: object) -> None:
+    with pg_schema.connect(autocommit=True) as conn:
+        conn.execute(sql.replace("EVENTS", f'"{pg_schema.schema}".tickets_events'), params)
+
+
+def test_as_of_a_time_on_postgres(desk: TicketDesk) -> None:
+    n = next(n for n in _numbers(desk) if len(desk.history(n)) >= 3)
+    third = desk.history(n)[2]
+    result = as_of(desk, n, at=third.occurred_at)
+    assert result.version >= 3 and result.steps[2].entry.type == third.type
+    assert result.report.policy_version == desk.catalogue.desk(result.facts.desk).version
+
+
+def test_exports_are_byte_identical_and_carry_the_trails_hashes(
+    desk: TicketDesk, live: ReadStore, tmp_path: Path
+) -> None:
+    outs = [tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "a.csv", tmp_path / "b.csv"]
+    export(desk, Scope(), [outs[0], outs[2]])
+    export(desk, Scope(), [outs[1], outs[3]])
+    assert outs[0].read_bytes() == outs[1].read_bytes() and outs[2].read_bytes() == outs[3].read_bytes()
+    rows = [json.loads(line) for line in outs[0].read_text().splitlines()]
+    recorded = {(e.ticket_id, e.version): e.hash for n in _numbers(desk)
+                for e in trail(live, ticket_id=desk.ticket_id(n))}
+    assert {(r["ticket_id"], r["version"]): r["hash"] for r in rows} == recorded
+
+
+def test_altered_removed_and_swapped_events_are_found_on_postgres(
+    desk: TicketDesk, live: ReadStore, pg_schema: PostgresDatabase
+) -> None:
+    assert verify(desk, live).ok
+    long = sorted(_numbers(desk), key=lambda n: -len(desk.history(n)))
+    removed, swapped = (desk.ticket_id(n) for n in long[:2])
+    altered = next(desk.ticket_id(n) for n in long[2:] if desk.history(n)[1].actor == "agent:a-7")
+    tamper(pg_schema, "UPDATE EVENTS SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+                      "'agent:a-7', 'agent:x'), 'UTF8') WHERE originator_id = %s "
+                      "AND originator_version = 2", altered)
+    tamper(pg_schema, "DELETE FROM EVENTS WHERE originator_id = %s AND originator_version = 3", removed)
+    for old, new in ((3, -1), (4, 3), (-1, 4)):
+        tamper(pg_schema, "UPDATE EVENTS SET originator_version = %s WHERE originator_id = %s "
+                          "AND originator_version = %s", new, swapped, old)
+    report = verify(desk, live)
+    found = {(f.ticket_id, f.version, f.kind) for f in report.findings}
+    assert (str(altered), 2, "altered") in found
+    assert (str(removed), 3, "removed") in found
+    assert {(str(swapped), 3, "reordered"), (str(swapped), 4, "reordered")} <= found
+    assert {t.ticket_id: t.broken_at for t in report.broken}[str(swapped)] == 3
+    assert not report.ok
+
+
+def test_a_rebuild_into_a_fresh_schema_equals_the_live_projections(
+    desk: TicketDesk, live: ReadStore, fresh_schema: str
+) -> None:
+    projections = all_projections(desk.catalogue)
+    first = rebuild(desk, projections, fresh_schema, parts=2, batch_size=30, max_batches=1,
+                    progress=False)
+    assert not first.complete
+    second = rebuild(desk, projections, fresh_schema, parts=2, batch_size=30, progress=False)
+    assert second.complete
+    diffs = compare(live, ReadStore(fresh_schema), projections)
+    assert [d for d in diffs if not d.same] == []
+    assert sum(d.live_rows for d in diffs if d.table == "audit_trail") == first.events + second.events
+
+
+def test_what_if_on_postgres_leaves_the_live_projections_untouched(
+    desk: TicketDesk, live: ReadStore, tmp_path: Path
+) -> None:
+    text = resources.files("domain").joinpath("policies", "zoom.toml").read_text("utf-8")
+    policy = tmp_path / "zoom.toml"
+    policy.write_text(text.replace('within = "4 hours"', 'within = "1 minute"'), encoding="utf-8")
+    before = live.read("SELECT * FROM sla_timers ORDER BY ticket_id, kind")
+    result = what_if(desk, policy, WEEK_START, WEEK_END)
+    assert result.tickets
+    assert live.read("SELECT * FROM sla_timers ORDER BY ticket_id, kind") == before
+
+
+def _numbers(desk: TicketDesk) -> list[str]:
+    return [desk.get(ticket_id).number for ticket_id in desk.opened_ticket_ids()]
