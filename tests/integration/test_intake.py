@@ -19,6 +19,7 @@ from consumers.staging import StagingDesk
 from domain.catalogue import load_catalogue
 from domain.desk import TicketDesk
 from tickets.devservers import KafkaEndpoint, PostgresDatabase
+from tickets.health import check_database, check_kafka
 
 pytestmark = pytest.mark.integration
 
@@ -219,3 +220,14 @@ def test_a_malformed_message_is_answered_rejected_and_kept_while_later_commands_
     assert by_value[b"\xc1garbage"]["reason"].startswith("command: msgpack")
     assert len(list(desk.opened_ticket_ids())) == 1
 
+
+
+def test_health_reaches_postgres_and_the_broker_and_names_missing_topics(
+    kafka: KafkaSettings, pg_schema: PostgresDatabase,
+) -> None:
+    url = pg_schema.database(pg_schema.dbname).dsn + f"?schema={pg_schema.schema}"
+    assert check_database("event_store", url).ok
+    topics = kafka.topics
+    assert check_kafka(kafka.bootstrap_servers, [topics.intake, topics.dlq]).ok
+    missing = check_kafka(kafka.bootstrap_servers, topics.all())
+    assert not missing.ok and missing.detail == f"missing topics: {topics.events}"
