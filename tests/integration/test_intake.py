@@ -10,6 +10,7 @@ from typing import Any
 
 import msgpack
 import pytest
+from eventsourcing.persistence import OperationalError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.dead_letters import decode_dead_letter
@@ -231,3 +232,29 @@ def test_health_reaches_postgres_and_the_broker_and_names_missing_topics(
     assert check_kafka(kafka.bootstrap_servers, [topics.intake, topics.dlq]).ok
     missing = check_kafka(kafka.bootstrap_servers, topics.all())
     assert not missing.ok and missing.detail == f"missing topics: {topics.events}"
+
+
+def test_a_store_that_fails_for_a_moment_delays_the_batch_and_loses_nothing(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    put = desk.events.put
+    failures: list[int] = []
+
+    def flaky_put(events: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(len(events))
+            raise OperationalError("the server closed the connection")
+        return put(events, **kwargs)
+
+    desk.events.put = flaky_put  # type: ignore[method-assign]
+    for n in range(3):
+        service.send(opening(f"o-{n}"), key=b"c-1")
+    intake = Intake(desk, kafka)
+    with running(intake):
+        answers = service.wait(3)
+        time.sleep(0.5)  # anything more would be a second answer
+        service.wait(3)
+    assert failures and intake.stats.retries == 1
+    assert sorted(k for k, _, _ in service.seen) == ["o-0", "o-1", "o-2"]
+    assert all(a["status"] == "accepted" and not a["duplicate"] for _, a, _ in answers)
+    assert len(list(desk.opened_ticket_ids())) == 3
