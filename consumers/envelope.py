@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +39,9 @@ class EnvelopeError(ValueError):
         self.reason = reason
 
 
+@lru_cache(maxsize=1 << 16)
 def format_time(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC (cached: the same instants recur in every batch)."""
     if value.tzinfo is None:
         raise ValueError("times in envelopes must be aware")
     if value.utcoffset():
@@ -47,6 +49,7 @@ def format_time(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_time(text: str) -> datetime:
     """The inverse of ``format_time``; refuses any other shape (it is a wire format)."""
     if len(text) != 27 or text[-1] != "Z" or text[10] != "T" or text[19] != ".":

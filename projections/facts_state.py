@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from consumers.envelope import Envelope, parse_time, wire_value
+from consumers.envelope import Envelope, format_time, parse_time
 from consumers.readstore import Tx
 from domain.facts import FoldError, TicketFacts
 from projections.base import SetAside
@@ -32,10 +32,23 @@ _NAMES = tuple(sorted(f.name for f in fields(TicketFacts)))
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
+def _text(value: datetime | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
 def dump_facts(facts: TicketFacts) -> str:
     """The facts as canonical JSON text (keys sorted); times in the envelope's fixed ISO format."""
-    state = facts.__dict__
-    return _ENCODE({name: wire_value(state[name]) for name in _NAMES})
+    raw = dict(facts.__dict__)
+    raw["ticket_id"] = str(facts.ticket_id)
+    for name in _TIMES:
+        raw[name] = _text(raw[name])
+    for name in _SPANS:
+        raw[name] = [[format_time(start), _text(end)] for start, end in raw[name]]
+    raw["severity_changes"] = [
+        [format_time(when), severity, reason] for when, severity, reason in facts.severity_changes
+    ]
+    raw["escalated_for"] = list(facts.escalated_for)
+    return _ENCODE({name: raw[name] for name in _NAMES})
 
 
 def load_facts(text: str) -> TicketFacts:
