@@ -1,0 +1,114 @@
+"""The ``[calendars.<name>]`` tables of a policy file, read into :class:`BusinessCalendar` objects."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from domain.calendar import BusinessCalendar, OpeningHours
+from domain.policy_toml import Table, positive
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)")
+
+
+def read_calendar(table: Table) -> BusinessCalendar:
+    table.expect("timezone", "hours", "holidays", "extra_holidays", "removed_holidays",
+                 "always_open", "working_day", "version")
+    version = positive(table, "version", 1)
+    fields = _always_open(table) if table.get("always_open", bool, False) else _office(table)
+    try:
+        return BusinessCalendar(table.name, version=version, **fields)
+    except ValueError as exc:  # the calendar's own checks, should a file get past ours
+        raise table.error(str(exc)) from None
+
+
+def _always_open(table: Table) -> dict[str, Any]:
+    for key in ("hours", "holidays", "extra_holidays", "removed_holidays", "working_day"):
+        if key in table.data:
+            raise table.error("an always-open calendar takes no " + key, key)
+    zone = _timezone(table) if "timezone" in table.data else "UTC"
+    return {"timezone": zone, "always_open": True}
+
+
+def _office(table: Table) -> dict[str, Any]:
+    country, subdivision = _holidays(table)
+    return {
+        "timezone": _timezone(table), "hours": _hours(table.table("hours")),
+        "holiday_country": country, "holiday_subdivision": subdivision,
+        "extra_holidays": _dates(table, "extra_holidays"),
+        "removed_holidays": _dates(table, "removed_holidays"),
+        "working_day": (table.duration("working_day", None)
+                        if "working_day" in table.data else None),
+    }
+
+
+def _timezone(table: Table) -> str:
+    name = table.get("timezone", str)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise table.error(f"unknown time zone {name!r}", "timezone") from None
+    return name
+
+
+def _hours(table: Table) -> dict[int, OpeningHours]:
+    table.expect(*_DAYS)
+    week: dict[int, OpeningHours] = {}
+    for day, value in table.data.items():
+        texts = [value] if isinstance(value, str) else value
+        if not isinstance(texts, list):
+            raise table.error("must be a range such as '09:00-17:00' or a list of them", day)
+        spans = sorted(_minutes(table, f"{day}[{i}]", text) for i, text in enumerate(texts))
+        for (_, end), (start, _) in pairwise(spans):
+            if start < end:
+                raise table.error("opening ranges overlap", day)
+        if spans:
+            week[_DAYS.index(day)] = tuple((_clock(a), _clock(b)) for a, b in spans)
+    if not week:
+        raise table.error("a calendar needs at least one opening range, or always_open = true")
+    return dict(sorted(week.items()))
+
+
+def _minutes(table: Table, key: str, text: object) -> tuple[int, int]:
+    match = _RANGE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise table.error(f"{text!r} is not a range such as '09:00-17:00'", key)
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or end > 24 * 60 or start >= end:
+        raise table.error(
+            f"{text!r}: a range runs from 00:00-23:59 to a later time, at most 24:00", key)
+    return start, end
+
+
+def _clock(minutes: int) -> time:
+    return time(0, 0) if minutes == 24 * 60 else time(minutes // 60, minutes % 60)
+
+
+def _holidays(table: Table) -> tuple[str | None, str | None]:
+    if "holidays" not in table.data:
+        return None, None
+    spec = table.table("holidays")
+    spec.expect("country", "subdivision")
+    country, subdivision = spec.get("country", str), spec.get("subdivision", str, None)
+    try:
+        holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError as exc:
+        raise spec.error(f"the holidays package does not know this: {exc}") from None
+    return country, subdivision
+
+
+def _dates(table: Table, name: str) -> frozenset[date]:
+    days = set()
+    for i, value in enumerate(table.get(name, list, [])):
+        try:
+            days.add(value if type(value) is date else date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise table.error(f"{value!r} is not a date (YYYY-MM-DD)", f"{name}[{i}]") from None
+    return frozenset(days)
