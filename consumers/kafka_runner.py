@@ -15,12 +15,15 @@ are revoked: every batch is committed before the next poll. Auto-commit is off.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
@@ -33,6 +36,11 @@ from consumers.readstore import ReadStore
 from projections.base import Projection, apply_batch, create_schema
 
 log = structlog.get_logger("tickets.consumer")
+
+#: Errors worth waiting out (a database restarting, a dropped connection); anything else stops the member.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    sqlite3.OperationalError, psycopg.OperationalError, ConnectionError, TimeoutError,
+)
 
 #: Called in the loop's thread after each batch and when idle, with the partitions owned now.
 Tick = Callable[[frozenset[int]], None]
@@ -79,6 +87,7 @@ class GroupRunner:
         self.stats = RunnerStats()
         self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
         self._producer: KafkaProducer | None = None
+        self._rewind = False
         _create_tables(store, self.projections)
         self.consumer = KafkaConsumer(**settings.consumer_config(self.group_id, **(consumer_overrides or {})))
         self.consumer.subscribe([self.topic], listener=_Listener(self))
@@ -185,11 +194,23 @@ class GroupRunner:
         last_tick = 0.0
         try:
             while not stop.is_set():
-                self.step(poll_ms)
-                due = time.monotonic() - last_tick >= self.tick_every
-                if self.tick is not None and due:
-                    last_tick = time.monotonic()
-                    self.tick(self.owned())
+                try:
+                    if self._rewind:
+                        self.take([TopicPartition(self.topic, p) for p in sorted(self._owned)])
+                        self._rewind = False
+                    self.step(poll_ms)
+                    due = time.monotonic() - last_tick >= self.tick_every
+                    if self.tick is not None and due:
+                        last_tick = time.monotonic()
+                        self.tick(self.owned())
+                except RETRYABLE as error:
+                    # The consumer's position moved past a batch that may not be stored: go back to
+                    # the stored offsets once the database answers again.
+                    self.log.warning("consumer_retry", error=type(error).__name__, detail=str(error))
+                    self._rewind = True
+                    with contextlib.suppress(Exception):
+                        self.store.close()  # a broken connection is replaced on next use
+                    stop.wait(1.0)
         finally:
             self.close()
             self.log.info("consumer_stopped", events=self.stats.events, batches=self.stats.batches,

@@ -66,3 +66,37 @@ def test_a_tickets_life_reaches_every_projection_through_kafka(
     assert sum(o for _, o in offsets) >= written + later  # every record consumed, duplicates allowed
     store.close()
     desk.close()
+
+
+def test_a_consumer_whose_database_connection_drops_goes_back_to_its_stored_offsets(
+    pg_database: PostgresDatabase, postgres_server: PostgresAccess, kafka_broker: KafkaEndpoint,
+    kafka_topic_prefix: str, tmp_path: Path,
+) -> None:
+    read_model = postgres_server.create_database()
+    try:
+        settings = settings_of(environment(pg_database.dsn, read_model.dsn, kafka_broker,
+                                           kafka_topic_prefix, str(tmp_path)))
+        create_topics(kafka_broker, kafka_topic_prefix)
+        desk = new_desk(settings)
+        written = write_lives(desk, 4)
+        store = ReadStore(read_model.dsn)
+        publisher = InThread(build_publisher(settings, batch_size=5))
+        consumer = InThread(build_consumer(settings, "projections", **FAST))
+        try:
+            wait_until(lambda: count(store, "audit_trail") == written, 60, "the first events")
+            with pg_database.connect(autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()", (read_model.dbname,))
+            store.close()
+            written += write_lives(desk, 4, first=10)
+            wait_until(lambda: count(store, "audit_trail") == written, 60, "the events after the drop")
+        finally:
+            consumer.halt()
+            publisher.halt()
+        assert consumer.member.stats.set_aside == 0
+        assert projection_rows(store, select_projections(settings)) == rebuild(
+            settings, postgres_server.create_schema().dsn)
+        store.close()
+        desk.close()
+    finally:
+        postgres_server.drop_database(read_model.dbname)
