@@ -12,7 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from tickets.http import audit_routes, metrics, page, read_routes, stream, write_routes
 from tickets.http.context import HttpContext
+from tickets.http.fast_reads import FastReads
 from tickets.http.indexes import ensure_read_models
+from tickets.http.positions import BodyCache
 from tickets.http.problems import install_handlers
 
 DESCRIPTION = """Tickets, SLA clocks, escalation queues and dashboard figures from the read models;
@@ -24,9 +26,11 @@ def create_app(ctx: HttpContext) -> FastAPI:
     ensure_read_models(ctx.store, ctx.desk.catalogue)
     app = FastAPI(title="tickets", version="1", description=DESCRIPTION)
     app.state.ctx = ctx
+    app.state.bodies = BodyCache()
     app.state.metrics_registry = metrics.registry_for(ctx)
     install_handlers(app)
-    app.add_middleware(metrics.RequestMetrics)
+    app.add_middleware(FastReads)
+    app.add_middleware(metrics.RequestMetrics)  # added last: outside FastReads, so it counts them too
     for module in (read_routes, audit_routes, write_routes, stream, metrics, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")

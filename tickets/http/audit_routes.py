@@ -39,7 +39,7 @@ def _entry(entry: AuditEntry, show_personal: bool) -> dict[str, Any]:
 
 
 @router.get("/tickets/{ref}/audit", summary="A ticket's audit trail, by version")
-def audit_route(
+async def audit_route(
     request: Request, caller: Auditor, ref: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     after: Annotated[int | None, Query(ge=0, description="the last version of the previous page")] = None,
@@ -58,4 +58,4 @@ def audit_route(
         return to_json({"ticket_id": str(ticket_id), "position": position, "entries": shown,
                         "next": shown[-1]["version"] if more and shown else None})
 
-    return conditional(request, caller.role, build)
+    return await conditional(request, caller.role, build)

@@ -11,11 +11,23 @@ from domain.catalogue import Catalogue
 from projections.base import create_schema
 from tickets.projections_registry import all_projections
 
+DUE, DUE_BY_DESK, DUE_BY_STATUS = "http_tickets_due", "http_tickets_due_desk", "http_tickets_due_status"
+REST_BY_DESK, REST_BY_STATUS, REST_BY_STATE = "http_tickets_desk", "http_tickets_status", "http_tickets_state"
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS http_tickets_due "
+    # Tickets with a running clock, by due time: all of them, one desk's, one status's.
+    f"CREATE INDEX IF NOT EXISTS {DUE} "
     "ON dashboard_tickets (breach_at, ticket_id) WHERE breach_at IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS http_tickets_status "
+    f"CREATE INDEX IF NOT EXISTS {DUE_BY_DESK} "
+    "ON dashboard_tickets (desk, breach_at, ticket_id) WHERE breach_at IS NOT NULL",
+    f"CREATE INDEX IF NOT EXISTS {DUE_BY_STATUS} "
+    "ON dashboard_tickets (status, breach_at, ticket_id) WHERE breach_at IS NOT NULL",
+    # The others, by id: one status's, one desk's, one fixed SLA state's (all: the primary key).
+    f"CREATE INDEX IF NOT EXISTS {REST_BY_STATUS} "
     "ON dashboard_tickets (status, ticket_id) WHERE breach_at IS NULL",
+    f"CREATE INDEX IF NOT EXISTS {REST_BY_DESK} "
+    "ON dashboard_tickets (desk, ticket_id) WHERE breach_at IS NULL",
+    f"CREATE INDEX IF NOT EXISTS {REST_BY_STATE} "
+    "ON dashboard_tickets (sla_static, ticket_id) WHERE breach_at IS NULL",
 )
 
 

@@ -40,4 +40,5 @@ def stored_time(text: str | None) -> str | None:
 
 
 def to_json(value: Any) -> bytes:
-    return json.dumps(plain(value), separators=(",", ":"), ensure_ascii=False).encode()
+    """JSON bytes; only values JSON lacks (times, ids, enums) go through ``plain``."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=plain).encode()

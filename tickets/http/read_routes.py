@@ -42,7 +42,7 @@ def _listed(ticket: ListedTicket, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/tickets", summary="Tickets, filtered, most urgent first, a page at a time")
-def list_route(
+async def list_route(
     request: Request, caller: Reader, desk: Values = None, status: Values = None,
     severity: Values = None, sla_state: Values = None,
     due_before: Annotated[str | None, Query(max_length=64)] = None,
@@ -67,7 +67,7 @@ def list_route(
             "next": page.next, "position": position, "as_of": iso(now),
         })
 
-    return conditional(request, caller.role, build)
+    return await conditional(request, caller.role, build)
 
 
 def _severities(request: Request) -> list[str]:
@@ -76,18 +76,18 @@ def _severities(request: Request) -> list[str]:
 
 
 @router.get("/tickets/{ref}", summary="One ticket by number or id, with its SLA timeline explained")
-def ticket_route(request: Request, caller: Reader, ref: str) -> Response:
+async def ticket_route(request: Request, caller: Reader, ref: str) -> Response:
     ctx = context_of(request)
 
     def build(position: int, now: datetime) -> bytes:
         detail = ticket_detail(ctx.desk, ref, now, caller.may(Permission.PERSONAL))
         return to_json({**detail, "position": position})
 
-    return conditional(request, caller.role, build)
+    return await conditional(request, caller.role, build)
 
 
 @router.get("/queues", summary="Escalation queues per level, earliest deadline first")
-def queues_route(
+async def queues_route(
     request: Request, caller: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response:
     ctx = context_of(request)
@@ -102,11 +102,11 @@ def queues_route(
             for level, entries in levels.items()
         }})
 
-    return conditional(request, caller.role, build)
+    return await conditional(request, caller.role, build)
 
 
 @router.get("/dashboard", summary="Open tickets, SLA states and first-response percentiles")
-def dashboard_route(request: Request, caller: Reader) -> Response:
+async def dashboard_route(request: Request, caller: Reader) -> Response:
     """Counted as of the start of the current minute, once per read-model change or minute."""
     ctx = context_of(request)
 
@@ -119,4 +119,4 @@ def dashboard_route(request: Request, caller: Reader) -> Response:
             "first_response": [f._asdict() for f in figures.first_response],
         })
 
-    return conditional(request, caller.role, build)
+    return await conditional(request, caller.role, build)
