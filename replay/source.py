@@ -59,11 +59,13 @@ class EnvelopeSource(Protocol):
 def seal_entry(entry: HistoryEntry, number: str, desk: str, position: int, prev_hash: str) -> SourcedEnvelope:
     """``consumers.envelope.seal``, keeping the entry (with payload values as they travel)."""
     content = hashed_content(entry, number, desk)
-    origin = HistoryEntry(
-        ticket_id=entry.ticket_id, version=entry.version, type=entry.type,
-        occurred_at=entry.occurred_at, recorded_at=entry.recorded_at, actor=entry.actor,
-        channel=entry.channel, payload=content["payload"],
-    )
+    origin = entry
+    if content["payload"] != entry.payload:  # times or ids in the payload: keep them as text
+        origin = HistoryEntry(
+            ticket_id=entry.ticket_id, version=entry.version, type=entry.type,
+            occurred_at=entry.occurred_at, recorded_at=entry.recorded_at, actor=entry.actor,
+            channel=entry.channel, payload=content["payload"],
+        )
     return SourcedEnvelope(
         ticket_id=content["ticket_id"], ticket_number=number, desk=desk, type=entry.type,
         version=entry.version, occurred_at=content["occurred_at"],

@@ -1,0 +1,197 @@
+"""Rebuild rate: events per second from the event store into all four projections, beside the raw
+rate of reading the notification log alone (``recorder.select_notifications`` +
+``mapper.to_domain_event``), on SQLite files.
+
+The store is generated fast rather than through commands (a million events through ``TicketDesk``
+would take about ten minutes): ``Ticket`` aggregates are built in memory with realistic lives
+(open, assign, respond, ask and get information, sometimes an escalation, a severity change or a
+reopening, close: about eight events each) across the five seed desks, and saved a few hundred
+at a time, each save one step of every ticket in flight, so tickets interleave in the log as they
+do on a working desk. ``--store`` keeps the generated store for the next run.
+
+Figures are wall-clock, and CPU seconds (this process and its parts) for comparing runs on a
+shared machine; the load average at the start is printed too. Bounded: ``--events`` events, one
+raw read, one rebuild per ``--parts`` value.
+
+    python benchmarks/bench_rebuild.py [--events 1000000] [--parts 1,2] [--store FILE] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from consumers.store_reader import TICKET_TOPICS
+from domain.catalogue import Catalogue, load_catalogue
+from domain.desk import TicketDesk
+from domain.numbers import ALPHABET
+from domain.ticket import Ticket
+from replay.rebuild import rebuild
+from tickets.config import persistence_env
+from tickets.projections_registry import all_projections
+
+TARGET = 30_000
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+#: (desk, plan, category, severities, requester role) of the tickets generated, all from the seed desks.
+KINDS = (
+    ("o365", "enterprise", "general", ("A", "B", "C"), "admin"),
+    ("o365", "elevated", "general", ("A", "B", "C"), "admin"),
+    ("vianet", "special-agreement", "technical", ("A", "B", "C"), "admin"),
+    ("zoom", "premier", "technical", ("P1", "P2", "P3", "P4"), "admin"),
+    ("zoom", "premier-plus", "technical", ("P1", "P2", "P3"), "licensed_member"),
+    ("nl-vendor", "standard", "problem", ("high", "normal", "low"), "user"),
+    ("web", "standard", "general", ("normal",), "editor"),
+)
+
+
+def life(catalogue: Catalogue, rng: random.Random, i: int, opened: datetime) -> Iterator[Ticket]:
+    """One ticket's life, one event per step; yields the ticket after each event."""
+    desk_id, plan, category, severities, role = rng.choice(KINDS)
+    desk = catalogue.desk(desk_id)
+    t, severity, agent = opened, rng.choice(severities), f"a-{rng.randrange(40)}"
+    fields = {"site_id": "1000", "contact_name": f"Editor {i}", "contact_email": f"e{i}@example.be"} \
+        if desk_id == "web" else {}
+    ticket = Ticket(occurred_at=t, actor="service:webform", channel="web",
+                    number=desk.ticket_prefix + "-" + "".join(rng.choice(ALPHABET) for _ in range(6)),
+                    desk=desk_id, policy_version=desk.version, plan=plan, category=category,
+                    severity=severity, requester=f"c-{i}", requester_role=role, title=f"Ticket {i}",
+                    fields=fields)
+    yield ticket
+
+    def later() -> dict[str, Any]:
+        nonlocal t
+        t += timedelta(minutes=rng.randrange(5, 180))
+        return {"occurred_at": t, "actor": f"agent:{agent}", "channel": "email"}
+
+    ticket._assigned(**later(), agent=agent, level="front_line")
+    yield ticket
+    ticket._responded(**later())
+    yield ticket
+    if rng.random() < 0.7:
+        ticket._info_requested(**later(), replaces=None)
+        yield ticket
+        ticket._customer_replied(**{**later(), "actor": f"customer:c-{i}"})
+        yield ticket
+    if rng.random() < 0.3 and len(severities) > 1:
+        other = rng.choice([s for s in severities if s != severity])
+        ticket._severity_set(**later(), severity=other, previous=severity, reason="reclassified")
+        yield ticket
+    if rng.random() < 0.25:
+        ticket._escalated(**later(), level="level_2", previous="front_line", reason="by_hand",
+                          target=None)
+        yield ticket
+    ticket._responded(**later())
+    yield ticket
+    ticket._closed(**later(), reason="resolved")
+    yield ticket
+    if rng.random() < 0.1:
+        ticket._reopened(**later(), reason="not fixed")
+        yield ticket
+        ticket._closed(**later(), reason="resolved")
+        yield ticket
+
+
+def generate(app: TicketDesk, events: int, in_flight: int = 300, seed: int = 7) -> tuple[int, int]:
+    """Write about ``events`` events, ``in_flight`` tickets at a time; return (events, tickets)."""
+    rng = random.Random(seed)
+    written = opened = 0
+    lives: list[Iterator[Ticket]] = []
+    while written < events or lives:
+        while len(lives) < in_flight and written + len(lives) < events:
+            lives.append(life(app.catalogue, rng, opened, START + timedelta(seconds=37 * opened)))
+            opened += 1
+        stepped = []
+        for one in list(lives):
+            ticket = next(one, None)
+            if ticket is None:
+                lives.remove(one)
+            else:
+                stepped.append(ticket)
+        app.save(*stepped)
+        written += len(stepped)
+    return written, opened
+
+
+def raw_read(app: TicketDesk, batch: int) -> tuple[int, float, float]:
+    """(events, wall seconds, CPU seconds) of reading and decoding the whole log once."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    count, start = 0, 1
+    while notifications := app.recorder.select_notifications(start=start, limit=batch,
+                                                             topics=TICKET_TOPICS):
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        count += len(notifications)
+        start = notifications[-1].id + 1
+    return count, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def timed_rebuild(app: TicketDesk, target: Path, parts: int, batch: int) -> dict[str, Any]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = rebuild(app, all_projections(app.catalogue), f"sqlite:///{target}", parts=parts,
+                   batch_size=batch, progress=sys.stderr.isatty())
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before,
+                                                                                strict=True))
+    return {"parts": parts, "events": done.events, "seconds": round(done.seconds, 2),
+            "events_per_second": round(done.rate), "cpu_seconds": round(cpu, 2),
+            "events_per_cpu_second": round(done.events / cpu) if cpu else None,
+            "complete": done.complete, "slow_path_events": done.slow_events}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--parts", default="2", help="comma-separated part counts to time (2)")
+    parser.add_argument("--batch", type=int, default=20_000, help="events per rebuild transaction")
+    parser.add_argument("--store", help="event store file to keep (reused when it holds --events)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-rebuild-"))
+    store = Path(args.store) if args.store else work / "events.sqlite3"
+    app = TicketDesk(load_catalogue(), env=persistence_env(f"sqlite:///{store}"))
+    held = app.recorder.max_notification_id() or 0
+    result: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "target_events_per_second": TARGET,
+    }
+    if held < args.events:
+        started = time.perf_counter()
+        events, tickets = generate(app, args.events - held)
+        result["generated"] = {"events": events, "tickets": tickets,
+                               "seconds": round(time.perf_counter() - started, 1)}
+    count, wall, cpu = raw_read(app, args.batch)
+    result["events"] = count
+    result["raw_read"] = {"events_per_second": round(count / wall), "seconds": round(wall, 2),
+                          "events_per_cpu_second": round(count / cpu)}
+    result["rebuild"] = [timed_rebuild(app, work / f"rebuilt-{p}.sqlite3", int(p), args.batch)
+                         for p in args.parts.split(",")]
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{count:,} events on {result['machine']['cores']} cores, load {result['machine']['load_average']}")
+        print(f"  raw read + decode : {result['raw_read']['events_per_second']:>8,} events/s "
+              f"({result['raw_read']['events_per_cpu_second']:,} per CPU second)")
+        for r in result["rebuild"]:
+            print(f"  rebuild, {r['parts']} part(s): {r['events_per_second']:>8,} events/s "
+                  f"({r['events_per_cpu_second']:,} per CPU second, {r['seconds']} s; target {TARGET:,})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
