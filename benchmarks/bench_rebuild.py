@@ -184,7 +184,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{count:,} events on {result['machine']['cores']} cores, load {result['machine']['load_average']}")
+        machine = result["machine"]
+        print(f"{count:,} events on {machine['cores']} cores, load {machine['load_average']}")
         print(f"  raw read + decode : {result['raw_read']['events_per_second']:>8,} events/s "
               f"({result['raw_read']['events_per_cpu_second']:,} per CPU second)")
         for r in result["rebuild"]:
