@@ -78,7 +78,7 @@ def plain(kafka: KafkaSettings, dsn: str, total: int) -> float:
     return total / (time.perf_counter() - began)
 
 
-def runner(kafka: KafkaSettings, dsn: str, total: int, profile: bool) -> float:
+def runner(kafka: KafkaSettings, dsn: str, total: int, profile: bool, sort: str = "tottime") -> float:
     member = GroupRunner(kafka, "bench", ReadStore(dsn), all_projections(load_catalogue()),
                          consumer_overrides=FAST)
     profiler = cProfile.Profile() if profile else None
@@ -92,7 +92,7 @@ def runner(kafka: KafkaSettings, dsn: str, total: int, profile: bool) -> float:
         member.step(100)
     if profiler is not None:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats(sort).print_stats(25)
     elapsed = time.perf_counter() - began
     member.close()
     return (total - first) / elapsed
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--external", action="store_true")
     parser.add_argument("--each", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="tottime", help="profile order: tottime or cumulative")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
@@ -141,7 +142,7 @@ def main() -> None:
         say(f"{written} events in the store and on {kafka.topics.events} ({seconds:.1f} s)")
         results["plain_events_per_s"] = round(plain(kafka, fresh(), written))
         say(f"plain consume + executemany INSERT per batch: {results['plain_events_per_s']:,} events/s")
-        results["runner_events_per_s"] = round(runner(kafka, fresh(), written, args.profile))
+        results["runner_events_per_s"] = round(runner(kafka, fresh(), written, args.profile, args.sort))
         say(f"consumer-group runner, all four projections + offsets: "
             f"{results['runner_events_per_s']:,} events/s")
         if args.each:

@@ -12,7 +12,9 @@ arrays 19,000):
   first split into rounds: round k holds the k-th row of each conflict key, and rounds run in
   order. Rows with different keys do not affect each other, so the outcome equals row-by-row
   order (also for ``DO UPDATE SET n = t.n + excluded.n``).
-* ``DELETE FROM t WHERE c1 = ? AND c2 = ?`` becomes ``... WHERE (c1, c2) IN (SELECT * FROM unnest(...))``.
+* ``DELETE FROM t WHERE c1 = ? AND c2 = ? [AND n = 0]`` becomes
+  ``... WHERE (c1, c2) IN (SELECT * FROM unnest(...)) [AND n = 0]`` (conditions without a
+  placeholder are kept as they are).
 
 The column types come from the catalogue, once per connection and table. Anything else — another
 statement shape, a type other than text, bigint and double precision, a value of an unexpected
@@ -31,9 +33,8 @@ _INSERT = re.compile(
     r"\s*INSERT\s+INTO\s+(?P<table>\w+)\s*\((?P<cols>[^)]*)\)\s*VALUES\s*"
     r"\((?P<marks>\s*\?\s*(?:,\s*\?\s*)*)\)(?P<tail>.*)", re.IGNORECASE | re.DOTALL)
 _CONFLICT = re.compile(r"ON\s+CONFLICT\s*\((?P<keys>[^)]*)\)\s*DO\s+UPDATE", re.IGNORECASE)
-_DELETE = re.compile(
-    r"\s*DELETE\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<cond>\w+\s*=\s*\?(?:\s+AND\s+\w+\s*=\s*\?)*)\s*",
-    re.IGNORECASE | re.DOTALL)
+_DELETE = re.compile(r"\s*DELETE\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<cond>.*)", re.IGNORECASE | re.DOTALL)
+_KEY_TERM = re.compile(r"\s*(?P<col>\w+)\s*=\s*\?\s*")
 
 
 def _text(v: Any) -> bool:
@@ -80,9 +81,20 @@ def _shape(sql: str) -> tuple[str, str, tuple[str, ...], str, tuple[int, ...] | 
             return None
         return ("insert", insert["table"], cols, pg_sql(tail), keys)
     delete = _DELETE.fullmatch(sql)
-    if delete is not None:
-        parts = re.split(r"\s+AND\s+", delete["cond"], flags=re.IGNORECASE)
-        return ("delete", delete["table"], tuple(p.split("=")[0].strip() for p in parts), "", None)
+    if delete is not None and not re.search(r"\bOR\b|\(", delete["cond"], re.IGNORECASE):
+        keys_of: list[str] = []
+        rest: list[str] = []
+        for term in re.split(r"\s+AND\s+", delete["cond"].strip(), flags=re.IGNORECASE):
+            key = _KEY_TERM.fullmatch(term)
+            if key is not None:
+                keys_of.append(key["col"])
+            elif "?" in term:
+                return None
+            else:
+                rest.append(term.strip())
+        if keys_of:
+            tail = "".join(f" AND {term}" for term in rest)
+            return ("delete", delete["table"], tuple(keys_of), pg_sql(tail), None)
     return None
 
 
@@ -139,7 +151,8 @@ def execute_batched(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> Non
     if kind == "insert":
         statement = f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM unnest({arrays}){tail}"
     else:
-        statement = f"DELETE FROM {table} WHERE ({', '.join(cols)}) IN (SELECT * FROM unnest({arrays}))"
+        where = f"({', '.join(cols)}) IN (SELECT * FROM unnest({arrays}))"
+        statement = f"DELETE FROM {table} WHERE {where}{tail}"
     for group in _rounds(rows, keys):
         columns = _arrays(group, types)
         if columns is None:

@@ -20,6 +20,7 @@ UPSERT_SET = ("INSERT INTO counts (kind, key, n, share) VALUES (?, ?, ?, ?) "
               "ON CONFLICT (kind, key) DO UPDATE SET n = excluded.n, share = excluded.share")
 INSERT_KEEP = "INSERT INTO counts (kind, key, n, share) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 DELETE = "DELETE FROM counts WHERE kind = ? AND key = ?"
+DELETE_ZERO = "DELETE FROM counts WHERE kind = ? AND key = ? AND n = 0"
 ROWS: list[tuple[Any, ...]] = [
     ("a", "x", 1, 0.5), ("a", "y", 2, None), ("a", "x", 3, 1), ("b", "x", 4, 2.25),
     ("a", "x", 5, 0.0), ("b", "y", 6, None), ("a", "y", 7, 3),
@@ -45,7 +46,8 @@ def run(store: ReadStore, statements: list[tuple[str, list[tuple[Any, ...]]]], b
     [(INSERT_KEEP, ROWS)],
     [(UPSERT_ADD, ROWS), (DELETE, [("a", "x"), ("b", "y"), ("a", "x")]), (UPSERT_SET, ROWS[:2])],
     [(INSERT_KEEP, [(f"k{i % 7}", str(i), i, i / 3) for i in range(3000)])],
-], ids=["add", "set", "keep-first", "delete", "many"])
+    [(UPSERT_ADD, [*ROWS, ("a", "y", -9, None)]), (DELETE_ZERO, [("a", "y"), ("a", "x")])],
+], ids=["add", "set", "keep-first", "delete", "many", "delete-where-zero"])
 def test_batched_statements_match_row_by_row(pg_database: PostgresDatabase, statements: Any) -> None:
     store = ReadStore(pg_database.dsn)
     try:
