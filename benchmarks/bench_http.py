@@ -14,8 +14,8 @@ scenario (see ``http_load``):
   read-model change or minute, then kept) and polls with ``If-None-Match`` (304); beside them, the
   time to count the figures afresh, as happens once per change or minute;
 - a filtered ticket list (``GET /api/tickets``: by desk, status, severity or SLA state, 45 to 55 a
-  page so that no two URLs repeat and every request runs its query), the first page and the pages
-  after it by cursor.
+  page, with a parameter the API ignores so that no two URLs repeat and every request runs its
+  query), the first page and the pages after it by cursor.
 
 Prints requests per second, p50 and p99 latency per scenario, and the server's CPU time per
 request (its whole process, all threads: the figure that does not depend on what else the machine

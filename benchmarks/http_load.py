@@ -36,8 +36,10 @@ request = function()
     return wrk.format("GET", "/api/dashboard")
   end
   last = math.random(#filters)
-  -- 45 to 55 a page: a URL seen before would be a kept body, not a query
+  -- 45 to 55 a page, and a parameter the API ignores: every URL is new, so every request runs
+  -- its query instead of finding a kept body
   local path = "/api/tickets?" .. filters[last] .. "&limit=" .. math.random(45, 55)
+    .. "&n=" .. math.random(1, 1000000000)
   if cursors[last] then path = path .. "&after=" .. cursors[last]; cursors[last] = nil end
   return wrk.format("GET", path)
 end
@@ -110,8 +112,8 @@ def _httpx_worker(url: str, token: str, etag: str, scenario: str, seconds: float
             else:
                 query = rng.choice(LIST_FILTERS)
                 after = cursors.pop(query, None)
-                path = f"/api/tickets?{query}&limit={rng.randrange(45, 56)}" + (
-                    f"&after={after}" if after else "")
+                path = (f"/api/tickets?{query}&limit={rng.randrange(45, 56)}&n={rng.getrandbits(40)}"
+                        + (f"&after={after}" if after else ""))
             began = time.perf_counter()
             response = client.get(path, headers=extra)
             out.append((time.perf_counter() - began, response.status_code))

@@ -33,11 +33,9 @@ def _listed(ticket: ListedTicket, extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": ticket.ticket_id, "number": extra.get("number"), "title": extra.get("title"),
         "desk": ticket.desk, "plan": extra.get("plan"), "severity": ticket.severity,
-        "status": ticket.status, "level": extra.get("level"), "agent": extra.get("agent"),
-        "sla_state": ticket.sla_state, "at_risk_at": stored_time(ticket.at_risk_at),
-        "due": stored_time(ticket.due), "opened_at": stored_time(extra.get("opened_at")),
-        "last_event_at": stored_time(extra.get("last_occurred_at")),
-        "version": extra.get("version"),
+        "status": ticket.status, "sla_state": ticket.sla_state,
+        "at_risk_at": stored_time(ticket.at_risk_at), "due": stored_time(ticket.due),
+        "opened_at": stored_time(extra.get("opened_at")),
     }
 
 

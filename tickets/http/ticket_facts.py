@@ -1,20 +1,28 @@
-"""What a listed ticket shows beyond its dashboard row: number, plan, level, agent, times, title.
+"""What a listed ticket shows beyond its dashboard row: number, title, plan, opening time.
 
-The number and times come from the dashboard projection's own copy of each ticket's facts
-(``dashboard_facts``); the title from the ticket's first audit-trail entry (its Opened event).
-One ``IN (...)`` read each for a page of tickets, with the database picking the few values out of
-the JSON text (SQLite ``json_extract``, PostgreSQL ``->>``): about half the time of parsing whole
-documents in Python, for 50 tickets a page.
+These never change for a ticket, so they are kept in memory once read (up to ``KEPT`` tickets per
+read store), and a page of tickets usually costs no read at all beyond the list itself. What is
+missing comes from the dashboard projection's own copy of each ticket's facts (``dashboard_facts``)
+and the title from the ticket's first audit-trail entry (its Opened event): one ``IN (...)`` read
+each, with the database picking the few values out of the JSON text (SQLite ``json_extract``,
+PostgreSQL ``->>``). What does change (level, agent, version) is in the ticket's own detail.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from consumers.readstore import ReadStore
 
-FROM_FACTS = ("number", "plan", "level", "agent", "opened_at", "last_occurred_at", "version")
+FROM_FACTS = ("number", "plan", "opened_at")
+KEPT = 100_000
+
+_kept: WeakKeyDictionary[ReadStore, OrderedDict[str, dict[str, Any]]] = WeakKeyDictionary()
+_lock = threading.Lock()
 
 
 def _value(store: ReadStore, column: str, key: str) -> str:
@@ -27,22 +35,35 @@ def _marks(ids: Sequence[str]) -> str:
     return ",".join("?" * len(ids))
 
 
-def describe(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """ticket id → the extra columns (missing ids map to nothing)."""
-    if not ticket_ids:
-        return {}
+def _read(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     picked = ", ".join(_value(store, "facts", key) for key in FROM_FACTS)
-    described: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}
     for ticket_id, *values in store.read(
         f"SELECT ticket_id, {picked} FROM dashboard_facts WHERE ticket_id IN ({_marks(ticket_ids)})",
         ticket_ids,
     ):
-        extra = dict(zip(FROM_FACTS, values, strict=True))
-        extra["version"] = None if extra["version"] is None else int(extra["version"])
-        described[ticket_id] = extra
+        found[ticket_id] = dict(zip(FROM_FACTS, values, strict=True))
     for ticket_id, title in store.read(
         f"SELECT ticket_id, {_value(store, 'payload', 'title')} FROM audit_trail WHERE version = 1 "
         f"AND ticket_id IN ({_marks(ticket_ids)})", ticket_ids,
     ):
-        described.setdefault(ticket_id, {})["title"] = title
-    return described
+        found.setdefault(ticket_id, {})["title"] = title
+    return found
+
+
+def describe(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """ticket id → number, title, plan, opened_at (ids the read models do not hold map to nothing)."""
+    with _lock:
+        kept = _kept.setdefault(store, OrderedDict())
+        described = {t: kept[t] for t in ticket_ids if t in kept}
+    missing = [t for t in ticket_ids if t not in described]
+    if not missing:
+        return described
+    found = _read(store, missing)
+    with _lock:
+        for ticket_id, extra in found.items():
+            if extra.get("number") is not None and extra.get("title") is not None:
+                kept[ticket_id] = extra  # complete: it will never change
+        while len(kept) > KEPT:
+            kept.popitem(last=False)
+    return described | found

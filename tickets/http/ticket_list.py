@@ -31,8 +31,10 @@ _COLUMNS = "ticket_id, desk, severity, status, sla_static, risk_at, breach_at"
 #: Per part (0: a running clock, by due time; 1: the rest, by id): the SQL for each state, each
 #: taking ``now`` once per ``?``; None where the state cannot hold in that part.
 _STATE_SQL: tuple[dict[str, str | None], dict[str, str | None]] = (
-    {"breached": "breach_at <= ?", "at_risk": "(risk_at <= ? AND breach_at > ?)",
-     "running": "risk_at > ?", "met": None, "none": None},
+    # at risk and running both imply breach_at > now (risk_at <= breach_at): said outright, it
+    # bounds the walk of the due-time index to the tickets not yet due
+    {"breached": "breach_at <= ?", "at_risk": "(breach_at > ? AND risk_at <= ?)",
+     "running": "(breach_at > ? AND risk_at > ?)", "met": None, "none": None},
     {"breached": "sla_static = 'breached'", "at_risk": None, "running": "sla_static = 'running'",
      "met": "sla_static = 'met'", "none": "sla_static IS NULL"},
 )
@@ -124,7 +126,7 @@ def _filters(query: TicketQuery, part: int, now: str) -> tuple[list[str], list[A
 
 
 def _index(store: ReadStore, query: TicketQuery, part: int) -> str:
-    """Which index SQLite walks (see ``indexes``): one status's, one desk's or one state's rows.
+    """Which index SQLite walks (see ``indexes``): one severity's, status's or fixed state's rows.
 
     Without statistics SQLite guesses, and a wrong guess (a status list read whole and sorted
     for a page of 50, or every closed ticket of a desk read to find the few paused ones) costs
@@ -135,10 +137,10 @@ def _index(store: ReadStore, query: TicketQuery, part: int) -> str:
     rare_states = query.sla_states and "met" not in query.sla_states  # most fixed states are "met"
     if part == 1 and rare_states:
         name = indexes.REST_BY_STATE
+    elif len(query.severities) == 1:
+        name = (indexes.DUE_BY_SEVERITY, indexes.REST_BY_SEVERITY)[part]
     elif len(query.statuses) == 1:
         name = (indexes.DUE_BY_STATUS, indexes.REST_BY_STATUS)[part]
-    elif len(query.desks) == 1:
-        name = (indexes.DUE_BY_DESK, indexes.REST_BY_DESK)[part]
     elif part == 0:
         name = indexes.DUE
     else:
