@@ -57,6 +57,11 @@ KINDS = (
 )
 
 
+def number_of(i: int) -> str:
+    """Six Crockford base-32 characters, one ticket each (drawn at random, 140,000 would collide)."""
+    return "".join(ALPHABET[i >> shift & 31] for shift in (25, 20, 15, 10, 5, 0))
+
+
 def life(catalogue: Catalogue, rng: random.Random, i: int, opened: datetime) -> Iterator[Ticket]:
     """One ticket's life, one event per step; yields the ticket after each event."""
     desk_id, plan, category, severities, role = rng.choice(KINDS)
@@ -65,7 +70,7 @@ def life(catalogue: Catalogue, rng: random.Random, i: int, opened: datetime) -> 
     fields = {"site_id": "1000", "contact_name": f"Editor {i}", "contact_email": f"e{i}@example.be"} \
         if desk_id == "web" else {}
     ticket = Ticket(occurred_at=t, actor="service:webform", channel="web",
-                    number=desk.ticket_prefix + "-" + "".join(rng.choice(ALPHABET) for _ in range(6)),
+                    number=f"{desk.ticket_prefix}-{number_of(i)}",
                     desk=desk_id, policy_version=desk.version, plan=plan, category=category,
                     severity=severity, requester=f"c-{i}", requester_role=role, title=f"Ticket {i}",
                     fields=fields)
