@@ -22,6 +22,7 @@ KINDS = {
     "reordered": "the stored event is one the trail recorded at another version",
     "trail_altered": "the trail's own entry does not verify against its hash chain",
     "trail_gap": "the store holds an event the trail skipped",
+    "refused_by_trail": "the audit trail set this event aside when it was projected",
 }
 
 
@@ -71,8 +72,10 @@ def differing_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
 
 
 def check_chain(
-    ticket_id: str, number: str, stored: Sequence[StoredContent], trail: Sequence[AuditEntry]
+    ticket_id: str, number: str, stored: Sequence[StoredContent], trail: Sequence[AuditEntry],
+    refused: Mapping[int, str] | None = None,
 ) -> TicketCheck:
+    """``refused``: versions the audit trail projection set aside, with its reason."""
     check = TicketCheck(ticket_id, number, len(stored), len(trail))
     held = {e.version: e for e in trail}
     by_version = {s.version: s for s in stored}
@@ -89,7 +92,9 @@ def check_chain(
         if event is not None and event.content is not None:
             store_hash = prev_store = chained_hash(prev_store, event.content)
         if entry is None:
-            if version > head:
+            if refused and version in refused:
+                find(version, "refused_by_trail", f"{KINDS['refused_by_trail']}: {refused[version]}")
+            elif version > head:
                 check.pending.append(version)
             else:
                 find(version, "trail_gap", KINDS["trail_gap"])

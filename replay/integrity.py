@@ -87,6 +87,17 @@ def trail_entries(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, list
     return found
 
 
+def refused_versions(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, dict[int, str]]:
+    """Versions the audit trail projection set aside (a chain that did not verify when projected)."""
+    found: dict[str, dict[int, str]] = {t: {} for t in ticket_ids}
+    if table_exists(store, "set_aside"):
+        sql = ("SELECT ticket_id, version, reason FROM set_aside WHERE projection = 'audit_trail' "
+               "AND ticket_id IN ({marks})")
+        for ticket_id, version, reason in select_in(store, sql, list(ticket_ids)):
+            found[ticket_id][int(version)] = reason
+    return found
+
+
 def all_ticket_ids(app: TicketDesk, store: ReadStore) -> list[str]:
     """Every ticket with an event in the store (in log order), then any only the trail knows."""
     seen: dict[str, None] = {}
@@ -104,13 +115,13 @@ def check(app: TicketDesk, store: ReadStore, ticket_ids: Iterable[str]) -> Itera
     ids = list(ticket_ids)
     for start in range(0, len(ids), _CHUNK):
         part = ids[start:start + _CHUNK]
-        trails = trail_entries(store, part)
+        trails, refused = trail_entries(store, part), refused_versions(store, part)
         for ticket_id in part:
             trail = trails[ticket_id]
             number, desk = (trail[0].number, trail[0].desk) if trail else ("", "")
             stored = stored_contents(app, UUID(ticket_id), number, desk)
             number = number or _number_of(stored)
-            yield check_chain(ticket_id, number, stored, trail)
+            yield check_chain(ticket_id, number, stored, trail, refused[ticket_id])
 
 
 def _number_of(stored: list[StoredContent]) -> str:

@@ -14,7 +14,7 @@ from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import TicketNotFoundError
 from replay.integrity import verify
-from tests.unit.conftest import CUSTOMER, SERVICE
+from tests.unit.conftest import AGENT, CUSTOMER, SERVICE
 from tests.unit.replay_week import project, sqlite_desk, write_week
 
 Week = tuple[TicketDesk, ReadStore, list[str], Path]
@@ -135,3 +135,22 @@ def test_an_unknown_ticket_is_refused(week: Week) -> None:
     desk, store, _, _ = week
     with pytest.raises(TicketNotFoundError):
         verify(desk, store, "WEB-000000")
+
+
+def test_an_event_the_trail_refused_after_a_change_is_reported_not_pending(week: Week) -> None:
+    desk, store, _, path = week
+    n = desk.open(desk="o365", requester=CUSTOMER.id, requester_role="admin", title="Later",
+                  actor=SERVICE).number
+    desk.assign(n, "a-1", actor=AGENT)
+    project(desk, store)
+    hex_id = desk.ticket_id(n).hex
+    state = stored_state(path, hex_id, 2)
+    state["agent"] = "a-2"
+    tamper(path, "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 2",
+           json.dumps(state).encode(), hex_id)
+    desk.respond(n, actor=AGENT)
+    project(desk, store)  # the trail sees version 3 follow a chain it never recorded
+    report = verify(desk, store, n)
+    assert [(f.version, f.kind) for f in report.findings] == [(2, "altered"), (3, "refused_by_trail")]
+    assert "payload.agent" in report.findings[0].detail
+    assert report.pending == 0
