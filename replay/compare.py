@@ -98,5 +98,5 @@ def compare(live: ReadStore, rebuilt: ReadStore, projections: Sequence[Projectio
 def positions(store: ReadStore, projections: Sequence[Projection]) -> dict[str, int]:
     if not table_exists(store, "projection_positions"):
         return {p.name: 0 for p in projections}
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         return {p.name: position_of(tx, p.name) for p in projections}
