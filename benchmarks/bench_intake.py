@@ -38,6 +38,7 @@ from bench_support import (
     kafka_settings,
     new_prefix,
     opening,
+    raise_priority,
     servers,
     step,
     url_of,
@@ -170,12 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on, on disk")
     parser.add_argument("--external", action="store_true",
                         help="use TICKETS_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="add this to the priority of the benchmark, its servers and processes "
+                             "(negative: before other work on the machine; root only)")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
+    niceness = raise_priority(args.nice)
     report: dict[str, Any] = {"python": platform.python_version(),
-                              "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+                              "machine": f"{platform.machine()}, {os.cpu_count()} cpus", "niceness": niceness,
                               "load_average": [round(x, 1) for x in os.getloadavg()]}
-    with servers(args.external, args.durable) as (database, endpoint):
+    with servers(args.external, args.durable, args.nice) as (database, endpoint):
         for name, run in (
             ("bare", lambda env: bare(env, args.bare_changes, args.max_seconds)),
             ("desk", lambda env: desk_one_at_a_time(env, args.desk_tickets, args.max_seconds)),

@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
+
+from eventsourcing.persistence import PersistenceError
 
 from consumers.buffered_random import BufferedSystemRandom
 from consumers.intake import INTAKE_GROUP, Intake
@@ -30,11 +33,21 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 AddParser = Callable[..., argparse.ArgumentParser]
 
 
-def build_staging_desk(settings: Settings) -> StagingDesk:
+def build_staging_desk(settings: Settings, attempts: int = 5) -> StagingDesk:
+    """The intake's desk. On a fresh PostgreSQL database, processes that start together all create
+    the event store's tables; ``CREATE TABLE IF NOT EXISTS`` can then fail with a unique violation
+    in the catalogue for all but one of them: the loser waits a moment and tries again."""
     if settings.database_url.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
-    return StagingDesk(build_catalogue(settings), env=settings.event_store_env(),
-                       rng=BufferedSystemRandom())
+    catalogue = build_catalogue(settings)
+    for attempt in range(1, attempts + 1):
+        try:
+            return StagingDesk(catalogue, env=settings.event_store_env(), rng=BufferedSystemRandom())
+        except PersistenceError as error:
+            if attempt == attempts or "already exists" not in str(error):
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: int = 500,

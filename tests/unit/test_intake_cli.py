@@ -1,0 +1,47 @@
+"""``tickets intake`` and its desk: registered on the command line, table-creation races retried."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from consumers.staging import StagingDesk
+from domain.errors import ValidationError
+from tickets import intake_cli
+from tickets.cli import build_parser
+from tickets.config import load_settings
+
+
+def test_the_commands_are_registered_with_their_options() -> None:
+    args = build_parser().parse_args(["intake", "--batch", "50", "--group", "intake-b"])
+    assert (args.command, args.batch, args.group) == ("intake", 50, "intake-b")
+    assert build_parser().parse_args(["health", "--topics"]).topics is True
+
+
+def test_the_intake_needs_a_broker(tmp_path: Path) -> None:
+    settings = load_settings({"TICKETS_DATABASE_URL": "memory:"}, home=str(tmp_path))
+    with pytest.raises(ValidationError) as refused:
+        intake_cli.build_intake(settings)
+    assert refused.value.field == "KAFKA_BOOTSTRAP_SERVERS"
+
+
+def test_a_table_creation_race_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings({"TICKETS_DATABASE_URL": "memory:"}, home=str(tmp_path))
+    original = StagingDesk.__init__
+    failures: list[int] = []
+
+    def racing(self: StagingDesk, *args: Any, **kwargs: Any) -> None:
+        if not failures:
+            failures.append(1)
+            raise IntegrityError('duplicate key value violates unique constraint "pg_type_typname_'
+                                 'nsp_index"; Key (typname, typnamespace)=(tickets_events, 2200) '
+                                 'already exists.')
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StagingDesk, "__init__", racing)
+    monkeypatch.setattr(intake_cli.time, "sleep", lambda seconds: None)
+    desk = intake_cli.build_staging_desk(settings)
+    assert failures == [1] and isinstance(desk, StagingDesk) and desk.name == "tickets"
