@@ -9,8 +9,10 @@ duplicates). Only after that commit are the offsets committed to Kafka too, for 
 store is the truth: on assignment the runner seeks to the stored offsets, and to the beginning of
 a partition it has none for.
 
-The rebalance listener runs inside ``poll``, so there is never a batch in flight when partitions
-are revoked: every batch is committed before the next poll. Auto-commit is off.
+The rebalance listener is called while the loop's thread waits in ``poll`` (kafka-python 3 runs it
+on its IO thread), so no batch is in flight when partitions are revoked: every batch is committed
+before the next poll. Should a member lose a partition in the middle of a batch anyway (a long
+pause past the session timeout), the offset fence rolls that batch back. Auto-commit is off.
 """
 
 from __future__ import annotations
@@ -107,8 +109,7 @@ class GroupRunner:
     def take(self, assigned: Any) -> None:
         """Seek each assigned partition to the offset stored in the read store."""
         mine = [tp for tp in assigned if tp.topic == self.topic]
-        with self.store.transaction() as tx:
-            stored = stored_offsets(tx, self.group_id, self.topic, [tp.partition for tp in mine])
+        stored = self._stored([tp.partition for tp in mine])
         for tp in mine:
             offset = stored.get(tp.partition)
             if offset is None:
@@ -118,6 +119,20 @@ class GroupRunner:
             self._owned[tp.partition] = offset
         self.log.info("partitions_assigned", partitions=sorted(tp.partition for tp in mine),
                       offsets={str(p): o for p, o in sorted(stored.items())})
+
+    def _stored(self, partitions: list[int]) -> dict[int, int]:
+        """The stored offsets. The listener runs on kafka-python's IO thread, which has a read-store
+        connection of its own: one that broke since the last rebalance is replaced once."""
+        for attempt in (1, 2):
+            try:
+                with self.store.transaction() as tx:
+                    return stored_offsets(tx, self.group_id, self.topic, partitions)
+            except RETRYABLE:
+                if attempt == 2:
+                    raise
+                with contextlib.suppress(Exception):
+                    self.store.close()
+        raise AssertionError("unreachable")
 
     def release(self, revoked: Any) -> None:
         """Nothing is in flight (see the module's docstring): forget the partitions."""
@@ -133,12 +148,13 @@ class GroupRunner:
         polled = self.consumer.poll(timeout_ms=timeout_ms)
         if not polled:
             return 0
-        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in self._owned})
+        owned = self._owned.copy()
+        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned})
         if batch.records == 0:
             return 0
         if batch.dead:
             self._send_dead(batch.dead)
-        moves = {p: (self._owned[p], n) for p, n in batch.next_offsets.items()}
+        moves = {p: (owned[p], n) for p, n in batch.next_offsets.items()}
         try:
             self._store(batch, moves)
         except OffsetsMoved as moved:
@@ -147,7 +163,8 @@ class GroupRunner:
             self.take([TopicPartition(self.topic, p) for p in sorted(self._owned)])
             return 0
         for partition, (_, new) in moves.items():
-            self._owned[partition] = new
+            if partition in self._owned:
+                self._owned[partition] = new
         self._commit_to_kafka(moves)
         self.stats.batches += 1
         self.stats.events += len(batch.envelopes)
