@@ -49,6 +49,9 @@ from bench_support import (
 )
 
 from consumers.kafka_settings import KafkaSettings
+from domain.catalogue import load_catalogue
+from domain.desk import TicketDesk
+from tickets.config import persistence_env
 from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 
 
@@ -186,6 +189,7 @@ def engine_latency(
                            partitions=args.partitions)
     endpoint.create_topics([topics.dlq], partitions=1)
     db = database.create_database()
+    TicketDesk(load_catalogue(), env=persistence_env(url_of(db))).close()  # the store's tables, once
     client = ServiceClient(settings)
     traffic = Traffic()
     stop = threading.Event()
