@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
+from consumers.stored_entries import history_entry
 from domain.desk import TicketDesk
 from domain.history import entry_of
 from domain.ticket import Ticket
@@ -42,8 +43,7 @@ class StoreReader:
         )
         envelopes = []
         for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
-            entry = entry_of(event)
+            entry = history_entry(notification, self.app.mapper)
             number, desk, prev = self._head(entry.ticket_id, entry.version - 1, entry.payload)
             envelope = seal(entry, number=number, desk=desk, position=notification.id,
                             prev_hash=prev)
