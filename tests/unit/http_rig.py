@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from httpx import Response
 
 from consumers.feed import EmbeddedFeed
@@ -69,6 +70,8 @@ class HttpRig:
 
 
 def make_rig(catalogue: Catalogue, tmp_path: Path, start: datetime = START) -> HttpRig:
+    # Another test may have configured structlog to print to a stream pytest has closed since.
+    structlog.reset_defaults()
     clock = VirtualClock(start)
     desk = TicketDesk(catalogue, clock=clock, env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
                       rng=random.Random(11))
