@@ -35,6 +35,7 @@ class EmbeddedFeed:
         self, reader: StoreReader, store: ReadStore, projections: Sequence[Projection], *,
         batch_size: int = 1000, poll_interval: float = 0.2,
         on_batch: Callable[[Sequence[Envelope]], None] | None = None,
+        on_applied: Callable[[str, int], None] | None = None,
     ) -> None:
         self.reader = reader
         self.store = store
@@ -42,6 +43,7 @@ class EmbeddedFeed:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.on_batch = on_batch
+        self.on_applied = on_applied
         self.stats = FeedStats()
         create_schema(store, self.projections)
 
@@ -57,11 +59,13 @@ class EmbeddedFeed:
         if not batch:
             return 0
         last = batch[-1].position
+        applied: dict[str, int] = {}
         with self.store.transaction() as tx:
             for projection in self.projections:
                 mine = [e for e in batch if e.position > positions[projection.name]]
                 if not mine:
                     continue
+                applied[projection.name] = len(mine)
                 aside = apply_batch(tx, projection, mine)
                 for item in aside:
                     log.warning("event_set_aside", projection=projection.name,
@@ -71,12 +75,17 @@ class EmbeddedFeed:
                 save_position(tx, projection.name, last)
         self.stats.batches += 1
         self.stats.events += len(batch)
+        if self.on_applied is not None:
+            for name, count in applied.items():
+                self.on_applied(name, count)
         if self.on_batch is not None:
             self.on_batch(batch)
         return len(batch)
 
     def catch_up(self) -> int:
         """Apply everything in the log now; return how many events."""
+        if not self.projections:
+            return 0
         total = 0
         while (n := self.step()) > 0:
             total += n

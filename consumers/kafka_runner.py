@@ -78,8 +78,10 @@ class GroupRunner:
         self, settings: KafkaSettings, group: str, store: ReadStore,
         projections: Sequence[Projection], *, tick: Tick | None = None, tick_every: float = 1.0,
         consumer_overrides: dict[str, Any] | None = None,
+        on_applied: Callable[[str, int], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.on_applied = on_applied
         self.group_id = settings.topic_prefix + group
         self.topic = settings.topics.events
         self.store = store
@@ -166,6 +168,9 @@ class GroupRunner:
             if partition in self._owned:
                 self._owned[partition] = new
         self._commit_to_kafka(moves)
+        if self.on_applied is not None and batch.envelopes:
+            for projection in self.projections:
+                self.on_applied(projection.name, len(batch.envelopes))
         self.stats.batches += 1
         self.stats.events += len(batch.envelopes)
         self.log.debug("batch_applied", records=batch.records, events=len(batch.envelopes),

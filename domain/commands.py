@@ -84,7 +84,7 @@ def parse(message: object, identity: Actor) -> Command:
     if not isinstance(message, Mapping):
         raise ValidationError("a command must be a map", field="command", rule="type")
     kind = message.get("type")
-    if kind not in FIELDS:
+    if not isinstance(kind, str) or kind not in FIELDS:
         raise ValidationError(
             f"type must be one of {', '.join(FIELDS)}", field="type", rule="known_command"
         )

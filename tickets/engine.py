@@ -26,6 +26,7 @@ from consumers.scheduler import Scheduler
 from consumers.store_reader import StoreReader
 from domain.clock import Clock, SystemClock
 from domain.desk import TicketDesk
+from tickets import metrics
 from tickets.config import Settings
 from tickets.projections_registry import all_projections
 from tickets.wiring import build_desk
@@ -71,6 +72,7 @@ def build_engine(
     feed = EmbeddedFeed(
         reader, store, all_projections(desk.catalogue), batch_size=batch_size,
         poll_interval=poll_interval, on_batch=_log_batch if log_batches else None,
+        on_applied=metrics.events_applied,
     )
     return Engine(desk, reader, store, feed, Scheduler(desk, store, the_clock), the_clock)
 
@@ -123,6 +125,7 @@ def _tick(scheduler: Scheduler, stats: RunStats) -> None:
     stats.ticks += 1
     for item in fired:
         stats.fired[item.outcome] = stats.fired.get(item.outcome, 0) + 1
+        metrics.timer_fired(item.outcome)
     if fired:
         log.info("timers_fired", count=len(fired),
                  fired=sum(1 for f in fired if f.outcome == "fired"),

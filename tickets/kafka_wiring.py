@@ -15,6 +15,7 @@ from consumers.scheduler_timers import SchedulerTimersProjection
 from consumers.store_reader import StoreReader
 from domain.clock import Clock, SystemClock
 from projections.base import Projection
+from tickets import metrics
 from tickets.config import Settings
 from tickets.projections_registry import all_projections
 from tickets.wiring import build_catalogue, build_desk
@@ -48,7 +49,8 @@ def build_consumer(settings: Settings, group: str = PROJECTIONS_GROUP, names: Se
                    **overrides: Any) -> GroupRunner:
     kafka = kafka_settings(settings, **overrides)
     store = ReadStore(settings.read_model_url)
-    return GroupRunner(kafka, group, store, select_projections(settings, names))
+    return GroupRunner(kafka, group, store, select_projections(settings, names),
+                       on_applied=metrics.events_applied)
 
 
 class _Partitions:

@@ -8,6 +8,12 @@ import sys
 import structlog
 
 
+def _stderr_logger(*args: object) -> structlog.PrintLogger:
+    """A logger on the current ``sys.stderr``, looked up when a logger is made, not at set-up
+    (so a replaced stream, such as a test runner's capture, is never written to after it closed)."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None:
     use_json = fmt == "json" or (fmt is None and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
@@ -23,6 +29,6 @@ def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

@@ -67,3 +67,8 @@ def test_bad_messages_are_rejected_naming_field_and_rule(
 def test_only_a_service_acts_for_someone_else(desk: TicketDesk) -> None:
     answer = execute(desk, open_message(actor="customer:c-1"), Actor("agent", "a-1")).as_map()
     assert answer["error"]["rule"] == "act_for_others"
+
+
+def test_a_type_that_is_not_text_is_rejected_not_a_crash(desk: TicketDesk) -> None:
+    answer = execute(desk, {"command_id": "c", "type": ["open"]}, WEBFORM).as_map()
+    assert (answer["error"]["field"], answer["error"]["rule"]) == ("type", "known_command")
