@@ -11,13 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-
-from consumers.buffered_random import BufferedSystemRandom
 from consumers.intake import INTAKE_GROUP, Intake
 from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
@@ -27,27 +23,15 @@ from tickets.engine import install_stop_signals
 from tickets.health import check_database, check_kafka, healthy
 from tickets.logs import configure_logging
 from tickets.output import dumps
-from tickets.wiring import build_catalogue
+from tickets.wiring import build_desk_of
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
 AddParser = Callable[..., argparse.ArgumentParser]
 
 
 def build_staging_desk(settings: Settings, attempts: int = 5) -> StagingDesk:
-    """The intake's desk. On a fresh PostgreSQL database, processes that start together all create
-    the event store's tables; ``CREATE TABLE IF NOT EXISTS`` can then fail with a unique violation
-    in the catalogue for all but one of them: the loser waits a moment and tries again."""
-    if settings.database_url.startswith("sqlite:///"):
-        settings.home.mkdir(parents=True, exist_ok=True)
-    catalogue = build_catalogue(settings)
-    for attempt in range(1, attempts + 1):
-        try:
-            return StagingDesk(catalogue, env=settings.event_store_env(), rng=BufferedSystemRandom())
-        except PersistenceError as error:
-            if attempt == attempts or "already exists" not in str(error):
-                raise
-            time.sleep(0.2 * attempt)
-    raise AssertionError("unreachable")
+    """The intake's desk (retrying a table-creation race, see ``tickets.wiring.build_desk``)."""
+    return build_desk_of(StagingDesk, settings, attempts=attempts)
 
 
 def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: int = 500,

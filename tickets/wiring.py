@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from typing import TypeVar
+
+from eventsourcing.persistence import PersistenceError
+
+from consumers.buffered_random import BufferedSystemRandom
 from domain.catalogue import Catalogue, load_catalogue
 from domain.clock import Clock
 from domain.desk import TicketDesk
 from tickets.config import Settings
+
+D = TypeVar("D", bound=TicketDesk)
 
 
 def build_catalogue(settings: Settings) -> Catalogue:
@@ -14,8 +22,27 @@ def build_catalogue(settings: Settings) -> Catalogue:
 
 def build_desk(settings: Settings, *, clock: Clock | None = None,
                catalogue: Catalogue | None = None) -> TicketDesk:
+    """The desk on the configured event store."""
+    return build_desk_of(TicketDesk, settings, clock=clock, catalogue=catalogue)
+
+
+def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = None,
+                  catalogue: Catalogue | None = None, attempts: int = 5) -> D:
+    """A desk of class ``kind`` on the configured event store.
+
+    On a fresh PostgreSQL database, processes that start together all create the event store's
+    tables; ``CREATE TABLE IF NOT EXISTS`` can then fail with a unique violation in the catalogue
+    for all but one of them: the loser waits a moment and tries again.
+    """
     if settings.database_url.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
-    return TicketDesk(
-        catalogue or build_catalogue(settings), clock=clock, env=settings.event_store_env()
-    )
+    the_catalogue = catalogue or build_catalogue(settings)
+    for attempt in range(1, attempts + 1):
+        try:
+            return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
+                        rng=BufferedSystemRandom())
+        except PersistenceError as error:
+            if attempt == attempts or "already exists" not in str(error):
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")

@@ -188,7 +188,7 @@ def test_tickets_run_stops_cleanly_on_sigterm(settings: Settings) -> None:
     while json.loads(proc.stderr.readline())["event"] != "engine_started":
         pass
     proc.send_signal(signal.SIGTERM)
-    _out, rest = proc.communicate(timeout=10)
+    _out, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0
     events = [json.loads(line)["event"] for line in rest.splitlines()]
     assert events[-2:] == ["stop_requested", "engine_stopped"]

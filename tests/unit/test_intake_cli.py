@@ -10,7 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from consumers.staging import StagingDesk
 from domain.errors import ValidationError
-from tickets import intake_cli
+from tickets import intake_cli, wiring
 from tickets.cli import build_parser
 from tickets.config import load_settings
 
@@ -42,6 +42,6 @@ def test_a_table_creation_race_is_tried_again(tmp_path: Path, monkeypatch: pytes
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(StagingDesk, "__init__", racing)
-    monkeypatch.setattr(intake_cli.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(wiring.time, "sleep", lambda seconds: None)
     desk = intake_cli.build_staging_desk(settings)
     assert failures == [1] and isinstance(desk, StagingDesk) and desk.name == "tickets"
