@@ -42,7 +42,7 @@ class PublisherStats:
 class Publisher:
     def __init__(
         self, reader: StoreReader, state: PublisherState, settings: KafkaSettings, *,
-        batch_size: int = 2000, poll_interval: float = 0.1, standby_interval: float = 1.0,
+        batch_size: int = 2000, poll_interval: float = 0.02, standby_interval: float = 1.0,
         producer: KafkaProducer | None = None, prefetch: bool = True,
     ) -> None:
         self.reader = reader
