@@ -27,7 +27,8 @@ from projections.dashboard_figures import (
     figures_cached,
 )
 from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
-from projections.facts_state import dump_facts, fold_batch, load_facts, select_in
+from projections.facts_memo import facts_text
+from projections.facts_state import fold_batch, load_facts, select_in
 
 __all__ = [
     "DashboardProjection", "Figures", "FirstResponseFigure", "OpenCount", "SlaFigure", "figures",
@@ -72,7 +73,7 @@ class DashboardProjection(Projection):
         tx.executemany(
             "INSERT INTO dashboard_facts (ticket_id, facts) VALUES (?, ?) "
             "ON CONFLICT (ticket_id) DO UPDATE SET facts = excluded.facts",
-            [(ticket_id, dump_facts(facts)) for ticket_id, facts in touched.items()],
+            [(ticket_id, facts_text(facts)) for ticket_id, facts in touched.items()],
         )
         updates = ", ".join(f"{c} = excluded.{c}" for c in ROW_COLUMNS[1:])
         tx.executemany(

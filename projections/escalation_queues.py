@@ -19,10 +19,10 @@ from typing import Any
 from consumers.envelope import Envelope, format_time, parse_time
 from consumers.readstore import ReadStore, Tx
 from domain.catalogue import Catalogue
-from domain.sla import compute
 from projections.base import Projection, SetAside
 from projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row, step
-from projections.facts_state import dump_facts, fold_batch, load_facts, select_in
+from projections.facts_memo import facts_text, sla_report
+from projections.facts_state import fold_batch, load_facts, select_in
 
 __all__ = ["LEVELS", "EscalationQueuesProjection", "QueueEntry", "queues"]
 
@@ -87,7 +87,7 @@ class EscalationQueuesProjection(Projection):
     def _row(self, state: QueueState, envelope: Envelope) -> tuple[Any, ...] | None:
         """A desk or plan missing from the catalogue raises: a configuration error, not bad data."""
         desk = self.catalogue.desk(state.facts.desk)
-        report = compute(state.facts, desk, now=envelope.occurred)
+        report = sla_report(state.facts, desk, envelope.occurred)
         return queue_row(state, desk, report, envelope.position)
 
 
@@ -98,7 +98,7 @@ def _load(row: tuple[Any, ...]) -> QueueState:
 
 def _dump(state: QueueState, position: int) -> tuple[Any, ...]:
     at = None if state.escalated_at is None else format_time(state.escalated_at)
-    return (str(state.facts.ticket_id), dump_facts(state.facts), state.escalation_reason,
+    return (str(state.facts.ticket_id), facts_text(state.facts), state.escalation_reason,
             state.escalation_target, at, position)
 
 

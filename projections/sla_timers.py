@@ -22,9 +22,9 @@ from consumers.envelope import Envelope, format_time, parse_time
 from consumers.readstore import ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.facts import TicketFacts, fold
-from domain.sla import compute
 from projections.base import Projection, SetAside
-from projections.facts_state import dump_facts, fold_batch, load_facts, select_in
+from projections.facts_memo import facts_text, sla_report
+from projections.facts_state import fold_batch, load_facts, select_in
 from projections.sla_timer_row import COLUMNS, KINDS, TimerRow, state_now, timer_rows
 
 __all__ = [
@@ -100,7 +100,7 @@ class SlaTimersProjection(Projection):
             "INSERT INTO sla_timer_facts (ticket_id, facts, position) VALUES (?, ?, ?) "
             "ON CONFLICT (ticket_id) DO UPDATE SET facts = excluded.facts, "
             "position = excluded.position",
-            [(t, dump_facts(folded[t]), e.position) for t, e in sorted(last.items())],
+            [(t, facts_text(folded[t]), e.position) for t, e in sorted(last.items())],
         )
         tx.executemany("DELETE FROM sla_timers WHERE ticket_id = ? AND kind = ?", gone)
         tx.executemany(_UPSERT, rows)
@@ -109,7 +109,7 @@ class SlaTimersProjection(Projection):
     def _rows(self, facts: TicketFacts, envelope: Envelope) -> list[tuple[Any, ...]]:
         """A desk or plan missing from the catalogue raises: a configuration error, not bad data."""
         desk = self.catalogue.desk(facts.desk)
-        report = compute(facts, desk, now=envelope.occurred)
+        report = sla_report(facts, desk, envelope.occurred)
         return timer_rows(facts, report, desk, envelope.position)
 
 

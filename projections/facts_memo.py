@@ -1,0 +1,55 @@
+"""What projections derive from a ticket's facts, computed once when several projections ask.
+
+The SLA timers, the escalation queues and the dashboard each fold their own copy of a ticket's
+``TicketFacts`` (so each rebuilds on its own), and in one feed step each computes the ticket's
+clocks as of its last event and writes the facts as JSON: three times the same work on equal
+facts. ``compute`` and ``dump_facts`` are pure, so equal inputs give equal results, and these
+memos hand the second and third projection the first one's result.
+
+Keys are values, never identities of things that can change: the facts compare field by field
+(a frozen dataclass), ``now`` is the instant ``compute`` uses (``max(now, last_occurred_at)``),
+and the desk is matched by identity *and* kept in the entry, so a reloaded catalogue never reads
+another desk's report. Nothing here can outlive a rolled-back transaction wrongly: an entry says
+only "these facts give this result", whichever projection asked and whether or not it committed.
+The memos are small and cleared when full: they only need to span one batch of every projection.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.facts import TicketFacts
+from domain.policy import Desk
+from domain.sla import SlaReport, compute
+from projections.facts_state import dump_facts
+
+#: Entries kept: several default batches' worth of tickets (a batch of 1000 touches at most 1000).
+LIMIT = 8192
+
+_reports: dict[tuple[TicketFacts, datetime, int], tuple[Desk, SlaReport]] = {}
+_texts: dict[TicketFacts, str] = {}
+
+
+def sla_report(facts: TicketFacts, desk: Desk, now: datetime) -> SlaReport:
+    """``compute(facts, desk, now)``, shared by every projection that asks with equal inputs."""
+    now = max(now, facts.last_occurred_at)
+    key = (facts, now, id(desk))
+    held = _reports.get(key)
+    if held is not None and held[0] is desk:
+        return held[1]
+    report = compute(facts, desk, now)
+    if len(_reports) >= LIMIT:
+        _reports.clear()
+    _reports[key] = (desk, report)
+    return report
+
+
+def facts_text(facts: TicketFacts) -> str:
+    """``dump_facts(facts)``, shared by every projection that stores equal facts."""
+    text = _texts.get(facts)
+    if text is None:
+        text = dump_facts(facts)
+        if len(_texts) >= LIMIT:
+            _texts.clear()
+        _texts[facts] = text
+    return text
