@@ -23,9 +23,13 @@ COLUMNS = (
 )
 
 
+#: ``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, built once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def payload_text(payload: Mapping[str, Any]) -> str:
     """The payload as stored: JSON, keys sorted, so equal payloads are equal text."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL(payload)
 
 
 @dataclass(frozen=True)

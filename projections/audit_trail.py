@@ -17,31 +17,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consumers.envelope import GENESIS, Envelope, chained_hash, format_time, parse_time
+from consumers.envelope import GENESIS, Envelope, format_time, parse_time
 from consumers.readstore import ReadStore, Tx
 from projections.audit_entry import COLUMNS, AuditEntry, payload_text
+from projections.audit_hash import envelope_content, envelope_hash
 from projections.base import Projection, SetAside
 
 __all__ = ["AuditEntry", "AuditTrailProjection", "envelope_content", "envelope_hash", "trail"]
-
-
-def envelope_content(envelope: Envelope) -> dict[str, Any]:
-    """What the hash covers, taken from the envelope's fields as carried.
-
-    The same map as ``consumers.envelope.hashed_content`` (a test holds them equal), built without
-    parsing and re-formatting the times, which would cost more than the rest of the projection.
-    """
-    return {
-        "ticket_id": envelope.ticket_id, "ticket_number": envelope.ticket_number,
-        "desk": envelope.desk, "type": envelope.type, "version": envelope.version,
-        "occurred_at": envelope.occurred_at, "recorded_at": envelope.recorded_at,
-        "actor": envelope.actor, "channel": envelope.channel, "payload": envelope.payload,
-    }
-
-
-def envelope_hash(envelope: Envelope) -> str:
-    """The hash recomputed from the envelope's fields, ignoring the ``hash`` it carries."""
-    return chained_hash(envelope.prev_hash, envelope_content(envelope))
 
 
 def _held_heads(tx: Tx, ticket_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -60,11 +42,11 @@ def _held_heads(tx: Tx, ticket_ids: Sequence[str]) -> dict[str, tuple[int, str]]
     return heads
 
 
-def _row(envelope: Envelope) -> tuple[Any, ...]:
+def _row(envelope: Envelope, payload: str) -> tuple[Any, ...]:
     return (
         envelope.ticket_id, envelope.version, envelope.ticket_number, envelope.desk, envelope.type,
         envelope.occurred_at, envelope.recorded_at, envelope.actor, envelope.channel,
-        payload_text(envelope.payload), envelope.prev_hash, envelope.hash, envelope.position,
+        payload, envelope.prev_hash, envelope.hash, envelope.position,
     )
 
 
@@ -89,12 +71,13 @@ class AuditTrailProjection(Projection):
         aside: list[SetAside] = []
         for envelope in batch:
             version, head = heads.get(envelope.ticket_id, (0, GENESIS))
+            payload = payload_text(envelope.payload)
             if (envelope.version != version + 1 or envelope.prev_hash != head
-                    or envelope_hash(envelope) != envelope.hash):
+                    or envelope_hash(envelope, payload) != envelope.hash):
                 aside.append(SetAside(envelope, f"hash chain broken at version {envelope.version}"))
                 continue
             heads[envelope.ticket_id] = (envelope.version, envelope.hash)
-            rows.append(_row(envelope))
+            rows.append(_row(envelope, payload))
         tx.executemany(
             f"INSERT INTO audit_trail ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))})",
