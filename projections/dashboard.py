@@ -16,7 +16,7 @@ from consumers.envelope import Envelope
 from consumers.readstore import Tx
 from domain.catalogue import Catalogue
 from domain.errors import TicketError
-from domain.facts import FoldError, TicketFacts, fold
+from domain.facts import FoldError, TicketFacts
 from projections.base import Projection, SetAside
 from projections.dashboard_figures import (
     Figures,
@@ -27,7 +27,7 @@ from projections.dashboard_figures import (
     figures_cached,
 )
 from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
-from projections.facts_memo import facts_text
+from projections.facts_memo import facts_text, folded
 from projections.facts_state import fold_batch, load_facts, select_in
 
 __all__ = [
@@ -64,8 +64,8 @@ class DashboardProjection(Projection):
         ids = sorted({e.ticket_id for e in batch})
         state = {t: load_facts(text) for t, text in select_in(
             tx, "SELECT ticket_id, facts FROM dashboard_facts WHERE ticket_id IN ({marks})", ids)}
-        folded, last, aside = fold_batch(state, batch, self._step)
-        touched = {ticket_id: folded[ticket_id] for ticket_id in sorted(last)}
+        states, last, aside = fold_batch(state, batch, self._step)
+        touched = {ticket_id: states[ticket_id] for ticket_id in sorted(last)}
         old = [DashboardRow.from_values(values) for values in select_in(
             tx, f"SELECT {', '.join(ROW_COLUMNS)} FROM dashboard_tickets WHERE ticket_id IN ({{marks}})",
             list(touched))]
@@ -87,12 +87,12 @@ class DashboardProjection(Projection):
 
     def _step(self, facts: TicketFacts | None, envelope: Envelope) -> TicketFacts:
         """The domain's fold, refusing a ticket whose desk or plan the catalogue does not know."""
-        folded = fold(facts, envelope.history_entry)
+        after = folded(facts, envelope.history_entry)
         try:
-            self.catalogue.desk(folded.desk).plan(folded.plan)
+            self.catalogue.desk(after.desk).plan(after.plan)
         except TicketError as error:
             raise FoldError(str(error), error.rule or "known_desk_and_plan") from None
-        return folded
+        return after
 
 
 def _move_counts(tx: Tx, old: Iterable[DashboardRow], new: Iterable[DashboardRow]) -> None:

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from consumers.envelope import Envelope, format_time, parse_time
-from domain.facts import TicketFacts, fold
+from domain.facts import TicketFacts
 from domain.policy import Desk
 from domain.sla import AUTO_CLOSE, SlaReport
+from projections.facts_memo import folded
 
 COLUMNS = (
     "ticket_id", "number", "desk", "severity", "level", "kind", "due", "at_risk_at",
@@ -33,7 +34,7 @@ class QueueState:
 def step(state: QueueState | None, envelope: Envelope) -> QueueState:
     """Fold one envelope. An assignment to another level ends the escalation it follows."""
     entry = envelope.history_entry
-    facts = fold(state.facts if state is not None else None, entry)
+    facts = folded(state.facts if state is not None else None, entry)
     if state is None:
         return QueueState(facts)
     if entry.type == "Escalated":

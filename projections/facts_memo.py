@@ -1,12 +1,16 @@
 """What projections derive from a ticket's facts, computed once when several projections ask.
 
 The SLA timers, the escalation queues and the dashboard each fold their own copy of a ticket's
-``TicketFacts`` (so each rebuilds on its own), and in one feed step each computes the ticket's
-clocks as of its last event and writes the facts as JSON: three times the same work on equal
-facts. ``compute`` and ``dump_facts`` are pure, so equal inputs give equal results, and these
-memos hand the second and third projection the first one's result.
+``TicketFacts`` (so each rebuilds on its own), and in one feed step each folds the same envelopes,
+computes the ticket's clocks as of its last event and writes the facts as JSON: three times the
+same work on equal facts. ``fold``, ``compute`` and ``dump_facts`` are pure, so equal inputs give
+equal results, and these memos hand the second and third projection the first one's result.
 
-Keys are values, never identities of things that can change: the facts compare field by field
+The fold memo is keyed by identity — the facts object folded from and the envelope's cached
+history entry — and keeps both objects, so an id cannot be reused while its entry is held. Once a
+ticket's facts come from the memo, every projection folds on from the same object and hits it.
+
+The other keys are values, never identities of things that can change: the facts compare field by field
 (a frozen dataclass), ``now`` is the instant ``compute`` uses (``max(now, last_occurred_at)``),
 and the desk is matched by identity *and* kept in the entry, so a reloaded catalogue never reads
 another desk's report. Nothing here can outlive a rolled-back transaction wrongly: an entry says
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.facts import TicketFacts
+from domain.facts import TicketFacts, fold
+from domain.history import HistoryEntry
 from domain.policy import Desk
 from domain.sla import SlaReport, compute
 from projections.facts_state import dump_facts
@@ -28,6 +33,20 @@ LIMIT = 8192
 
 _reports: dict[tuple[TicketFacts, datetime, int], tuple[Desk, SlaReport]] = {}
 _texts: dict[TicketFacts, str] = {}
+_folds: dict[tuple[int, int], tuple[TicketFacts | None, HistoryEntry, TicketFacts]] = {}
+
+
+def folded(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
+    """``fold(facts, entry)``, shared by every projection that folds the same objects."""
+    key = (id(facts), id(entry))
+    held = _folds.get(key)
+    if held is not None and held[0] is facts and held[1] is entry:
+        return held[2]
+    result = fold(facts, entry)
+    if len(_folds) >= LIMIT:
+        _folds.clear()
+    _folds[key] = (facts, entry, result)
+    return result
 
 
 def sla_report(facts: TicketFacts, desk: Desk, now: datetime) -> SlaReport:

@@ -21,9 +21,9 @@ from uuid import UUID
 from consumers.envelope import Envelope, format_time, parse_time
 from consumers.readstore import ReadStore, Tx
 from domain.catalogue import Catalogue
-from domain.facts import TicketFacts, fold
+from domain.facts import TicketFacts
 from projections.base import Projection, SetAside
-from projections.facts_memo import facts_text, sla_report
+from projections.facts_memo import facts_text, folded, sla_report
 from projections.facts_state import fold_batch, load_facts, select_in
 from projections.sla_timer_row import COLUMNS, KINDS, TimerRow, state_now, timer_rows
 
@@ -88,11 +88,11 @@ class SlaTimersProjection(Projection):
             ticket_id: load_facts(text) for ticket_id, text in select_in(
                 tx, "SELECT ticket_id, facts FROM sla_timer_facts WHERE ticket_id IN ({marks})", ids)
         }
-        folded, last, aside = fold_batch(held, batch, _step)
+        states, last, aside = fold_batch(held, batch, _step)
         rows: list[tuple[Any, ...]] = []
         gone: list[tuple[str, str]] = []
         for ticket_id, envelope in sorted(last.items()):
-            ticket_rows = self._rows(folded[ticket_id], envelope)
+            ticket_rows = self._rows(states[ticket_id], envelope)
             rows += ticket_rows
             kept = {row[1] for row in ticket_rows}
             gone += [(ticket_id, kind) for kind in KINDS if kind not in kept]
@@ -100,7 +100,7 @@ class SlaTimersProjection(Projection):
             "INSERT INTO sla_timer_facts (ticket_id, facts, position) VALUES (?, ?, ?) "
             "ON CONFLICT (ticket_id) DO UPDATE SET facts = excluded.facts, "
             "position = excluded.position",
-            [(t, facts_text(folded[t]), e.position) for t, e in sorted(last.items())],
+            [(t, facts_text(states[t]), e.position) for t, e in sorted(last.items())],
         )
         tx.executemany("DELETE FROM sla_timers WHERE ticket_id = ? AND kind = ?", gone)
         tx.executemany(_UPSERT, rows)
@@ -114,7 +114,7 @@ class SlaTimersProjection(Projection):
 
 
 def _step(facts: TicketFacts | None, envelope: Envelope) -> TicketFacts:
-    return fold(facts, envelope.history_entry)
+    return folded(facts, envelope.history_entry)
 
 
 def timers_of(store: ReadStore, ticket_id: str | UUID) -> list[TimerRow]:
