@@ -16,6 +16,7 @@ from typing import Any
 from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk
 from domain.errors import TicketError, ValidationError
+from domain.times import parse_aware_time
 
 _COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
            "expected_version": int}
@@ -115,15 +116,7 @@ def parse(message: object, identity: Actor) -> Command:
 
 
 def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"at {text!r} is not ISO 8601", field="at", rule="iso8601") from None
-    if value.tzinfo is None:
-        raise ValidationError("at must carry a time zone", field="at", rule="aware_time")
-    return value
+    return None if text is None else parse_aware_time(text, "at")
 
 
 _Run = Callable[[TicketDesk, Command, dict[str, Any]], CommandResult]

@@ -15,6 +15,7 @@ from typing import Any
 from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk, summary
 from domain.errors import TicketError, ValidationError
+from domain.times import parse_aware_time
 from tickets.cli_engine import HANDLERS as ENGINE_COMMANDS
 from tickets.cli_engine import add_parsers as add_engine_parsers
 from tickets.config import Settings, load_settings
@@ -38,19 +39,7 @@ def command(name: str) -> Callable[[Handler], Handler]:
 
 
 def parse_time(text: str, field: str = "at") -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"{text!r} is not an ISO 8601 time (like 2026-04-03T15:00:00Z)",
-            field=field, rule="iso8601",
-        ) from None
-    if value.tzinfo is None:
-        raise ValidationError(
-            f"{text!r} has no time zone: add Z or an offset like +02:00",
-            field=field, rule="aware_time",
-        )
-    return value
+    return parse_aware_time(text, field)
 
 
 def parse_fields(pairs: Sequence[str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import SystemClock, VirtualClock
-from domain.errors import ValidationError
+from domain.times import parse_aware_time
 from projections.audit_trail import trail
 from projections.dashboard import figures
 from projections.escalation_queues import queues
@@ -39,17 +39,7 @@ AddParser = Callable[..., argparse.ArgumentParser]
 
 
 def _time(text: str | None, field: str = "now") -> datetime:
-    if text is None:
-        return SystemClock().now()
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO 8601 time (like 2026-04-03T15:00:00Z)",
-                              field=field, rule="iso8601") from None
-    if value.tzinfo is None:
-        raise ValidationError(f"{text!r} has no time zone: add Z or an offset like +02:00",
-                              field=field, rule="aware_time")
-    return value
+    return SystemClock().now() if text is None else parse_aware_time(text, field)
 
 
 def _caught_up(settings: Settings, now: datetime) -> Engine:

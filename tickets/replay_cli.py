@@ -16,6 +16,7 @@ from typing import Any
 
 from consumers.readstore import ReadStore
 from domain.errors import TicketError, ValidationError
+from domain.times import parse_aware_time
 from replay import views
 from replay.as_of import as_of
 from replay.compare import compare, positions
@@ -41,17 +42,7 @@ class ReplayCheckFailed(TicketError):
 
 
 def _time(text: str | None, field: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO 8601 time (like 2026-04-03T15:00:00Z)",
-                              field=field, rule="iso8601") from None
-    if value.tzinfo is None:
-        raise ValidationError(f"{text!r} has no time zone: add Z or an offset like +02:00",
-                              field=field, rule="aware_time")
-    return value
+    return None if text is None else parse_aware_time(text, field)
 
 
 def _show(args: argparse.Namespace, data: Any, text: str) -> None:
