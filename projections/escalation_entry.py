@@ -6,7 +6,7 @@ the facts do not keep but the queue shows ("breach of first_response", "escalate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ def step(state: QueueState | None, envelope: Envelope) -> QueueState:
                           entry.occurred_at)
     if entry.type == "Assigned" and facts.level != state.facts.level:
         return QueueState(facts)
-    return replace(state, facts=facts)
+    return QueueState(facts, state.escalation_reason, state.escalation_target, state.escalated_at)
 
 
 def reason_base(state: QueueState) -> str:
