@@ -72,3 +72,10 @@ def facts_text(facts: TicketFacts) -> str:
             _texts.clear()
         _texts[facts] = text
     return text
+
+
+def clear() -> None:
+    """Forget every result (benchmarks start each run cold; nothing else needs this)."""
+    _folds.clear()
+    _reports.clear()
+    _texts.clear()
