@@ -114,6 +114,7 @@ def run_engine(
         log.exception("engine_failed")
         raise
     finally:
+        report_stop_signals()
         log.info("engine_stopped", events=stats.events, batches=stats.batches,
                  fired=stats.fired, positions=engine.feed.positions())
         engine.close()
@@ -133,11 +134,19 @@ def _tick(scheduler: Scheduler, stats: RunStats) -> None:
                  conflicts=sum(1 for f in fired if f.outcome == "conflict"))
 
 
+_stop_signals: list[str] = []
+
+
 def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
-    """SIGINT and SIGTERM set ``stop`` (main thread only); returns a function that restores them."""
+    """SIGINT and SIGTERM set ``stop`` (main thread only); returns a function that restores them.
+
+    The handler only sets the event and notes the signal: it must not log, since the signal may
+    arrive while the main thread is inside the logger, holding the lock the handler would wait on.
+    ``report_stop_signals`` logs them later, from the loop.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        log.info("stop_requested", signal=signal.Signals(signum).name)
+        _stop_signals.append(signal.Signals(signum).name)
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -145,5 +154,12 @@ def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
     def restore() -> None:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        report_stop_signals()
 
     return restore
+
+
+def report_stop_signals() -> None:
+    """Log the stop signals received since the last report (outside any signal handler)."""
+    while _stop_signals:
+        log.info("stop_requested", signal=_stop_signals.pop(0))
