@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -150,6 +151,8 @@ def timed_rebuild(app: TicketDesk, target: Path, parts: int, batch: int) -> dict
     done = rebuild(app, all_projections(app.catalogue), f"sqlite:///{target}", parts=parts,
                    batch_size=batch, progress=sys.stderr.isatty())
     after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
     cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before,
                                                                                 strict=True))
     return {"parts": parts, "events": done.events, "seconds": round(done.seconds, 2),
@@ -186,6 +189,8 @@ def main() -> int:
                           "events_per_cpu_second": round(count / cpu)}
     result["rebuild"] = [timed_rebuild(app, work / f"rebuilt-{p}.sqlite3", int(p), args.batch)
                          for p in args.parts.split(",")]
+    app.close()
+    shutil.rmtree(work)  # the generated store too, unless --store keeps it elsewhere
     if args.json:
         print(json.dumps(result, indent=2))
     else:

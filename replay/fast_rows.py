@@ -1,5 +1,8 @@
 """The rows a fast rebuild writes for the four projections: each ticket's final rows, once per batch.
 
+The rows are built before the batch's transaction opens (so parts writing one SQLite file hold
+its lock only while SQLite works), as ``(sql, rows)`` statements.
+
 Each function writes what the named projection's ``apply`` would leave after the same envelopes,
 built with the projection's own pure row functions (``timer_rows``, ``queue_row``,
 ``dashboard_row``, ``payload_text``) and the same upserts. What is not shared is only the SQL
@@ -14,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from consumers.envelope import Envelope, format_time
-from consumers.readstore import Tx
 from domain.catalogue import Catalogue
 from domain.sla import SlaReport, compute
 from projections.audit_entry import COLUMNS as AUDIT_COLUMNS
@@ -62,16 +64,18 @@ class Finished:
         self.facts_text = dump_facts(state.facts)
 
 
-Writer = Callable[[Tx, Catalogue, Sequence[Finished], Sequence[Envelope]], None]
+Statement = tuple[str, list[tuple[Any, ...]]]
+#: Builds a projection's statements for a batch's finished tickets, before any transaction opens.
+Writer = Callable[[Catalogue, Sequence[Finished], Sequence[Envelope]], list[Statement]]
 
 
-def _versions(tx: Tx, name: str, done: Sequence[Finished]) -> None:
-    tx.executemany(_VERSIONS, [(name, t.ticket_id, t.state.facts.version) for t in done])
+def _versions(name: str, done: Sequence[Finished]) -> Statement:
+    return _VERSIONS, [(name, t.ticket_id, t.state.facts.version) for t in done]
 
 
-def sla_timers(tx: Tx, catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]) -> None:
+def sla_timers(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]) -> list[Statement]:
     rows: list[tuple[Any, ...]] = []
-    gone: list[tuple[str, str]] = []
+    gone: list[tuple[Any, ...]] = []
     for t in done:
         facts, position = t.state.facts, t.state.last.position
         mine = timer_rows(facts, t.report, catalogue.desk(facts.desk), position)
@@ -79,16 +83,19 @@ def sla_timers(tx: Tx, catalogue: Catalogue, done: Sequence[Finished], _: Sequen
         if t.state.written:
             kept = {row[1] for row in mine}
             gone += [(t.ticket_id, kind) for kind in KINDS if kind not in kept]
-    tx.executemany(_TIMER_FACTS, [(t.ticket_id, t.facts_text, t.state.last.position) for t in done])
-    tx.executemany("DELETE FROM sla_timers WHERE ticket_id = ? AND kind = ?", gone)
-    tx.executemany(_TIMERS, rows)
-    _versions(tx, "sla_timers", done)
+    return [
+        (_TIMER_FACTS, [(t.ticket_id, t.facts_text, t.state.last.position) for t in done]),
+        ("DELETE FROM sla_timers WHERE ticket_id = ? AND kind = ?", gone),
+        (_TIMERS, rows), _versions("sla_timers", done),
+    ]
 
 
 def escalation_queues(
-    tx: Tx, catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]
-) -> None:
-    states, rows, gone = [], [], []
+    catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]
+) -> list[Statement]:
+    states: list[tuple[Any, ...]] = []
+    rows: list[tuple[Any, ...]] = []
+    gone: list[tuple[Any, ...]] = []
     for t in done:
         queue, position = t.state.queue, t.state.last.position
         at = None if queue.escalated_at is None else format_time(queue.escalated_at)
@@ -99,13 +106,12 @@ def escalation_queues(
             rows.append(row)
         elif t.state.written:
             gone.append((t.ticket_id,))
-    tx.executemany(_QUEUE_STATE, states)
-    tx.executemany("DELETE FROM escalation_queue WHERE ticket_id = ?", gone)
-    tx.executemany(_QUEUE, rows)
-    _versions(tx, "escalation_queues", done)
+    return [(_QUEUE_STATE, states), ("DELETE FROM escalation_queue WHERE ticket_id = ?", gone),
+            (_QUEUE, rows), _versions("escalation_queues", done)]
 
 
-def dashboard(tx: Tx, catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]) -> None:
+def dashboard(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]) -> list[Statement]:
+    """Also moves each ticket's remembered row forward: the counters move by difference."""
     delta: Counter[CountKey] = Counter()
     rows: list[DashboardRow] = []
     for t in done:
@@ -115,30 +121,27 @@ def dashboard(tx: Tx, catalogue: Catalogue, done: Sequence[Finished], _: Sequenc
             delta.subtract(t.state.dashboard.counts())
         t.state.dashboard = row
         rows.append(row)
-    tx.executemany(_DASHBOARD_FACTS, [(t.ticket_id, t.facts_text) for t in done])
-    tx.executemany(_DASHBOARD, [row.values() for row in rows])
     moved = sorted((key, n) for key, n in delta.items() if n != 0)
-    tx.executemany(
-        "INSERT INTO dashboard_counts (kind, desk, severity, key, tickets) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (kind, key, desk, severity) "
-        "DO UPDATE SET tickets = dashboard_counts.tickets + excluded.tickets",
-        [(*key, n) for key, n in moved],
-    )
-    tx.executemany(
-        "DELETE FROM dashboard_counts WHERE kind = ? AND desk = ? AND severity = ? AND key = ? "
-        "AND tickets = 0", [key for key, _ in moved],
-    )
-    _versions(tx, "dashboard", done)
+    return [
+        (_DASHBOARD_FACTS, [(t.ticket_id, t.facts_text) for t in done]),
+        (_DASHBOARD, [row.values() for row in rows]),
+        ("INSERT INTO dashboard_counts (kind, desk, severity, key, tickets) VALUES (?, ?, ?, ?, ?) "
+         "ON CONFLICT (kind, key, desk, severity) "
+         "DO UPDATE SET tickets = dashboard_counts.tickets + excluded.tickets",
+         [(*key, n) for key, n in moved]),
+        ("DELETE FROM dashboard_counts WHERE kind = ? AND desk = ? AND severity = ? AND key = ? "
+         "AND tickets = 0", [key for key, _ in moved]),
+        _versions("dashboard", done),
+    ]
 
 
-def audit_trail(tx: Tx, _: Catalogue, done: Sequence[Finished], envelopes: Sequence[Envelope]) -> None:
+def audit_trail(_: Catalogue, done: Sequence[Finished], envelopes: Sequence[Envelope]) -> list[Statement]:
     """The envelopes were sealed from the store by this rebuild, so their chain holds by construction."""
-    tx.executemany(_AUDIT, [
+    return [(_AUDIT, [
         (e.ticket_id, e.version, e.ticket_number, e.desk, e.type, e.occurred_at, e.recorded_at,
          e.actor, e.channel, payload_text(e.payload), e.prev_hash, e.hash, e.position)
         for e in envelopes
-    ])
-    _versions(tx, "audit_trail", done)
+    ]), _versions("audit_trail", done)]
 
 
 #: The projections a fast rebuild writes itself, by name, with the columns it expects them to have.

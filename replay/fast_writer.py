@@ -11,6 +11,7 @@ also sets aside what the live feed would.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from consumers.envelope import Envelope
 from consumers.readstore import Tx
@@ -18,11 +19,19 @@ from domain.catalogue import Catalogue
 from domain.errors import TicketError
 from domain.facts import FoldError
 from projections.base import Projection, apply_batch
-from replay.fast_rows import WRITERS, Finished, Writer
+from replay.fast_rows import WRITERS, Finished, Statement, Writer
 from replay.fast_state import TicketState, advance
 
 #: What a refused fold or an unknown desk raises: the ticket goes the projections' own way instead.
 REFUSALS = (FoldError, TicketError, KeyError, TypeError, ValueError)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    batch: Sequence[Envelope]
+    done: list[Finished]  # tickets folded the fast way
+    rest: list[Envelope]  # envelopes of tickets that go the projections' own way
+    statements: list[Statement]
 
 
 class FastWriter:
@@ -37,7 +46,8 @@ class FastWriter:
         self.states: dict[str, TicketState] = {}
         self.slow_envelopes = 0
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> None:
+    def prepare(self, batch: Sequence[Envelope]) -> Prepared:
+        """Fold the batch and build the fast rows, outside any transaction."""
         by_ticket: dict[str, list[Envelope]] = {}
         for envelope in batch:
             by_ticket.setdefault(envelope.ticket_id, []).append(envelope)
@@ -51,16 +61,24 @@ class FastWriter:
             else:
                 done.append(finished)
                 quick += envelopes
-        for write, _ in self.fast:
-            write(tx, self.catalogue, done, quick)
-        for finished in done:
+        statements = [s for write, _ in self.fast for s in write(self.catalogue, done, quick)]
+        return Prepared(batch, done, rest, statements)
+
+    def write(self, tx: Tx, prepared: Prepared) -> None:
+        """The prepared rows, then the projections' own way for the rest, in ``tx``."""
+        for sql, rows in prepared.statements:
+            tx.executemany(sql, rows)
+        for finished in prepared.done:
             finished.state.written = True
             self.states[finished.ticket_id] = finished.state
         for _, projection in self.fast:
-            apply_batch(tx, projection, rest)
+            apply_batch(tx, projection, prepared.rest)
         for projection in self.slow:
-            apply_batch(tx, projection, batch)
-        self.slow_envelopes += len(rest)
+            apply_batch(tx, projection, prepared.batch)
+        self.slow_envelopes += len(prepared.rest)
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> None:
+        self.write(tx, self.prepare(batch))
 
     def _fold(self, ticket_id: str, envelopes: list[Envelope]) -> Finished | None:
         """The ticket's state after its envelopes, or None when it must go the slow way."""
