@@ -165,7 +165,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--parts", default="2", help="comma-separated part counts to time (2)")
-    parser.add_argument("--batch", type=int, default=20_000, help="events per rebuild transaction")
+    parser.add_argument("--batch", type=int, default=50_000, help="events per rebuild transaction")
     parser.add_argument("--store", help="event store file to keep (reused when it holds --events)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

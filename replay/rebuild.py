@@ -167,7 +167,7 @@ def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
 
 def rebuild(
     app: TicketDesk, projections: Sequence[Projection], target_url: str, *, parts: int = 1,
-    batch_size: int = 20_000, progress: bool = True, max_batches: int | None = None,
+    batch_size: int = 50_000, progress: bool = True, max_batches: int | None = None,
     fast: tuple[str, ...] | None = None,
 ) -> Rebuilt:
     """Rebuild ``projections`` into ``target_url`` from ``app``'s event store, or continue doing so."""

@@ -160,7 +160,7 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
     p.add_argument("--into", help="sqlite:///FILE or postgresql://...?options=-csearch_path%%3DSCHEMA "
                                   "(default: HOME/read_models.rebuilt.sqlite3)")
     p.add_argument("--parts", type=int, default=2, help="processes, each its share of the tickets (2)")
-    p.add_argument("--batch", type=int, default=20_000, help="events per transaction (20000)")
+    p.add_argument("--batch", type=int, default=50_000, help="events per transaction (50000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     then = p.add_mutually_exclusive_group()
     then.add_argument("--swap", action="store_true",
