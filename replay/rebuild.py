@@ -71,8 +71,10 @@ def run_part(
 
     Returns (events applied, envelopes that went the projections' own way).
     """
-    app = app or TicketDesk(part.catalogue, env=part.store_env)
-    store = open_target(part.target_url)
+    # The store's tables exist (the caller's desk made them); parts creating them at once on
+    # PostgreSQL collide in its catalogue ("tuple concurrently updated").
+    app = app or TicketDesk(part.catalogue, env={**part.store_env, "CREATE_TABLE": "no"})
+    store = open_target(part.target_url, create=False)
     source = StoreSource(app, (part.part, part.parts) if part.parts > 1 else None)
     writer = FastWriter(part.catalogue, part.projections, part.fast)
     if store.dialect == "sqlite":  # a bigger page cache: the rows' keys arrive in random order

@@ -31,12 +31,13 @@ def postgres_schema(url: str) -> str | None:
     return None
 
 
-def open_target(url: str) -> ReadStore:
+def open_target(url: str, *, create: bool = True) -> ReadStore:
+    """The target's store; ``create``: make its PostgreSQL schema if missing."""
     try:
         store = ReadStore(url)
     except (ValueError, OSError) as error:
         raise ValidationError(str(error), field="into", rule="read_model_url") from None
-    schema = postgres_schema(url) if store.dialect == "postgres" else None
+    schema = postgres_schema(url) if store.dialect == "postgres" and create else None
     if schema is not None:
         with store.transaction() as tx:
             tx.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
