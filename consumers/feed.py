@@ -48,7 +48,8 @@ class EmbeddedFeed:
         create_schema(store, self.projections)
 
     def positions(self) -> dict[str, int]:
-        with self.store.transaction() as tx:
+        """Each projection's position, read from a snapshot (no write lock taken)."""
+        with self.store.snapshot() as tx:
             return {p.name: position_of(tx, p.name) for p in self.projections}
 
     def step(self) -> int:
