@@ -75,8 +75,23 @@ def wire_value(value: Any) -> Any:
     return value
 
 
+class RecordedTimes:
+    """``occurred`` and ``recorded`` as datetimes, for anything carrying them as wire text."""
+
+    occurred_at: str
+    recorded_at: str
+
+    @property
+    def occurred(self) -> datetime:
+        return parse_time(self.occurred_at)
+
+    @property
+    def recorded(self) -> datetime:
+        return parse_time(self.recorded_at)
+
+
 @dataclass(frozen=True)
-class Envelope:
+class Envelope(RecordedTimes):
     ticket_id: str
     ticket_number: str
     desk: str
@@ -97,14 +112,6 @@ class Envelope:
 
     def encode(self) -> bytes:
         return msgpack.packb(self.as_map(), use_bin_type=True)
-
-    @property
-    def occurred(self) -> datetime:
-        return parse_time(self.occurred_at)
-
-    @property
-    def recorded(self) -> datetime:
-        return parse_time(self.recorded_at)
 
     @cached_property
     def history_entry(self) -> HistoryEntry:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
-from consumers.envelope import chained_hash, parse_time
+from consumers.envelope import RecordedTimes, chained_hash
 from domain.opening import PERSONAL_FIELDS
 
 MASK = "***"
@@ -33,7 +32,7 @@ def payload_text(payload: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(RecordedTimes):
     """One event as the trail holds it; times are the envelope's ISO text (what the hash covers)."""
 
     ticket_id: str
@@ -56,14 +55,6 @@ class AuditEntry:
         values["payload"] = json.loads(values["payload"])
         values["version"], values["position"] = int(values["version"]), int(values["position"])
         return cls(**values)
-
-    @property
-    def occurred(self) -> datetime:
-        return parse_time(self.occurred_at)
-
-    @property
-    def recorded(self) -> datetime:
-        return parse_time(self.recorded_at)
 
     @property
     def cursor(self) -> str:
