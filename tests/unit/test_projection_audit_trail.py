@@ -14,12 +14,9 @@ from domain.desk import TicketDesk
 from projections.audit_trail import AuditTrailProjection, envelope_content, trail
 from projections.base import apply_batch, create_schema
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.projection_support import read_store
 
 COLLEAGUE = Actor(AGENT.role, "a-2")
-
-
-def read_store(tmp_path: Path, name: str = "rm") -> ReadStore:
-    return ReadStore("sqlite:///" + str(tmp_path / f"{name}.sqlite3"))
 
 
 def feed(desk: TicketDesk, store: ReadStore, batch_size: int = 1000) -> EmbeddedFeed:

@@ -25,10 +25,7 @@ from projections.dashboard import (
 from projections.dashboard_figures import dashboard_position, rank
 from projections.facts_state import load_facts
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-
-
-def read_store(tmp_path: Path, name: str = "rm") -> ReadStore:
-    return ReadStore("sqlite:///" + str(tmp_path / f"{name}.sqlite3"))
+from tests.unit.projection_support import read_store
 
 
 def feed(desk: TicketDesk, store: ReadStore, catalogue: Catalogue,

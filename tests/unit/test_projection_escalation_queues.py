@@ -15,19 +15,13 @@ from domain.desk import TicketDesk
 from projections.base import apply_batch, create_schema
 from projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.projection_support import feed_into, read_store
 
 TABLES = ("escalation_queue_state", "escalation_queue")
 
 
-def read_store(tmp_path: Path, name: str = "rm") -> ReadStore:
-    return ReadStore("sqlite:///" + str(tmp_path / f"{name}.sqlite3"))
-
-
 def catch_up(desk: TicketDesk, store: ReadStore, batch_size: int = 1000) -> EmbeddedFeed:
-    feed = EmbeddedFeed(StoreReader(desk), store, [EscalationQueuesProjection(desk.catalogue)],
-                        batch_size=batch_size)
-    feed.catch_up()
-    return feed
+    return feed_into(desk, store, EscalationQueuesProjection(desk.catalogue), batch_size)
 
 
 def open_ticket(desk: TicketDesk, plan: str, severity: str, when: str) -> str:

@@ -27,19 +27,13 @@ from projections.sla_timers import (
     timers_of,
 )
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.projection_support import feed_into, read_store
 
 TABLES = ("sla_timer_facts", "sla_timers")
 
 
-def read_store(tmp_path: Path, name: str = "rm") -> ReadStore:
-    return ReadStore("sqlite:///" + str(tmp_path / f"{name}.sqlite3"))
-
-
 def catch_up(desk: TicketDesk, store: ReadStore, batch_size: int = 1000) -> EmbeddedFeed:
-    feed = EmbeddedFeed(StoreReader(desk), store, [SlaTimersProjection(desk.catalogue)],
-                        batch_size=batch_size)
-    feed.catch_up()
-    return feed
+    return feed_into(desk, store, SlaTimersProjection(desk.catalogue), batch_size)
 
 
 def open_ticket(desk: TicketDesk, plan: str, severity: str, when: str, name: str = "zoom",
