@@ -4,7 +4,7 @@ Fills a PostgreSQL event store with ``--events`` ticket events (``kafka_bench_da
 
 * ``plain``: a kafka-python producer sending the same envelopes' bytes, keyed, with the
   publisher's producer settings (idempotent, ``acks=all``, ``linger_ms=5``), flushed per batch;
-* ``read``: ``StoreReader.read`` alone (the notification log read and sealed into envelopes);
+* ``read``: the publisher's reading alone (the notification log read, sealed and packed);
 * ``publisher``: ``Publisher.step`` until the log is drained: read, send, wait for the broker's
   acknowledgements, record the position; ``--profile`` prints its hottest functions.
 
@@ -38,7 +38,9 @@ from consumers.envelope import Envelope
 from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
 from consumers.publisher import Publisher
 from consumers.publisher_state import PostgresPublisherState
+from consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead, outgoing
 from consumers.store_reader import StoreReader
+from domain.catalogue import load_catalogue
 from tickets.config import persistence_env
 from tickets.devservers import KafkaEndpoint, PostgresDatabase, dev_servers
 
@@ -51,6 +53,13 @@ def servers(external: bool) -> Iterator[tuple[str, KafkaEndpoint]]:
     with dev_servers() as s:
         assert s.postgres is not None and s.kafka is not None
         yield s.postgres.dsn, s.kafka
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have spent (``/proc/stat``), for how busy it was."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def plain(kafka: KafkaSettings, envelopes: list[Envelope], batch: int) -> float:
@@ -73,7 +82,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="events per publisher batch")
     parser.add_argument("--external", action="store_true")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--no-prefetch", action="store_true", help="read the next batch only after sending")
+    parser.add_argument("--reads", choices=("process", "thread"), default="process",
+                        help="read and seal ahead in a child process (as `tickets publish`) or a thread")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
@@ -88,17 +98,21 @@ def main() -> None:
         kafka = KafkaSettings(endpoint.bootstrap_servers, topic_prefix=prefix)
         plain_kafka = KafkaSettings(endpoint.bootstrap_servers, topic_prefix=prefix + "plain.")
         endpoint.create_topics([kafka.topics.events, plain_kafka.topics.events], 3)
-        began = time.perf_counter()
         envelopes = StoreReader(desk).read(0, written)
-        results["read_events_per_s"] = round(len(envelopes) / (time.perf_counter() - began))
-        say(f"StoreReader.read alone: {results['read_events_per_s']:,} events/s")
+        began = time.perf_counter()
+        read = len(outgoing(StoreReader(desk), 0, written))
+        results["read_events_per_s"] = round(read / (time.perf_counter() - began))
+        say(f"reading and sealing alone (the publisher's path): {results['read_events_per_s']:,} events/s")
         results["plain_producer_msgs_per_s"] = round(plain(plain_kafka, envelopes, args.batch))
         say(f"plain kafka-python producer, same records: {results['plain_producer_msgs_per_s']:,} msg/s")
-        publisher = Publisher(StoreReader(desk), PostgresPublisherState(url, "bench"), kafka,
-                              batch_size=args.batch, prefetch=not args.no_prefetch)
+        ahead: ReadAhead = (ProcessReadAhead(load_catalogue(), persistence_env(url))
+                            if args.reads == "process" else ThreadReadAhead(StoreReader(desk)))
+        publisher = Publisher(ahead, PostgresPublisherState(url, "bench"), kafka, batch_size=args.batch)
+        results["reads"] = args.reads
         publisher.lead(threading.Event())
         publisher.producer.send(kafka.topics.events, key=b"warm-up", value=b"").get(timeout=30)
         profiler = cProfile.Profile() if args.profile else None
+        machine_before, cpu_before = machine_busy_seconds(), time.process_time()
         began = time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -107,11 +121,16 @@ def main() -> None:
             published += n
         if profiler is not None:
             profiler.disable()
-        results["publisher_events_per_s"] = round(published / (time.perf_counter() - began))
+        elapsed = time.perf_counter() - began
+        results["publisher_events_per_s"] = round(published / elapsed)
+        results["publisher_cpu_us_per_event"] = round((time.process_time() - cpu_before) / published * 1e6, 1)
+        results["machine_cores_busy"] = round((machine_busy_seconds() - machine_before) / elapsed, 2)
         publisher.close()
         desk.close()
-        say(f"publisher (read, send, acknowledged, position recorded): "
-            f"{results['publisher_events_per_s']:,} events/s ({published} events)")
+        say(f"publisher (read ahead in a {args.reads}, send, acknowledged, position recorded): "
+            f"{results['publisher_events_per_s']:,} events/s ({published} events); sending process "
+            f"{results['publisher_cpu_us_per_event']} µs CPU an event; machine cores busy "
+            f"{results['machine_cores_busy']} of {os.cpu_count()}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
     if args.json:

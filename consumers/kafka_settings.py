@@ -166,9 +166,10 @@ class TicketPartitioner(DefaultPartitioner):
     ) -> int:
         if serialized_key is None:
             return int(super().partition(topic, key, serialized_key, value, serialized_value, cluster))
-        if topic not in cluster.topics():
+        known = cluster.partitions_for_topic(topic)  # the producer has checked the topic is known
+        if not known:
             raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        partitions = sorted(cluster.partitions_for_topic(topic))
+        partitions = sorted(known)
         return int(partitions[_masked_hash(serialized_key) % len(partitions)])
 
 

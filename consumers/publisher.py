@@ -1,12 +1,14 @@
 """The publisher: an outbox relay from the event store's notification log to ``tickets.events``.
 
-Each round reads the next batch of ticket envelopes after the recorded position (``StoreReader``
-seals them with the hash chain), sends each as its msgpack bytes keyed by the ticket id (so one
-ticket's events share a partition and keep their order) with ``type`` and ``content-type``
-headers, waits until the broker has acknowledged every record of the batch, and only then records
-the batch's last position (``consumers.publisher_state``). A crash between the acknowledgement and
-the record sends part of a batch again after the restart: duplicates carry the same ticket id and
-version, and consumers skip them. No event is ever skipped.
+Each round takes the next batch of ticket envelopes after the recorded position (read and sealed
+with the hash chain ahead of time, in a child process or a thread: ``consumers.read_ahead``),
+sends each as its msgpack bytes keyed by the ticket id (so one ticket's events share a partition
+and keep their order) with ``type`` and ``content-type`` headers, waits until the broker has
+acknowledged every record of the batch, and only then records the batch's last position
+(``consumers.publisher_state``). With nothing to send it waits for the store's wake-up call
+(``consumers.store_wake``: PostgreSQL's NOTIFY on every insert) or its poll interval. A crash
+between the acknowledgement and the record sends part of a batch again after the restart:
+duplicates carry the same ticket id and version, and consumers skip them. No event is ever skipped.
 
 Only the leader publishes (an advisory lock or a file lock, see ``publisher_state``): two
 publishers at once could interleave their copies of one ticket's events. The others wait as
@@ -17,16 +19,17 @@ standbys and take over when the leader's lock is freed. The producer is idempote
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import structlog
 from kafka import KafkaProducer
 
-from consumers.envelope import CONTENT_TYPE, Envelope
-from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
+from consumers.envelope import CONTENT_TYPE
+from consumers.kafka_settings import KafkaSettings, event_headers
 from consumers.publisher_state import PublisherState
+from consumers.read_ahead import ReadAhead, ThreadReadAhead
 from consumers.store_reader import StoreReader
+from consumers.store_wake import NoWake, StoreWake
 
 log = structlog.get_logger("tickets.publisher")
 
@@ -41,22 +44,21 @@ class PublisherStats:
 
 class Publisher:
     def __init__(
-        self, reader: StoreReader, state: PublisherState, settings: KafkaSettings, *,
+        self, reader: StoreReader | ReadAhead, state: PublisherState, settings: KafkaSettings, *,
         batch_size: int = 2000, poll_interval: float = 0.02, standby_interval: float = 1.0,
-        producer: KafkaProducer | None = None, prefetch: bool = True,
+        producer: KafkaProducer | None = None, wake: StoreWake | None = None,
     ) -> None:
-        self.reader = reader
+        self.ahead: ReadAhead = ThreadReadAhead(reader) if isinstance(reader, StoreReader) else reader
         self.state = state
         self.topic = settings.topics.events
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.standby_interval = standby_interval
         self.producer = producer or KafkaProducer(**settings.producer_config())
+        self.wake = wake or NoWake()
         self.stats = PublisherStats()
         self._headers: dict[str, list[tuple[str, bytes]]] = {}
-        self.prefetch = prefetch
-        self._reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publisher-read")
-        self._next: Future[list[Envelope]] | None = None
+        self._requested = False
         self.log = log.bind(topic=self.topic)
 
     def lead(self, stop: threading.Event) -> bool:
@@ -74,34 +76,36 @@ class Publisher:
             stop.wait(self.standby_interval)
         return False
 
+    def _request(self, after: int) -> None:
+        self.wake.event.clear()  # before the read starts: a commit after it wakes us again
+        self.ahead.request(after, self.batch_size)
+        self._requested = True
+
     def step(self) -> int:
         """Publish the next batch after the recorded position; return how many events.
 
-        While the broker takes this batch, the next one is read from the store in a worker
-        thread: the waits on the database and on the broker overlap.
+        While the broker takes this batch, the next one is read and sealed ahead: the work on
+        the store and the work on the broker overlap.
         """
-        pending, self._next = self._next, None
-        batch = pending.result() if pending is not None else self.reader.read(
-            self.stats.position, self.batch_size)
+        if not self._requested:
+            self._request(self.stats.position)
+        self._requested = False
+        batch = self.ahead.result()
         if not batch:
             return 0
-        if self.prefetch:
-            self._next = self._reading.submit(self.reader.read, batch[-1].position, self.batch_size)
-        futures = [
-            self.producer.send(self.topic, key=ticket_key(e.ticket_id), value=e.encode(),
-                               headers=self._headers_of(e.type))
-            for e in batch
-        ]
+        self._request(batch[-1][0])
+        send, topic, headers_of = self.producer.send, self.topic, self._headers_of
+        futures = [send(topic, key=key, value=value, headers=headers_of(kind))
+                   for _, key, kind, value in batch]
         self.producer.flush()
         for future in futures:
             future.get(timeout=0)  # raises what the broker answered if a record failed
-        last = batch[-1].position
+        first, last = batch[0][0], batch[-1][0]
         self.state.save(last)
         self.stats.position = last
         self.stats.batches += 1
         self.stats.events += len(batch)
-        self.log.info("batch_published", count=len(batch), first_position=batch[0].position,
-                      last_position=last)
+        self.log.info("batch_published", count=len(batch), first_position=first, last_position=last)
         return len(batch)
 
     def _headers_of(self, event_type: str) -> list[tuple[str, bytes]]:
@@ -116,17 +120,17 @@ class Publisher:
             if self.lead(stop):
                 while not stop.is_set():
                     if self.step() == 0:
-                        stop.wait(self.poll_interval)
+                        self.wake.event.wait(self.poll_interval)
         finally:
             self.close()
             self.log.info("publisher_stopped", events=self.stats.events, position=self.stats.position)
         return self.stats
 
     def close(self) -> None:
-        self._reading.shutdown(wait=True, cancel_futures=True)
+        self.wake.close()
+        self.ahead.close()
         try:
             self.producer.flush(timeout=10)
             self.producer.close(timeout=10)
         finally:
             self.state.close()
-

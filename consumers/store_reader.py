@@ -11,9 +11,11 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
+from consumers.sealed_records import SealedRecord, seal_record
 from consumers.stored_entries import history_entry
 from domain.desk import TicketDesk
 from domain.history import entry_of
@@ -41,15 +43,33 @@ class StoreReader:
         notifications = self.app.recorder.select_notifications(
             start=after + 1, limit=limit, topics=TICKET_TOPICS
         )
-        envelopes = []
+        return [self._seal(notification) for notification in notifications]
+
+    def _seal(self, notification: Notification) -> Envelope:
+        entry = history_entry(notification, self.app.mapper)
+        number, desk, prev = self._head(entry.ticket_id, entry.version - 1, entry.payload)
+        envelope = seal(entry, number=number, desk=desk, position=notification.id, prev_hash=prev)
+        self._remember(entry.ticket_id, entry.version, number, desk, envelope.hash)
+        return envelope
+
+    def read_records(self, after: int, limit: int) -> list[SealedRecord]:
+        """``read``, as the envelopes' bytes: the publisher's path (``consumers.sealed_records``)."""
+        notifications = self.app.recorder.select_notifications(
+            start=after + 1, limit=limit, topics=TICKET_TOPICS
+        )
+        records = []
+        mapper = self.app.mapper
         for notification in notifications:
-            entry = history_entry(notification, self.app.mapper)
-            number, desk, prev = self._head(entry.ticket_id, entry.version - 1, entry.payload)
-            envelope = seal(entry, number=number, desk=desk, position=notification.id,
-                            prev_hash=prev)
-            self._remember(entry.ticket_id, entry.version, number, desk, envelope.hash)
-            envelopes.append(envelope)
-        return envelopes
+            record = seal_record(notification, mapper, notification.id, self._head)
+            if record is None:
+                envelope = self._seal(notification)
+                record = SealedRecord(
+                    envelope.position, envelope.history_entry.ticket_id, envelope.type, envelope.version,
+                    envelope.ticket_number, envelope.desk, envelope.encode(), envelope.hash)
+            else:
+                self._remember(record.ticket_id, record.version, record.number, record.desk, record.hash)
+            records.append(record)
+        return records
 
     def _remember(self, ticket_id: UUID, version: int, number: str, desk: str, hash_: str) -> None:
         self._heads[ticket_id] = (version, number, desk, hash_)

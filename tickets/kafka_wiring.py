@@ -9,10 +9,12 @@ from consumers.kafka_runner import GroupRunner
 from consumers.kafka_settings import KafkaSettings, partition_for, ticket_key
 from consumers.partition_scheduler import PartitionScheduler
 from consumers.publisher import Publisher
-from consumers.publisher_state import publisher_state
+from consumers.publisher_state import postgres_conninfo, publisher_state
+from consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead
 from consumers.readstore import ReadStore
 from consumers.scheduler_timers import SchedulerTimersProjection
 from consumers.store_reader import StoreReader
+from consumers.store_wake import store_wake
 from domain.clock import Clock, SystemClock
 from projections.base import Projection
 from tickets import metrics
@@ -28,11 +30,27 @@ def kafka_settings(settings: Settings, **overrides: Any) -> KafkaSettings:
     return KafkaSettings.of(settings, **overrides)
 
 
-def build_publisher(settings: Settings, *, batch_size: int = 2000, **overrides: Any) -> Publisher:
+def build_publisher(settings: Settings, *, batch_size: int = 2000, read_process: bool = True,
+                    **overrides: Any) -> Publisher:
+    """The publisher on the configured store: reading in a child process unless ``read_process`` is off.
+
+    On PostgreSQL it wakes on the store's NOTIFY and polls every quarter second as a fallback;
+    elsewhere it polls every 20 ms.
+    """
     kafka = kafka_settings(settings, **overrides)
-    desk = build_desk(settings)
+    catalogue = build_catalogue(settings)
+    desk = build_desk(settings, catalogue=catalogue)  # creates the store's tables if need be
     state = publisher_state(settings.database_url, f"events:{kafka.topics.events}")
-    return Publisher(StoreReader(desk), state, kafka, batch_size=batch_size)
+    ahead: ReadAhead
+    if read_process:
+        ahead = ProcessReadAhead(catalogue, settings.event_store_env())
+        desk.close()
+    else:
+        ahead = ThreadReadAhead(StoreReader(desk))
+    on_postgres = settings.database_url.startswith(("postgresql://", "postgres://"))
+    wake = store_wake(desk.recorder, postgres_conninfo(settings.database_url)[0] if on_postgres else None)
+    return Publisher(ahead, state, kafka, batch_size=batch_size, wake=wake,
+                     poll_interval=0.25 if on_postgres else 0.02)
 
 
 def select_projections(settings: Settings, names: Sequence[str] = ()) -> list[Projection]:
