@@ -13,29 +13,13 @@ from consumers.envelope import format_time
 from consumers.read_ahead import outgoing
 from consumers.sealed_records import NeedsSlowPath, wire_time_of_iso
 from consumers.store_reader import StoreReader
-from domain.actor import SCHEDULER
 from domain.desk import TicketDesk
-from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.conftest import AGENT, at, live_every_event_type
 from tests.unit.legacy_events import store_v1_opened
 
 
-def _a_full_life(desk: TicketDesk) -> None:
-    n = desk.open(desk="zoom", plan="premier-plus", severity="P2", requester=CUSTOMER.id,
-                  requester_role="admin", title="Zoë's “printer”", fields={"contact_name": "Ann"},
-                  actor=SERVICE, at=at("2026-11-02T09:00:00+01:00")).number
-    desk.set_severity(n, "P1", "reclassified", actor=AGENT, at=at("2026-11-02T09:01:00.250000+01:00"))
-    desk.assign(n, "a-1", actor=AGENT, at=at("2026-11-02T09:02:00+01:00"))
-    desk.respond(n, actor=AGENT, at=at("2026-11-02T09:03:00+01:00"))
-    desk.request_info(n, actor=AGENT, at=at("2026-11-02T09:04:00+01:00"))
-    desk.request_info(n, actor=AGENT, replace=True, at=at("2026-11-02T09:05:00+01:00"))
-    desk.escalate(n, "complaint", actor=CUSTOMER, at=at("2026-11-02T09:06:00+01:00"))
-    desk.warn_auto_close(n, actor=SCHEDULER, at=at("2026-11-05T09:05:00+01:00"))
-    desk.customer_reply(n, actor=CUSTOMER, at=at("2026-11-05T10:00:00+01:00"))
-    desk.close_ticket(n, "resolved", actor=AGENT, at=at("2026-11-05T11:00:00+01:00"))
-
-
 def test_fast_records_are_the_envelopes_bytes_for_every_event_type(desk: TicketDesk) -> None:
-    _a_full_life(desk)
+    live_every_event_type(desk, title="Zoë's “printer”")
     envelopes = StoreReader(desk).read(0, 100)
     records = StoreReader(desk).read_records(0, 100)
     assert [r.value for r in records] == [e.encode() for e in envelopes]
@@ -56,8 +40,8 @@ def test_an_event_the_fast_path_does_not_know_goes_the_mappers_way_with_the_same
 
 
 def test_reading_in_batches_keeps_the_chain_of_reading_at_once(desk: TicketDesk) -> None:
-    _a_full_life(desk)
-    _a_full_life(desk)
+    live_every_event_type(desk, title="Zoë's “printer”")
+    live_every_event_type(desk, title="Zoë's “printer”")
     at_once = outgoing(StoreReader(desk), 0, 100)
     reader, batches, after = StoreReader(desk, cache_size=1), [], 0
     while batch := outgoing(reader, after, 3):

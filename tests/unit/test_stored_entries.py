@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from consumers.store_reader import StoreReader
 from consumers.stored_entries import history_entry
-from domain.actor import SCHEDULER
 from domain.desk import TicketDesk
 from domain.history import entry_of
-from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at, live_every_event_type
 from tests.unit.legacy_events import store_v1_opened
 
 
 def test_fast_entries_equal_the_mappers_for_every_event_type(desk: TicketDesk) -> None:
-    n = desk.open(desk="zoom", plan="premier-plus", severity="P2", requester=CUSTOMER.id,
-                  requester_role="admin", title="T", fields={"contact_name": "Ann"},
-                  actor=SERVICE, at=at("2026-11-02T09:00:00+01:00")).number
-    desk.set_severity(n, "P1", "reclassified", actor=AGENT, at=at("2026-11-02T09:01:00+01:00"))
-    desk.assign(n, "a-1", actor=AGENT, at=at("2026-11-02T09:02:00+01:00"))
-    desk.respond(n, actor=AGENT, at=at("2026-11-02T09:03:00+01:00"))
-    desk.request_info(n, actor=AGENT, at=at("2026-11-02T09:04:00+01:00"))
-    desk.request_info(n, actor=AGENT, replace=True, at=at("2026-11-02T09:05:00+01:00"))
-    desk.escalate(n, "complaint", actor=CUSTOMER, at=at("2026-11-02T09:06:00+01:00"))
-    desk.warn_auto_close(n, actor=SCHEDULER, at=at("2026-11-05T09:05:00+01:00"))
-    desk.customer_reply(n, actor=CUSTOMER, at=at("2026-11-05T10:00:00+01:00"))
-    desk.close_ticket(n, "resolved", actor=AGENT, at=at("2026-11-05T11:00:00+01:00"))
+    live_every_event_type(desk)
     old = store_v1_opened(desk)
     stored = desk.recorder.select_notifications(start=1, limit=100)
     fast = [history_entry(s, desk.mapper) for s in stored if s.topic.startswith("domain.ticket:")]
