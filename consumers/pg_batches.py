@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -37,21 +37,11 @@ _DELETE = re.compile(r"\s*DELETE\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<cond>.*)"
 _KEY_TERM = re.compile(r"\s*(?P<col>\w+)\s*=\s*\?\s*")
 
 
-def _text(v: Any) -> bool:
-    return v is None or type(v) is str
-
-
-def _bigint(v: Any) -> bool:
-    return v is None or type(v) is int
-
-
-def _double(v: Any) -> bool:
-    return v is None or type(v) in (int, float)
-
-
-#: The column types handled, and which Python values each takes as they are.
-_ACCEPTS: dict[str, Callable[[Any], bool]] = {
-    "text": _text, "bigint": _bigint, "double precision": _double,
+_NONE = type(None)
+#: The column types handled, and the Python types each takes as they are.
+_ACCEPTS: dict[str, frozenset[type]] = {
+    "text": frozenset((str, _NONE)), "bigint": frozenset((int, _NONE)),
+    "double precision": frozenset((int, float, _NONE)),
 }
 _TYPES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = weakref.WeakKeyDictionary()
 
@@ -125,14 +115,21 @@ def _rounds(rows: Sequence[Sequence[Any]], keys: tuple[int, ...] | None) -> list
 
 
 def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[list[Any]] | None:
-    """One list per column, or None when a value does not suit its column's type."""
+    """One list per column, or None when a value does not suit its column's type.
+
+    A text column also takes ``str`` subclasses (the domain's ``StrEnum`` kinds and states), as
+    their plain text: what psycopg sends for them row by row.
+    """
     columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
     for values, kind in zip(columns, types, strict=True):
-        accepts = _ACCEPTS[kind]
-        if not all(accepts(v) for v in values):
+        seen = set(map(type, values))
+        if seen <= _ACCEPTS[kind]:
+            if kind == "double precision" and int in seen:
+                values[:] = [None if v is None else float(v) for v in values]
+        elif kind == "text" and all(t is _NONE or issubclass(t, str) for t in seen):
+            values[:] = [None if v is None else str.__str__(v) for v in values]
+        else:
             return None
-        if kind == "double precision":
-            values[:] = [None if v is None else float(v) for v in values]
     return columns
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -63,5 +64,21 @@ def test_values_of_other_types_fall_back_to_row_by_row(pg_database: PostgresData
             tx.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NULL)")
             tx.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [("a", "1"), ("b", 2), ("c", None)])
         assert store.read("SELECT k, v FROM t ORDER BY k") == [("a", "1"), ("b", "2"), ("c", None)]
+    finally:
+        store.close()
+
+
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def test_text_subclasses_are_batched_as_their_text(pg_database: PostgresDatabase) -> None:
+    rows = [(Colour.RED, "x", 1, None), ("a", Colour.BLUE, 2, 0.5), (Colour.RED, "x", 3, 1)]
+    store = ReadStore(pg_database.dsn)
+    try:
+        batched = run(store, [(UPSERT_ADD, rows)], batched=True)
+        assert batched == run(store, [(UPSERT_ADD, rows)], batched=False)
+        assert {type(row[0]) for row in batched} == {str}
     finally:
         store.close()
