@@ -4,7 +4,7 @@ psycopg's ``executemany`` sends one statement per row (pipelined); with the pure
 costs about 100-200 µs a row. Two shapes the projections use become one statement with one binary
 array parameter per column (measured here, 13 text/bigint columns: executemany 4,500 rows/s, a
 multi-row ``VALUES`` 3,000 — psycopg parses every long statement anew —, ``unnest`` of binary
-arrays 19,000):
+arrays 19,000; the arrays are encoded by ``consumers.pg_arrays``, not psycopg's list dumper):
 
 * ``INSERT INTO t (c1, ...) VALUES (?, ...) [ON CONFLICT ...]`` becomes
   ``INSERT INTO t (c1, ...) SELECT * FROM unnest(%b::type1[], ...) [ON CONFLICT ...]``.
@@ -28,6 +28,8 @@ import weakref
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
+
+from consumers.pg_arrays import KINDS, EncodedArray, encode
 
 _INSERT = re.compile(
     r"\s*INSERT\s+INTO\s+(?P<table>\w+)\s*\((?P<cols>[^)]*)\)\s*VALUES\s*"
@@ -114,8 +116,9 @@ def _rounds(rows: Sequence[Sequence[Any]], keys: tuple[int, ...] | None) -> list
     return rounds
 
 
-def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[list[Any]] | None:
-    """One list per column, or None when a value does not suit its column's type.
+def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[EncodedArray] | None:
+    """One binary array per column (``consumers.pg_arrays``), or None when a value does not suit its
+    column's type or cannot be sent that way.
 
     A text column also takes ``str`` subclasses (the domain's ``StrEnum`` kinds and states), as
     their plain text: what psycopg sends for them row by row.
@@ -130,7 +133,8 @@ def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[list[An
             values[:] = [None if v is None else str.__str__(v) for v in values]
         else:
             return None
-    return columns
+    encoded = [encode(KINDS[kind], values) for values, kind in zip(columns, types, strict=True)]
+    return None if None in encoded else encoded  # type: ignore[return-value]
 
 
 def execute_batched(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -141,6 +145,9 @@ def execute_batched(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> Non
         known = _column_types(cursor, shape[1])
         types = [known.get(c, "") for c in shape[2]]
     if shape is None or any(t not in _ACCEPTS for t in types):
+        cursor.executemany(pg_sql(sql), [tuple(r) for r in rows])
+        return
+    if cursor.connection.info.encoding != "utf-8":  # the arrays are encoded as UTF-8
         cursor.executemany(pg_sql(sql), [tuple(r) for r in rows])
         return
     kind, table, cols, tail, keys = shape
