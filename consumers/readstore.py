@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from consumers.pg_arrays import TextArray, encode
 from consumers.pg_batches import execute_batched
 
 Rows = list[tuple[Any, ...]]
@@ -135,7 +136,10 @@ class _PostgresTx:
         return _Queued(cursor)
 
     def query_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> Pending:
-        return self.query(sql.format(**{"in": "= ANY(?)"}), (*params, list(values)))
+        array: Any = list(values)
+        if all(type(v) is str for v in array):  # ids: sent as a binary text[], not quoted one by one
+            array = encode(TextArray, array) or array
+        return self.query(sql.format(**{"in": "= ANY(?)"}), (*params, array))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Multi-row statements where the outcome is the same (``consumers.pg_batches``): 3-5x faster."""

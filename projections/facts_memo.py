@@ -20,6 +20,9 @@ The memos are small and cleared when full: they only need to span one batch of e
 The facts each projection reads back as JSON are, for a ticket, the same text in every projection
 (``facts_text``), so ``facts_of`` parses a text once and hands every projection the same object —
 which then meets the fold memo by identity, so the projections fold each envelope once between them.
+A text ``facts_text`` wrote is not parsed at all: reading it back gives the facts it was written
+from, which ``load_facts`` would rebuild field for field (a test holds the round trip exact, types
+included).
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ def facts_text(facts: TicketFacts) -> str:
         if len(_texts) >= LIMIT:
             _texts.clear()
         _texts[facts] = text
+        if len(_parsed) >= LIMIT:
+            _parsed.clear()
+        _parsed.setdefault(text, facts)
     return text
 
 
