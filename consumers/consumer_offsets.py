@@ -12,9 +12,9 @@ applied already: its transaction rolls back with ``OffsetsMoved`` and it re-read
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from consumers.readstore import ReadStore, Tx
+from consumers.readstore import Pending, ReadStore, Tx
 
 DDL = """CREATE TABLE IF NOT EXISTS consumer_offsets (
     group_id TEXT NOT NULL, topic TEXT NOT NULL, partition BIGINT NOT NULL,
@@ -52,21 +52,39 @@ def advance(tx: Tx, group_id: str, topic: str, moves: Mapping[int, tuple[int | N
     """Set each partition's next offset: ``{partition: (expected now or None, new)}``.
 
     Raises ``OffsetsMoved`` (the caller rolls back) when a stored offset is not the expected one.
-    Partitions are written in order, so two members never wait on each other in a cycle.
     """
+    send_advance(tx, group_id, topic, moves)()
+
+
+def send_advance(
+    tx: Tx, group_id: str, topic: str, moves: Mapping[int, tuple[int | None, int]]
+) -> Callable[[], None]:
+    """``advance``, its statements sent now and checked by the function returned.
+
+    In a pipelined transaction the statements go with the batch's reads, and the check waits for
+    their results; call it before writing anything else. Partitions are written in order, so two
+    members never wait on each other in a cycle.
+    """
+    sent: list[tuple[int, int | None, Pending]] = []
     for partition in sorted(moves):
         expected, new = moves[partition]
         if expected is None:
-            done = tx.execute(
+            done = tx.query(
                 "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING partition",
                 (group_id, topic, partition, new),
             )
         else:
-            done = tx.execute(
+            done = tx.query(
                 "UPDATE consumer_offsets SET next_offset = ? WHERE group_id = ? AND topic = ? "
                 "AND partition = ? AND next_offset = ? RETURNING partition",
                 (new, group_id, topic, partition, expected),
             )
-        if not done:
-            raise OffsetsMoved(partition, expected)
+        sent.append((partition, expected, done))
+
+    def check() -> None:
+        for partition, expected, done in sent:
+            if not done.rows():
+                raise OffsetsMoved(partition, expected)
+
+    return check

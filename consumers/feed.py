@@ -18,7 +18,7 @@ import structlog
 from consumers.envelope import Envelope
 from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
-from projections.base import Projection, apply_batch, create_schema, position_of, save_position
+from projections.base import Projection, apply_batches, create_schema, position_of, save_position
 
 log = structlog.get_logger("tickets.feed")
 
@@ -60,14 +60,11 @@ class EmbeddedFeed:
         if not batch:
             return 0
         last = batch[-1].position
-        applied: dict[str, int] = {}
-        with self.store.transaction() as tx:
-            for projection in self.projections:
-                mine = [e for e in batch if e.position > positions[projection.name]]
-                if not mine:
-                    continue
-                applied[projection.name] = len(mine)
-                aside = apply_batch(tx, projection, mine)
+        work = [(p, [e for e in batch if e.position > positions[p.name]]) for p in self.projections]
+        work = [(projection, mine) for projection, mine in work if mine]
+        applied = {projection.name: len(mine) for projection, mine in work}
+        with self.store.transaction(pipelined=True) as tx:
+            for (projection, _), aside in zip(work, apply_batches(tx, work), strict=True):
                 for item in aside:
                     log.warning("event_set_aside", projection=projection.name,
                                 ticket_id=item.envelope.ticket_id, version=item.envelope.version,

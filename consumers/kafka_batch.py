@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.dead_letters import DeadLetter
-from consumers.envelope import Envelope, EnvelopeError, decode
+from consumers.envelope import Envelope, EnvelopeError, decode_with_entry
 
 
 @dataclass
@@ -34,7 +34,7 @@ def sort_records(polled: Mapping[Any, Sequence[Any]]) -> PolledBatch:
                 batch.dead.append(DeadLetter.of(record, "no value (a tombstone)"))
                 continue
             try:
-                batch.envelopes.append(decode(record.value))
+                batch.envelopes.append(decode_with_entry(record.value))
             except EnvelopeError as error:
                 batch.dead.append(DeadLetter.of(record, error.reason))
         batch.next_offsets[tp.partition] = records[-1].offset + 1

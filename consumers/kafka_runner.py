@@ -4,10 +4,11 @@ One loop per process: poll a batch, sort it (``consumers.kafka_batch``), send wh
 decoded to ``tickets.dlq`` (acknowledged before anything is stored, so a dead letter is never
 lost; a crash may send it twice), then in ONE read-store transaction advance the partitions'
 offsets (``consumers.consumer_offsets``, which also fences a member that lost its partitions) and
-apply the envelopes to every projection through ``apply_batch`` (the version gate skips
-duplicates). Only after that commit are the offsets committed to Kafka too, for lag tools; the read
-store is the truth: on assignment the runner seeks to the stored offsets, and to the beginning of
-a partition it has none for.
+apply the envelopes to every projection through ``read_batches``/``apply_read`` (the version gate
+skips duplicates), the offsets' statements sent with the projections' reads (on PostgreSQL a
+pipelined transaction: two round trips a batch). Only after that commit are the offsets committed
+to Kafka too, for lag tools; the read store is the truth: on assignment the runner seeks to the
+stored offsets, and to the beginning of a partition it has none for.
 
 The rebalance listener is called while the loop's thread waits in ``poll`` (kafka-python 3 runs it
 on its IO thread), so no batch is in flight when partitions are revoked: every batch is committed
@@ -30,12 +31,12 @@ import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
-from consumers.consumer_offsets import OffsetsMoved, advance, create_table, stored_offsets
+from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
 from consumers.dead_letters import DeadLetter
 from consumers.kafka_batch import PolledBatch, sort_records
 from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import ReadStore
-from projections.base import Projection, apply_batch, create_schema
+from projections.base import Projection, apply_read, create_schema, read_batches
 
 log = structlog.get_logger("tickets.consumer")
 
@@ -178,12 +179,16 @@ class GroupRunner:
         return batch.records
 
     def _store(self, batch: PolledBatch, moves: dict[int, tuple[int | None, int]]) -> None:
-        with self.store.transaction() as tx:
-            advance(tx, self.group_id, self.topic, moves)
+        """Offsets and every projection in one pipelined transaction: two round trips on PostgreSQL
+        (the offsets' fence with every read, then the writes with the commit), whatever the batch."""
+        with self.store.transaction(pipelined=True) as tx:
+            moved = send_advance(tx, self.group_id, self.topic, moves)
+            reads = read_batches(tx, [(p, batch.envelopes) for p in self.projections])
+            moved()
             if not batch.envelopes:
                 return
-            for projection in self.projections:
-                for item in apply_batch(tx, projection, batch.envelopes):
+            for projection, aside in zip(self.projections, apply_read(tx, reads), strict=True):
+                for item in aside:
                     self.stats.set_aside += 1
                     self.log.warning("event_set_aside", projection=projection.name,
                                      ticket_id=item.envelope.ticket_id, version=item.envelope.version,

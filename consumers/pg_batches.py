@@ -4,7 +4,7 @@ psycopg's ``executemany`` sends one statement per row (pipelined); with the pure
 costs about 100-200 µs a row. Two shapes the projections use become one statement with one binary
 array parameter per column (measured here, 13 text/bigint columns: executemany 4,500 rows/s, a
 multi-row ``VALUES`` 3,000 — psycopg parses every long statement anew —, ``unnest`` of binary
-arrays 19,000):
+arrays 19,000; the arrays are encoded by ``consumers.pg_arrays``, not psycopg's list dumper):
 
 * ``INSERT INTO t (c1, ...) VALUES (?, ...) [ON CONFLICT ...]`` becomes
   ``INSERT INTO t (c1, ...) SELECT * FROM unnest(%b::type1[], ...) [ON CONFLICT ...]``.
@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
+
+from consumers.pg_arrays import KINDS, EncodedArray, encode
 
 _INSERT = re.compile(
     r"\s*INSERT\s+INTO\s+(?P<table>\w+)\s*\((?P<cols>[^)]*)\)\s*VALUES\s*"
@@ -37,21 +39,11 @@ _DELETE = re.compile(r"\s*DELETE\s+FROM\s+(?P<table>\w+)\s+WHERE\s+(?P<cond>.*)"
 _KEY_TERM = re.compile(r"\s*(?P<col>\w+)\s*=\s*\?\s*")
 
 
-def _text(v: Any) -> bool:
-    return v is None or type(v) is str
-
-
-def _bigint(v: Any) -> bool:
-    return v is None or type(v) is int
-
-
-def _double(v: Any) -> bool:
-    return v is None or type(v) in (int, float)
-
-
-#: The column types handled, and which Python values each takes as they are.
-_ACCEPTS: dict[str, Callable[[Any], bool]] = {
-    "text": _text, "bigint": _bigint, "double precision": _double,
+_NONE = type(None)
+#: The column types handled, and the Python types each takes as they are.
+_ACCEPTS: dict[str, frozenset[type]] = {
+    "text": frozenset((str, _NONE)), "bigint": frozenset((int, _NONE)),
+    "double precision": frozenset((int, float, _NONE)),
 }
 _TYPES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = weakref.WeakKeyDictionary()
 
@@ -124,16 +116,25 @@ def _rounds(rows: Sequence[Sequence[Any]], keys: tuple[int, ...] | None) -> list
     return rounds
 
 
-def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[list[Any]] | None:
-    """One list per column, or None when a value does not suit its column's type."""
+def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[EncodedArray] | None:
+    """One binary array per column (``consumers.pg_arrays``), or None when a value does not suit its
+    column's type or cannot be sent that way.
+
+    A text column also takes ``str`` subclasses (the domain's ``StrEnum`` kinds and states), as
+    their plain text: what psycopg sends for them row by row.
+    """
     columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
     for values, kind in zip(columns, types, strict=True):
-        accepts = _ACCEPTS[kind]
-        if not all(accepts(v) for v in values):
+        seen = set(map(type, values))
+        if seen <= _ACCEPTS[kind]:
+            if kind == "double precision" and int in seen:
+                values[:] = [None if v is None else float(v) for v in values]
+        elif kind == "text" and all(t is _NONE or issubclass(t, str) for t in seen):
+            values[:] = [None if v is None else str.__str__(v) for v in values]
+        else:
             return None
-        if kind == "double precision":
-            values[:] = [None if v is None else float(v) for v in values]
-    return columns
+    encoded = [encode(KINDS[kind], values) for values, kind in zip(columns, types, strict=True)]
+    return None if None in encoded else encoded  # type: ignore[return-value]
 
 
 def execute_batched(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -144,6 +145,9 @@ def execute_batched(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> Non
         known = _column_types(cursor, shape[1])
         types = [known.get(c, "") for c in shape[2]]
     if shape is None or any(t not in _ACCEPTS for t in types):
+        cursor.executemany(pg_sql(sql), [tuple(r) for r in rows])
+        return
+    if cursor.connection.info.encoding != "utf-8":  # the arrays are encoded as UTF-8
         cursor.executemany(pg_sql(sql), [tuple(r) for r in rows])
         return
     kind, table, cols, tail, keys = shape

@@ -4,10 +4,19 @@ SQL is written once, with ``?`` placeholders, in the dialect both databases shar
 (ISO 8601 UTC with microseconds, so text order is time order), ``BIGINT``, ``DOUBLE PRECISION``,
 ``INSERT ... ON CONFLICT ... DO UPDATE``. Every write happens inside ``transaction()``, which
 commits on success and rolls back on any exception.
+
+A pipelined transaction (``transaction(pipelined=True)``, PostgreSQL only; SQLite has no round
+trips to save) sends statements without waiting for each one: writes that return no rows are
+queued, and go with the next read or the commit; reads queued with ``query`` (or ``query_in``) go
+together, and the first ``rows()`` brings every result back in one round trip. So a batch that
+reads its state with a handful of queries and writes a dozen statements costs two round trips,
+not twenty. An error in a queued write is raised by the next read or by the commit, inside the
+transaction, which then rolls back as any other error.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,7 +24,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from consumers.pg_arrays import TextArray, encode
 from consumers.pg_batches import execute_batched
+
+Rows = list[tuple[Any, ...]]
+#: Values per ``IN (...)`` list on SQLite: well inside every SQLite build's limit on parameters.
+SQLITE_CHUNK = 500
+#: Statements that return no rows unless they say ``RETURNING``: these can wait in a pipeline.
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+
+
+class Pending(Protocol):
+    """A query's rows, perhaps still on their way (a pipelined transaction)."""
+
+    def rows(self) -> Rows: ...
+
+
+class _Ready:
+    def __init__(self, rows: Rows) -> None:
+        self._rows = rows
+
+    def rows(self) -> Rows:
+        return self._rows
 
 
 class Tx(Protocol):
@@ -24,6 +55,19 @@ class Tx(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Pending:
+        """``execute`` for a read whose rows are wanted later: queued in a pipelined transaction."""
+        ...
+
+    def query_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> Pending:
+        """``query`` of ``sql`` holding one ``{in}``, the condition "is one of ``values``".
+
+        ``{in}`` becomes ``= ANY(?)`` with one array parameter on PostgreSQL (one statement text,
+        whatever the count: prepared once, never parsed anew), and ``IN (?, ...)`` on SQLite
+        (``SQLITE_CHUNK`` values per query). ``params`` go before the values.
+        """
+        ...
 
 
 class _SqliteTx:
@@ -35,16 +79,42 @@ class _SqliteTx:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(sql, tuple(params)).fetchall()
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Pending:
+        return _Ready(self.execute(sql, params))
+
+    def query_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> Pending:
+        rows: Rows = []
+        for start in range(0, len(values), SQLITE_CHUNK):
+            part = list(values[start:start + SQLITE_CHUNK])
+            rows += self.execute(sql.format(**{"in": f"IN ({','.join('?' * len(part))})"}),
+                                 (*params, *part))
+        return _Ready(rows)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._conn.executemany(sql, rows)
 
 
-class _PostgresTx:
-    dialect = "postgres"
+class _Queued:
+    """A read sent in a pipeline, on a cursor of its own; the first ``rows()`` fetches its result."""
 
     def __init__(self, cursor: Any) -> None:
         self._cur = cursor
+        self._rows: Rows | None = None
+
+    def rows(self) -> Rows:
+        if self._rows is None:
+            self._rows = self._cur.fetchall()  # in a pipeline: flushes, then reads every result due
+            self._cur.close()
+        return self._rows
+
+
+class _PostgresTx:
+    dialect = "postgres"
+
+    def __init__(self, cursor: Any, pipeline: Any = None) -> None:
+        self._cur = cursor
+        self._pipeline = pipeline
 
     @staticmethod
     def _sql(sql: str) -> str:
@@ -52,7 +122,24 @@ class _PostgresTx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._cur.execute(self._sql(sql), tuple(params))
+        if self._pipeline is not None:
+            if _WRITE.match(sql) and not _RETURNING.search(sql):
+                return []  # no rows either way: it goes with the next read or the commit
+            self._pipeline.sync()
         return self._cur.fetchall() if self._cur.description is not None else []
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Pending:
+        if self._pipeline is None:
+            return _Ready(self.execute(sql, params))
+        cursor = self._cur.connection.cursor()
+        cursor.execute(self._sql(sql), tuple(params))
+        return _Queued(cursor)
+
+    def query_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> Pending:
+        array: Any = list(values)
+        if all(type(v) is str for v in array):  # ids: sent as a binary text[], not quoted one by one
+            array = encode(TextArray, array) or array
+        return self.query(sql.format(**{"in": "= ANY(?)"}), (*params, array))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Multi-row statements where the outcome is the same (``consumers.pg_batches``): 3-5x faster."""
@@ -92,7 +179,8 @@ class ReadStore:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Tx]:
+        """One transaction; ``pipelined`` sends PostgreSQL statements without waiting (see above)."""
         conn = self._connection()
         if self.dialect == "sqlite":
             conn.execute("BEGIN IMMEDIATE")
@@ -102,6 +190,14 @@ class ReadStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        elif pipelined:
+            try:
+                with conn.pipeline() as pipeline, conn.cursor() as cur:
+                    yield _PostgresTx(cur, pipeline)
+                    conn.commit()  # COMMIT goes with the queued writes: one round trip
+            except BaseException:
+                conn.rollback()
+                raise
         else:
             try:
                 with conn.cursor() as cur:

@@ -20,12 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from consumers.envelope import Envelope, format_time, parse_time
-from consumers.readstore import ReadStore, Tx
+from consumers.readstore import Pending, ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.facts import TicketFacts, fold
 from domain.sla import compute
 from projections.base import Projection, SetAside
-from projections.facts_state import dump_facts, fold_batch, load_facts, select_in
+from projections.facts_state import dump_facts, fold_batch, load_facts
 from projections.sla_timer_row import next_action
 
 PartitionOf = Callable[[str], int]
@@ -58,11 +58,15 @@ class SchedulerTimersProjection(Projection):
         self.catalogue = catalogue
         self.partition_of = partition_of
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> list[SetAside]:
-        ids = sorted({e.ticket_id for e in batch})
-        held = {t: load_facts(text) for t, text in select_in(
-            tx, "SELECT ticket_id, facts FROM scheduler_timer_facts WHERE ticket_id IN ({marks})", ids)}
-        folded, last, aside = fold_batch(held, batch, _step)
+    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
+        return tx.query_in("SELECT ticket_id, facts FROM scheduler_timer_facts WHERE ticket_id {in}", (),
+                           ticket_ids)
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
+        if held is None:
+            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
+        facts = {t: load_facts(text) for t, text in held.rows()}
+        folded, last, aside = fold_batch(facts, batch, _step)
         touched = sorted(last)
         tx.executemany(
             "INSERT INTO scheduler_timer_facts (ticket_id, facts, version) VALUES (?, ?, ?) "

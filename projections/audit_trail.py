@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from consumers.envelope import GENESIS, Envelope, format_time, parse_time
-from consumers.readstore import ReadStore, Tx
+from consumers.readstore import Pending, ReadStore, Tx
 from projections.audit_entry import COLUMNS, AuditEntry, payload_text
 from projections.audit_hash import envelope_content, envelope_hash
 from projections.base import Projection, SetAside
@@ -26,20 +26,12 @@ from projections.base import Projection, SetAside
 __all__ = ["AuditEntry", "AuditTrailProjection", "envelope_content", "envelope_hash", "trail"]
 
 
-def _held_heads(tx: Tx, ticket_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """(version, hash) of the last entry held for each ticket that has one."""
-    heads: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(ticket_ids), 500):
-        part = ticket_ids[start:start + 500]
-        marks = ",".join("?" * len(part))
-        rows = tx.execute(
-            "SELECT a.ticket_id, a.version, a.hash FROM audit_trail a JOIN ("
-            f" SELECT ticket_id, MAX(version) AS version FROM audit_trail WHERE ticket_id IN ({marks})"
-            " GROUP BY ticket_id) m ON a.ticket_id = m.ticket_id AND a.version = m.version",
-            part,
-        )
-        heads.update({t: (int(v), h) for t, v, h in rows})
-    return heads
+#: (version, hash) of the last entry held for each ticket that has one.
+_HEADS = (
+    "SELECT a.ticket_id, a.version, a.hash FROM audit_trail a JOIN ("
+    " SELECT ticket_id, MAX(version) AS version FROM audit_trail WHERE ticket_id {in}"
+    " GROUP BY ticket_id) m ON a.ticket_id = m.ticket_id AND a.version = m.version"
+)
 
 
 def _row(envelope: Envelope, payload: str) -> tuple[Any, ...]:
@@ -65,8 +57,13 @@ class AuditTrailProjection(Projection):
         "ON audit_trail (occurred_at, ticket_id, version)",
     )
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> list[SetAside]:
-        heads = _held_heads(tx, sorted({e.ticket_id for e in batch}))
+    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
+        return tx.query_in(_HEADS, (), ticket_ids)
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
+        if held is None:
+            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
+        heads = {t: (int(v), h) for t, v, h in held.rows()}
         rows: list[tuple[Any, ...]] = []
         aside: list[SetAside] = []
         for envelope in batch:

@@ -5,6 +5,13 @@ batch of envelopes inside one transaction; the projection loads the state it nee
 batch, applies the pure function to each envelope in order, writes its rows, and the runner
 records the projection's position in the same transaction. So a crash anywhere leaves either
 all of a batch or none of it, and a restart applies every event exactly once.
+
+Several projections fed the same batch (``apply_batches``) read everything first — the version
+gate's applied versions of every projection in one query, then each projection's state
+(``read_state``) — and only then write. Projections share no table (applied versions and
+set-aside events are keyed by projection), so reading all before writing any gives what applying
+them one after the other gives; in a pipelined PostgreSQL transaction the reads are one round trip
+and the writes another.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from consumers.envelope import Envelope
-from consumers.readstore import ReadStore, Tx
+from consumers.readstore import Pending, ReadStore, Tx
 
 COMMON_DDL = (
     """CREATE TABLE IF NOT EXISTS projection_positions (
@@ -46,9 +54,19 @@ class Projection(ABC):
         for statement in self.ddl:
             tx.execute(statement)
 
+    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Any:
+        """Queue the reads of the state ``apply`` needs for these tickets (``tx.query``), to hand to
+        ``apply`` as ``held``; None (the default) when the projection reads nothing or reads for itself.
+        """
+        return None
+
     @abstractmethod
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> list[SetAside]:
-        """Apply the batch (already past the version gate) inside ``tx``; return what it set aside."""
+    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Any = None) -> list[SetAside]:
+        """Apply the batch (already past the version gate) inside ``tx``; return what it set aside.
+
+        ``held`` is what ``read_state`` returned for (at least) the batch's tickets, or None: then
+        the projection reads its state itself.
+        """
 
     def reset(self, tx: Tx) -> None:
         """Empty this projection's tables, its applied versions, set-aside events and position."""
@@ -87,23 +105,28 @@ def save_position(tx: Tx, projection: str, position: int) -> None:
     )
 
 
+_VERSIONS_UPSERT = (
+    "INSERT INTO projection_versions (projection, ticket_id, version) VALUES (?, ?, ?) "
+    "ON CONFLICT (projection, ticket_id) DO UPDATE SET version = excluded.version"
+)
+
+
+def read_versions(tx: Tx, projections: Sequence[str], ticket_ids: Sequence[str]) -> Pending:
+    """The applied versions (projection, ticket_id, version) of these projections and tickets."""
+    marks = ",".join("?" * len(projections))
+    return tx.query_in(
+        f"SELECT projection, ticket_id, version FROM projection_versions "
+        f"WHERE projection IN ({marks}) AND ticket_id {{in}}", list(projections), ticket_ids,
+    )
+
+
 def gate(
-    tx: Tx, projection: str, batch: Sequence[Envelope]
+    applied: dict[str, int], batch: Sequence[Envelope]
 ) -> tuple[list[Envelope], list[SetAside]]:
     """Skip versions already applied; set aside an envelope that leaves a gap in versions.
 
-    Returns the envelopes to apply, in order, and records the new applied versions.
+    ``applied`` (ticket → last applied version) is moved on past the envelopes returned, in order.
     """
-    ids = sorted({e.ticket_id for e in batch})
-    applied: dict[str, int] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk:chunk + 500]
-        marks = ",".join("?" * len(part))
-        for ticket_id, version in tx.execute(
-            f"SELECT ticket_id, version FROM projection_versions "
-            f"WHERE projection = ? AND ticket_id IN ({marks})", (projection, *part),
-        ):
-            applied[ticket_id] = int(version)
     fresh: list[Envelope] = []
     aside: list[SetAside] = []
     for envelope in batch:
@@ -116,43 +139,86 @@ def gate(
             continue
         applied[envelope.ticket_id] = envelope.version
         fresh.append(envelope)
-    touched = {e.ticket_id for e in fresh}
-    tx.executemany(
-        "INSERT INTO projection_versions (projection, ticket_id, version) VALUES (?, ?, ?) "
-        "ON CONFLICT (projection, ticket_id) DO UPDATE SET version = excluded.version",
-        [(projection, t, applied[t]) for t in sorted(touched)],
-    )
     return fresh, aside
 
 
-def record_set_aside(tx: Tx, projection: str, items: Sequence[SetAside]) -> None:
+def record_set_aside(tx: Tx, items: Sequence[tuple[str, SetAside]]) -> None:
+    """Keep (projection, set-aside envelope) pairs with their reasons."""
     tx.executemany(
         "INSERT INTO set_aside (projection, position, ticket_id, version, type, reason, envelope) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             (projection, i.envelope.position, i.envelope.ticket_id, i.envelope.version,
              i.envelope.type, i.reason, json.dumps(i.envelope.as_map(), sort_keys=True))
-            for i in items
+            for projection, i in items
         ],
     )
 
 
-def apply_batch(tx: Tx, projection: Projection, batch: Sequence[Envelope]) -> list[SetAside]:
-    """The version gate, the projection, and its set-aside envelopes, in one transaction.
+Work = Sequence[tuple[Projection, Sequence[Envelope]]]
+
+
+@dataclass(frozen=True)
+class BatchReads:
+    """What ``read_batches`` queued: the applied versions and each projection's state."""
+
+    work: list[tuple[Projection, Sequence[Envelope]]]
+    versions: Pending | None
+    states: list[Any]
+
+
+def read_batches(tx: Tx, work: Work) -> BatchReads:
+    """Queue every read that applying ``work`` (projection, its batch) needs, before any write."""
+    ids = sorted({e.ticket_id for _, batch in work for e in batch})
+    if not ids:
+        return BatchReads(list(work), None, [None] * len(work))
+    versions = read_versions(tx, [p.name for p, _ in work], ids)
+    states = [
+        projection.read_state(tx, sorted({e.ticket_id for e in batch})) if batch else None
+        for projection, batch in work
+    ]
+    return BatchReads(list(work), versions, states)
+
+
+def apply_read(tx: Tx, reads: BatchReads) -> list[list[SetAside]]:
+    """Apply each projection's batch with what ``read_batches`` read; per projection, what it set aside.
 
     An envelope the projection itself sets aside was not applied: its ticket's applied version
     goes back to just before it, so a corrected redelivery is applied rather than skipped.
     """
-    fresh, aside = gate(tx, projection.name, batch)
-    refused = projection.apply(tx, fresh)
-    first_refused: dict[str, int] = {}
-    for item in refused:
-        ticket, version = item.envelope.ticket_id, item.envelope.version
-        first_refused[ticket] = min(version, first_refused.get(ticket, version))
-    tx.executemany(
-        "UPDATE projection_versions SET version = ? WHERE projection = ? AND ticket_id = ?",
-        [(version - 1, projection.name, ticket) for ticket, version in first_refused.items()],
-    )
-    aside += refused
-    record_set_aside(tx, projection.name, aside)
-    return aside
+    applied: dict[str, dict[str, int]] = {p.name: {} for p, _ in reads.work}
+    for name, ticket_id, version in reads.versions.rows() if reads.versions is not None else []:
+        applied[name][ticket_id] = int(version)
+    gated: list[tuple[list[Envelope], list[SetAside]]] = []
+    moved: list[tuple[str, str, int]] = []
+    for projection, batch in reads.work:
+        versions = applied[projection.name]
+        fresh, aside = gate(versions, batch)
+        gated.append((fresh, aside))
+        moved += [(projection.name, t, versions[t]) for t in sorted({e.ticket_id for e in fresh})]
+    tx.executemany(_VERSIONS_UPSERT, moved)
+    results: list[list[SetAside]] = []
+    back: list[tuple[int, str, str]] = []
+    for (projection, _), (fresh, aside), held in zip(reads.work, gated, reads.states, strict=True):
+        refused = projection.apply(tx, fresh) if held is None else projection.apply(tx, fresh, held)
+        first_refused: dict[str, int] = {}
+        for item in refused:
+            ticket, version = item.envelope.ticket_id, item.envelope.version
+            first_refused[ticket] = min(version, first_refused.get(ticket, version))
+        back += [(version - 1, projection.name, ticket) for ticket, version in first_refused.items()]
+        results.append(aside + refused)
+    tx.executemany("UPDATE projection_versions SET version = ? WHERE projection = ? AND ticket_id = ?",
+                   back)
+    record_set_aside(tx, [(projection.name, item) for (projection, _), aside in
+                          zip(reads.work, results, strict=True) for item in aside])
+    return results
+
+
+def apply_batches(tx: Tx, work: Work) -> list[list[SetAside]]:
+    """``apply_batch`` for several projections in one transaction, their reads sent together."""
+    return apply_read(tx, read_batches(tx, work))
+
+
+def apply_batch(tx: Tx, projection: Projection, batch: Sequence[Envelope]) -> list[SetAside]:
+    """The version gate, the projection, and its set-aside envelopes, in one transaction."""
+    return apply_batches(tx, [(projection, batch)])[0]

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from consumers.envelope import Envelope
-from consumers.readstore import Tx
+from consumers.readstore import Pending, Tx
 from domain.catalogue import Catalogue
 from domain.errors import TicketError
 from domain.facts import FoldError, TicketFacts
@@ -27,8 +27,8 @@ from projections.dashboard_figures import (
     figures_cached,
 )
 from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
-from projections.facts_memo import facts_text, folded
-from projections.facts_state import fold_batch, load_facts, select_in
+from projections.facts_memo import facts_of, facts_text, folded
+from projections.facts_state import fold_batch
 
 __all__ = [
     "DashboardProjection", "Figures", "FirstResponseFigure", "OpenCount", "SlaFigure", "figures",
@@ -60,15 +60,24 @@ class DashboardProjection(Projection):
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> list[SetAside]:
-        ids = sorted({e.ticket_id for e in batch})
-        state = {t: load_facts(text) for t, text in select_in(
-            tx, "SELECT ticket_id, facts FROM dashboard_facts WHERE ticket_id IN ({marks})", ids)}
+    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> tuple[Pending, Pending]:
+        """The facts and the rows (for the counters' difference) of the tickets."""
+        return (
+            tx.query_in("SELECT ticket_id, facts FROM dashboard_facts WHERE ticket_id {in}", (),
+                        ticket_ids),
+            tx.query_in(f"SELECT {', '.join(ROW_COLUMNS)} FROM dashboard_tickets WHERE ticket_id {{in}}",
+                        (), ticket_ids),
+        )
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope],
+              held: tuple[Pending, Pending] | None = None) -> list[SetAside]:
+        if held is None:
+            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
+        facts, rows = held
+        state = {t: facts_of(text) for t, text in facts.rows()}
         states, last, aside = fold_batch(state, batch, self._step)
         touched = {ticket_id: states[ticket_id] for ticket_id in sorted(last)}
-        old = [DashboardRow.from_values(values) for values in select_in(
-            tx, f"SELECT {', '.join(ROW_COLUMNS)} FROM dashboard_tickets WHERE ticket_id IN ({{marks}})",
-            list(touched))]
+        old = [DashboardRow.from_values(values) for values in rows.rows() if values[0] in touched]
         new = [dashboard_row(f, self.catalogue.desk(f.desk)) for f in touched.values()]
         tx.executemany(
             "INSERT INTO dashboard_facts (ticket_id, facts) VALUES (?, ?) "

@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from consumers.envelope import Envelope, format_time, parse_time
-from consumers.readstore import ReadStore, Tx
+from consumers.readstore import Pending, ReadStore, Tx
 from domain.catalogue import Catalogue
 from projections.base import Projection, SetAside
 from projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row, step
-from projections.facts_memo import facts_text, sla_report
-from projections.facts_state import fold_batch, load_facts, select_in
+from projections.facts_memo import facts_of, facts_text, sla_report
+from projections.facts_state import fold_batch
 
 __all__ = ["LEVELS", "EscalationQueuesProjection", "QueueEntry", "queues"]
 
@@ -54,11 +54,15 @@ class EscalationQueuesProjection(Projection):
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> list[SetAside]:
-        ids = sorted({e.ticket_id for e in batch})
-        held = {row[0]: _load(row) for row in select_in(
-            tx, f"SELECT {_STATE} FROM escalation_queue_state WHERE ticket_id IN ({{marks}})", ids)}
-        states, last, aside = fold_batch(held, batch, step)
+    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
+        return tx.query_in(f"SELECT {_STATE} FROM escalation_queue_state WHERE ticket_id {{in}}", (),
+                           ticket_ids)
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
+        if held is None:
+            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
+        loaded = {row[0]: _load(row) for row in held.rows()}
+        states, last, aside = fold_batch(loaded, batch, step)
         rows: list[tuple[Any, ...]] = []
         gone: list[tuple[str]] = []
         for ticket_id, envelope in sorted(last.items()):
@@ -93,7 +97,7 @@ class EscalationQueuesProjection(Projection):
 
 def _load(row: tuple[Any, ...]) -> QueueState:
     _, facts, reason, target, at, _ = row
-    return QueueState(load_facts(facts), reason, target, None if at is None else parse_time(at))
+    return QueueState(facts_of(facts), reason, target, None if at is None else parse_time(at))
 
 
 def _dump(state: QueueState, position: int) -> tuple[Any, ...]:

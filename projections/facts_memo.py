@@ -16,6 +16,13 @@ and the desk is matched by identity *and* kept in the entry, so a reloaded catal
 another desk's report. Nothing here can outlive a rolled-back transaction wrongly: an entry says
 only "these facts give this result", whichever projection asked and whether or not it committed.
 The memos are small and cleared when full: they only need to span one batch of every projection.
+
+The facts each projection reads back as JSON are, for a ticket, the same text in every projection
+(``facts_text``), so ``facts_of`` parses a text once and hands every projection the same object —
+which then meets the fold memo by identity, so the projections fold each envelope once between them.
+A text ``facts_text`` wrote is not parsed at all: reading it back gives the facts it was written
+from, which ``load_facts`` would rebuild field for field (a test holds the round trip exact, types
+included).
 """
 
 from __future__ import annotations
@@ -26,13 +33,14 @@ from domain.facts import TicketFacts, fold
 from domain.history import HistoryEntry
 from domain.policy import Desk
 from domain.sla import SlaReport, compute
-from projections.facts_state import dump_facts
+from projections.facts_state import dump_facts, load_facts
 
 #: Entries kept: several default batches' worth of tickets (a batch of 1000 touches at most 1000).
 LIMIT = 8192
 
 _reports: dict[tuple[TicketFacts, datetime, int], tuple[Desk, SlaReport]] = {}
 _texts: dict[TicketFacts, str] = {}
+_parsed: dict[str, TicketFacts] = {}
 _folds: dict[tuple[int, int], tuple[TicketFacts | None, HistoryEntry, TicketFacts]] = {}
 
 
@@ -71,7 +79,21 @@ def facts_text(facts: TicketFacts) -> str:
         if len(_texts) >= LIMIT:
             _texts.clear()
         _texts[facts] = text
+        if len(_parsed) >= LIMIT:
+            _parsed.clear()
+        _parsed.setdefault(text, facts)
     return text
+
+
+def facts_of(text: str) -> TicketFacts:
+    """``load_facts(text)``, shared by every projection that reads equal text."""
+    facts = _parsed.get(text)
+    if facts is None:
+        facts = load_facts(text)
+        if len(_parsed) >= LIMIT:
+            _parsed.clear()
+        _parsed[text] = facts
+    return facts
 
 
 def clear() -> None:
@@ -79,3 +101,4 @@ def clear() -> None:
     _folds.clear()
     _reports.clear()
     _texts.clear()
+    _parsed.clear()

@@ -19,12 +19,12 @@ from typing import Any
 from uuid import UUID
 
 from consumers.envelope import Envelope, format_time, parse_time
-from consumers.readstore import ReadStore, Tx
+from consumers.readstore import Pending, ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.facts import TicketFacts
 from projections.base import Projection, SetAside
-from projections.facts_memo import facts_text, folded, sla_report
-from projections.facts_state import fold_batch, load_facts, select_in
+from projections.facts_memo import facts_of, facts_text, folded, sla_report
+from projections.facts_state import fold_batch
 from projections.sla_timer_row import COLUMNS, KINDS, TimerRow, state_now, timer_rows
 
 __all__ = [
@@ -82,13 +82,15 @@ class SlaTimersProjection(Projection):
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> list[SetAside]:
-        ids = sorted({e.ticket_id for e in batch})
-        held = {
-            ticket_id: load_facts(text) for ticket_id, text in select_in(
-                tx, "SELECT ticket_id, facts FROM sla_timer_facts WHERE ticket_id IN ({marks})", ids)
-        }
-        states, last, aside = fold_batch(held, batch, _step)
+    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
+        return tx.query_in("SELECT ticket_id, facts FROM sla_timer_facts WHERE ticket_id {in}", (),
+                           ticket_ids)
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
+        if held is None:
+            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
+        facts = {ticket_id: facts_of(text) for ticket_id, text in held.rows()}
+        states, last, aside = fold_batch(facts, batch, _step)
         rows: list[tuple[Any, ...]] = []
         gone: list[tuple[str, str]] = []
         for ticket_id, envelope in sorted(last.items()):

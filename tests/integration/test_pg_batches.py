@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -63,5 +64,48 @@ def test_values_of_other_types_fall_back_to_row_by_row(pg_database: PostgresData
             tx.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NULL)")
             tx.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [("a", "1"), ("b", 2), ("c", None)])
         assert store.read("SELECT k, v FROM t ORDER BY k") == [("a", "1"), ("b", "2"), ("c", None)]
+    finally:
+        store.close()
+
+
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def test_text_subclasses_are_batched_as_their_text(pg_database: PostgresDatabase) -> None:
+    rows = [(Colour.RED, "x", 1, None), ("a", Colour.BLUE, 2, 0.5), (Colour.RED, "x", 3, 1)]
+    store = ReadStore(pg_database.dsn)
+    try:
+        batched = run(store, [(UPSERT_ADD, rows)], batched=True)
+        assert batched == run(store, [(UPSERT_ADD, rows)], batched=False)
+        assert {type(row[0]) for row in batched} == {str}
+    finally:
+        store.close()
+
+
+def test_nulls_and_text_beyond_ascii_are_batched_as_row_by_row(pg_database: PostgresDatabase) -> None:
+    rows: list[tuple[Any, ...]] = [("ä", "x", 1, None), ("a", "✓ done", -(2**63), 1e-300),
+                                   ("a", "", 2**63 - 1, float(2**60)), ("b", "𝄞", 0, -0.0)]
+    store = ReadStore(pg_database.dsn)
+    try:
+        statements = [(UPSERT_SET, rows), (DELETE, [("a", ""), ("zz", "none")])]
+        assert run(store, statements, batched=True) == run(store, statements, batched=False)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("row", [("a", "nul \x00 inside", 1, None), ("a", "x", 2**63, None)],
+                         ids=["nul-in-text", "beyond-bigint"])
+def test_values_postgresql_refuses_fail_as_they_do_row_by_row(pg_database: PostgresDatabase,
+                                                              row: tuple[Any, ...]) -> None:
+    store = ReadStore(pg_database.dsn)
+    errors = []
+    try:
+        for batched in (True, False):
+            with pytest.raises(Exception) as raised:
+                run(store, [(UPSERT_SET, [("a", "ok", 1, 0.5), row])], batched=batched)
+            errors.append(type(raised.value))
+        assert errors[0] is errors[1]
     finally:
         store.close()

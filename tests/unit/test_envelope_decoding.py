@@ -1,0 +1,67 @@
+"""``decode_with_entry`` decodes and refuses exactly as ``decode`` does, with the history entry in place."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgpack
+import pytest
+
+from consumers.envelope import EnvelopeError, decode, decode_with_entry
+from consumers.store_reader import StoreReader
+from domain.catalogue import load_catalogue
+from domain.clock import VirtualClock
+from domain.desk import TicketDesk
+from tickets.sample_lives import desk_clock_start, register_editors, write_lives
+
+
+def sample_maps() -> list[dict[str, Any]]:
+    desk = TicketDesk(load_catalogue(), clock=VirtualClock(desk_clock_start()),
+                      env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, rng=random.Random(5))
+    register_editors(desk)
+    written = write_lives(desk, 6, interleave=3)
+    maps = [e.as_map() for e in StoreReader(desk).read(0, written)]
+    desk.close()
+    return maps
+
+
+def outcome(decoder: Any, data: bytes) -> Any:
+    try:
+        envelope = decoder(data)
+    except EnvelopeError as error:
+        return ("refused", error.reason)
+    return ("decoded", envelope, envelope.history_entry)
+
+
+def test_every_sample_envelope_decodes_to_the_same_envelope_and_entry() -> None:
+    for fields in sample_maps():
+        data = msgpack.packb(fields, use_bin_type=True)
+        decoded = outcome(decode_with_entry, data)
+        assert decoded == outcome(decode, data)
+        assert decoded[2] == decoded[1].entry()
+
+
+def spoiled(fields: dict[str, Any]) -> list[Any]:
+    """Maps (or other values) every check of ``decode`` refuses, one check at a time."""
+    variants: list[Any] = [[fields], "text", 7]
+    for name in fields:
+        variants.append({k: v for k, v in fields.items() if k != name})
+    for name, value in [("schema", 2), ("version", "1"), ("version", True), ("position", None),
+                        ("payload", []), ("type", 3), ("ticket_id", "not-a-uuid"),
+                        ("occurred_at", "2026-01-01"), ("recorded_at", 5), ("hash", b"x"),
+                        ("prev_hash", None)]:
+        variants.append({**fields, name: value})
+    return variants
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_spoiled_envelopes_are_refused_for_the_same_reason(index: int) -> None:
+    fields = sample_maps()[index]
+    for variant in spoiled(fields):
+        data = msgpack.packb(variant, use_bin_type=True)
+        refused = outcome(decode_with_entry, data)
+        assert refused[0] == "refused"
+        assert refused == outcome(decode, data)
+    for data in (b"\xc1", b"", msgpack.packb(fields)[:-3]):
+        assert outcome(decode_with_entry, data) == outcome(decode, data)
