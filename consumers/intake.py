@@ -82,11 +82,13 @@ class Intake:
         self._processed: Offsets = {}
         #: Batches sent whose answers the broker has not all acknowledged yet.
         self._unacknowledged = UnacknowledgedBatches()
-        # Answers go out at once: nobody waits for them to fill a batch.
+        # Answers go out at once: nobody waits for them to fill a batch. The clients' own metrics
+        # (sensors updated on every request, read by nobody here) cost the intake CPU per batch.
         self.producer = KafkaProducer(**settings.producer_config(
-            **{"linger_ms": 0, **(producer_overrides or {})}))
+            **{"linger_ms": 0, "metrics_enabled": False, **(producer_overrides or {})}))
         self.consumer = KafkaConsumer(**settings.consumer_config(
-            self.group_id, **{"max_poll_records": max_records, **(consumer_overrides or {})}))
+            self.group_id, **{"max_poll_records": max_records, "metrics_enabled": False,
+                              **(consumer_overrides or {})}))
         self.consumer.subscribe([self.topics.intake])
         self.log = log.bind(group=self.group_id, topic=self.topics.intake)
 
