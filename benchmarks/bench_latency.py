@@ -34,17 +34,20 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgpack
 from bench_support import (
     LIFE,
+    QUIET,
     ServiceClient,
     engine_env,
     engine_processes,
@@ -163,7 +166,7 @@ def watch_events(settings: KafkaSettings, traffic: Traffic, stop: threading.Even
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
-                             enable_auto_commit=False, max_poll_records=5000)
+                             enable_auto_commit=False, max_poll_records=5000, **QUIET)
     try:
         topic = settings.topics.events
         consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
@@ -201,6 +204,38 @@ def watch_read_model(database: PostgresDatabase, traffic: Traffic, stop: threadi
                             sent.visible = now
                             traffic.waiting.pop(key, None)
             stop.wait(every)
+
+
+def _ticks(pid: int | str) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and its live children, e.g. a server and its
+    backends (Linux ``/proc``); 0 when it cannot be read."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if entry.name == str(pid) or int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                total += _ticks(entry.name)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def others_cpu_seconds(database: object, endpoint: object) -> dict[str, float]:
+    """The servers' CPU (when started here) and this benchmark's own (its service and watchers)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    found = {"benchmark": usage.ru_utime + usage.ru_stime}
+    for name, server in (("postgres", database), ("broker", endpoint)):
+        pid = getattr(server, "pid", None)
+        if isinstance(pid, int):
+            found[name] = tree_cpu_seconds(pid)
+    return found
 
 
 def _reached(traffic: Traffic, sent: Sent, stages: str) -> bool:
@@ -245,13 +280,16 @@ def engine_latency(
             with traffic.lock:
                 traffic.sent.clear()
             cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
+            cpu_before.update(others_cpu_seconds(database, endpoint))
             achieved = send_steadily(client, traffic, args.rate, args.seconds)
             deadline = time.perf_counter() + args.drain_seconds
             while not drained and time.perf_counter() < deadline:
                 time.sleep(0.05)
                 with traffic.lock:
                     drained = all(_reached(traffic, s, args.stages) for s in traffic.sent.values())
-            cpu = {name: round(p.cpu_seconds() - cpu_before[name], 2) for name, p in processes.items()}
+            now = {name: p.cpu_seconds() for name, p in processes.items()}
+            now.update(others_cpu_seconds(database, endpoint))
+            cpu = {name: round(seconds - cpu_before[name], 2) for name, seconds in now.items()}
         finally:
             stop.set()
             for thread in threads:
@@ -315,8 +353,8 @@ def raw_round_trip(endpoint: KafkaEndpoint, settings: KafkaSettings, rate: float
 
     topic = settings.topic_prefix + "raw"
     endpoint.create_topics([topic], partitions=1)
-    producer = KafkaProducer(bootstrap_servers=settings.servers(), linger_ms=0)
-    consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20)
+    producer = KafkaProducer(bootstrap_servers=settings.servers(), linger_ms=0, **QUIET)
+    consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20, **QUIET)
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek_to_beginning()
     samples: list[float] = []
@@ -376,7 +414,8 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  {name:<31} {_line(figures)}")
     if "visible" in engine:
         print("  target: send -> read model p99 <= 250 ms")
-    print(f"  CPU ms per command, per process: {engine['cpu_ms_per_command']}")
+    print(f"  CPU ms per command: {engine['cpu_ms_per_command']}")
+    print("    (engine processes; postgres and broker with their workers; the benchmark itself)")
     print(f"  load average {report['load_average_before']} -> {report['load_average_after']}")
 
 
