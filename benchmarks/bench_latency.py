@@ -4,19 +4,28 @@ The engine runs as deployed, each process on its own (``tickets intake``, ``tick
 ``tickets consume``), on PostgreSQL (event store and read models) and the broker. A service sends
 commands at a steady rate (default 200/s for 30 s): it opens tickets and walks each through
 assign, respond, request info, customer reply and close, each step sent once the previous one is
-answered. For every command it measures
+answered. For every command it measures, from the moment it was sent:
 
-* ``answer``: send until its answer is on ``tickets.intake.results`` (intake, store, answer);
-* ``on_events_topic``: send until the event is on ``tickets.events`` (adds the publisher);
-* ``visible``: send until the audit trail row of the event it recorded is in the read model
-  (intake, store, publisher, ``tickets.events``, the consumer group's transaction), found by a
-  watcher that polls the read model every ``--watch-ms``;
+* ``answer``: until its answer is on ``tickets.intake.results`` (the intake: fetch, apply, store,
+  answer);
+* ``on_events_topic``: until its event is on ``tickets.events`` (adds the publisher);
+* ``visible``: until the audit trail row of the event it recorded is in the read model (adds
+  ``tickets.events`` and the consumer group's transaction), found by a watcher that polls the read
+  model every ``--watch-ms``;
 
-beside the raw figure for the same broker: a plain kafka-python produce -> consume round trip at
-the same rate (no engine code). Target: ``visible`` p99 at most 250 ms at 200 commands/s.
-Starts its own servers unless ``--external``.
+and each stage's own share, command by command: ``answer -> on_events_topic`` (the publisher,
+which reads the store and so may publish before the answer arrives: negative values are real) and
+``on_events_topic -> visible`` (the consumer group). Beside them the raw figure for the same
+broker: a plain kafka-python produce -> consume round trip at the same rate, no engine code; every
+measured figure includes one such hop for the measuring side to see the result. ``--stages``
+starts only the processes the figures need: ``intake`` (answers only), ``events`` (intake and
+publisher) or ``all`` (default). Target: ``visible`` p99 at most 250 ms at 200 commands/s.
 
-    python benchmarks/bench_latency.py [--rate 200] [--seconds 30] [--json]
+Bounded: the warm-up gives up after ``--warm-up-seconds``, the tail after ``--drain-seconds``;
+the servers and processes it started are stopped on the way out. Starts its own servers unless
+``--external``.
+
+    python benchmarks/bench_latency.py [--rate 200] [--seconds 30] [--stages all] [--json]
 """
 
 from __future__ import annotations
@@ -25,17 +34,20 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgpack
 from bench_support import (
     LIFE,
+    QUIET,
     ServiceClient,
     engine_env,
     engine_processes,
@@ -53,6 +65,13 @@ from domain.catalogue import load_catalogue
 from domain.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+
+#: What each ``--stages`` choice starts, and so how far its figures reach.
+STAGES: dict[str, dict[str, list[str]]] = {
+    "intake": {"intake": ["intake"]},
+    "events": {"intake": ["intake"], "publish": ["publish"]},
+    "all": {"intake": ["intake"], "publish": ["publish"], "consume": ["consume"]},
+}
 
 
 def percentiles(samples: list[float]) -> dict[str, Any]:
@@ -79,8 +98,10 @@ class Sent:
 
 @dataclass
 class Traffic:
-    """What the service sent and learnt; shared by its three threads under ``lock``."""
+    """What the service sent and learnt; shared by its threads under ``lock``."""
 
+    #: Whether answered commands are watched for in the read model (``--stages all``).
+    watch_read_model: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     sent: dict[str, Sent] = field(default_factory=dict)
     ready: deque[tuple[str, int]] = field(default_factory=deque)  # (ticket number, next step)
@@ -88,6 +109,12 @@ class Traffic:
     on_topic: dict[tuple[str, int], float] = field(default_factory=dict)  # seen on tickets.events
     opened: int = 0
     rejected: int = 0
+
+    def published(self, sent: Sent) -> float | None:
+        """When the event ``sent`` recorded was first seen on ``tickets.events`` (hold ``lock``)."""
+        if sent.ticket_id is None or sent.version is None:
+            return None
+        return self.on_topic.get((sent.ticket_id, sent.version))
 
 
 def _next_command(traffic: Traffic, serial: int) -> tuple[dict[str, Any], bytes]:
@@ -127,7 +154,8 @@ def read_answers(client: ServiceClient, traffic: Traffic, stop: threading.Event)
                     traffic.rejected += 1
                     continue
                 sent.ticket_id, sent.version = answer["ticket_id"], answer["version"]
-                traffic.waiting[key] = sent
+                if traffic.watch_read_model:
+                    traffic.waiting[key] = sent
                 index = 0 if key.startswith("o-") else int(key[1:key.index("-")]) + 1
                 if index < len(LIFE):
                     traffic.ready.append((answer["ticket_number"], index))
@@ -138,7 +166,7 @@ def watch_events(settings: KafkaSettings, traffic: Traffic, stop: threading.Even
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
-                             enable_auto_commit=False, max_poll_records=5000)
+                             enable_auto_commit=False, max_poll_records=5000, **QUIET)
     try:
         topic = settings.topics.events
         consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
@@ -146,10 +174,10 @@ def watch_events(settings: KafkaSettings, traffic: Traffic, stop: threading.Even
         while not stop.is_set():
             for records in consumer.poll(timeout_ms=20).values():
                 now = time.perf_counter()
+                seen = [msgpack.unpackb(record.value) for record in records]
                 with traffic.lock:
-                    for record in records:
-                        envelope = msgpack.unpackb(record.value)
-                        traffic.on_topic[(envelope["ticket_id"], envelope["version"])] = now
+                    for envelope in seen:
+                        traffic.on_topic.setdefault((envelope["ticket_id"], envelope["version"]), now)
     finally:
         consumer.close()
 
@@ -174,9 +202,51 @@ def watch_read_model(database: PostgresDatabase, traffic: Traffic, stop: threadi
                     for key, sent in pending:
                         if sent.version is not None and seen.get(sent.ticket_id, 0) >= sent.version:
                             sent.visible = now
-                            sent.published = traffic.on_topic.get((sent.ticket_id, sent.version))
                             traffic.waiting.pop(key, None)
             stop.wait(every)
+
+
+def _ticks(pid: int | str) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and its live children, e.g. a server and its
+    backends (Linux ``/proc``); 0 when it cannot be read."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if entry.name == str(pid) or int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                total += _ticks(entry.name)
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def others_cpu_seconds(database: object, endpoint: object) -> dict[str, float]:
+    """The servers' CPU (when started here) and this benchmark's own (its service and watchers)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    found = {"benchmark": usage.ru_utime + usage.ru_stime}
+    for name, server in (("postgres", database), ("broker", endpoint)):
+        pid = getattr(server, "pid", None)
+        if isinstance(pid, int):
+            found[name] = tree_cpu_seconds(pid)
+    return found
+
+
+def _reached(traffic: Traffic, sent: Sent, stages: str) -> bool:
+    """Whether ``sent`` got as far as ``stages`` measures (hold ``traffic.lock``)."""
+    if sent.answered is None:
+        return False
+    if sent.ticket_id is None or stages == "intake":
+        return True
+    if stages == "events":
+        return traffic.published(sent) is not None
+    return sent.visible is not None
 
 
 def engine_latency(
@@ -191,61 +261,85 @@ def engine_latency(
     db = database.create_database()
     TicketDesk(load_catalogue(), env=persistence_env(url_of(db))).close()  # the store's tables, once
     client = ServiceClient(settings)
-    traffic = Traffic()
+    traffic = Traffic(watch_read_model=args.stages == "all")
     stop = threading.Event()
-    commands = {"intake": ["intake"], "publish": ["publish"], "consume": ["consume"]}
+    threads = [threading.Thread(target=read_answers, args=(client, traffic, stop))]
+    if args.stages != "intake":
+        threads.append(threading.Thread(target=watch_events, args=(settings, traffic, stop)))
+    if args.stages == "all":
+        threads.append(threading.Thread(target=watch_read_model,
+                                        args=(db, traffic, stop, args.watch_ms / 1000)))
+    drained = False
     with tempfile.TemporaryDirectory() as home, engine_processes(
-        commands, engine_env(url_of(db), endpoint, prefix, home)
+        STAGES[args.stages], engine_env(url_of(db), endpoint, prefix, home)
     ) as processes:
-        threads = [threading.Thread(target=read_answers, args=(client, traffic, stop)),
-                   threading.Thread(target=watch_events, args=(settings, traffic, stop)),
-                   threading.Thread(target=watch_read_model,
-                                    args=(db, traffic, stop, args.watch_ms / 1000))]
         for thread in threads:
             thread.start()
         try:
-            _warm_up(client, traffic, processes)
+            _warm_up(client, traffic, processes, args.stages, args.warm_up_seconds)
             with traffic.lock:
                 traffic.sent.clear()
             cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
+            cpu_before.update(others_cpu_seconds(database, endpoint))
             achieved = send_steadily(client, traffic, args.rate, args.seconds)
-            deadline = time.perf_counter() + 15
-            while time.perf_counter() < deadline:
-                with traffic.lock:
-                    if not traffic.waiting and all(s.answered for s in traffic.sent.values()):
-                        break
+            deadline = time.perf_counter() + args.drain_seconds
+            while not drained and time.perf_counter() < deadline:
                 time.sleep(0.05)
-            cpu = {name: round(p.cpu_seconds() - cpu_before[name], 2) for name, p in processes.items()}
+                with traffic.lock:
+                    drained = all(_reached(traffic, s, args.stages) for s in traffic.sent.values())
+            now = {name: p.cpu_seconds() for name, p in processes.items()}
+            now.update(others_cpu_seconds(database, endpoint))
+            cpu = {name: round(seconds - cpu_before[name], 2) for name, seconds in now.items()}
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=10)
             client.close()
     database.drop_database(db.dbname)
-    sent = list(traffic.sent.values())
+    with traffic.lock:
+        sent = list(traffic.sent.values())
+        for s in sent:
+            s.published = traffic.published(s)
     return {
-        "rate": args.rate, "achieved_rate": round(achieved, 1), "seconds": args.seconds,
-        "sent": len(sent), "tickets_opened": traffic.opened, "rejected": traffic.rejected,
-        "answer": percentiles([s.answered - s.at for s in sent if s.answered]),
-        "on_events_topic": percentiles([s.published - s.at for s in sent if s.published]),
-        "visible": percentiles([s.visible - s.at for s in sent if s.visible]),
-        "not_visible": sum(1 for s in sent if s.visible is None),
+        "stages": args.stages, "rate": args.rate, "achieved_rate": round(achieved, 1),
+        "seconds": args.seconds, "sent": len(sent), "tickets_opened": traffic.opened,
+        "rejected": traffic.rejected, "drained": drained,
+        "not_answered": sum(1 for s in sent if s.answered is None),
+        **_figures(sent, args.stages),
         "cpu_seconds": cpu, "cpu_ms_per_command": {
             name: round(1000 * seconds / max(1, len(sent)), 2) for name, seconds in cpu.items()},
     }
 
 
-def _warm_up(client: ServiceClient, traffic: Traffic, processes: dict[str, Any]) -> None:
-    """Until a ticket opened through the intake shows in the read model (groups joined, tables made)."""
+def _figures(sent: list[Sent], stages: str) -> dict[str, Any]:
+    """Send -> each stage, and each stage's own share, over the commands that reached it."""
+    figures: dict[str, Any] = {
+        "answer": percentiles([s.answered - s.at for s in sent if s.answered])}
+    if stages in ("events", "all"):
+        figures["on_events_topic"] = percentiles([s.published - s.at for s in sent if s.published])
+        figures["answer_to_events_topic"] = percentiles(
+            [s.published - s.answered for s in sent if s.published and s.answered])
+        figures["not_published"] = sum(1 for s in sent if s.ticket_id and s.published is None)
+    if stages == "all":
+        figures["visible"] = percentiles([s.visible - s.at for s in sent if s.visible])
+        figures["events_topic_to_visible"] = percentiles(
+            [s.visible - s.published for s in sent if s.visible and s.published])
+        figures["not_visible"] = sum(1 for s in sent if s.ticket_id and s.visible is None)
+    return figures
+
+
+def _warm_up(client: ServiceClient, traffic: Traffic, processes: dict[str, Any], stages: str,
+             seconds: float) -> None:
+    """Until a ticket opened through the intake got through every stage (groups joined, tables made)."""
     with traffic.lock:
         traffic.sent["o-warm"] = Sent(time.perf_counter())
     client.send(opening("o-warm", "c-warm"), b"c-warm")
-    deadline = time.perf_counter() + 90
+    deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         with traffic.lock:
-            warm = traffic.sent["o-warm"]
-            if warm.visible is not None:
+            if _reached(traffic, traffic.sent["o-warm"], stages):
                 traffic.ready.clear()
+                traffic.waiting.clear()
                 return
         time.sleep(0.05)
     tails = "\n".join(f"--- {name}\n{p.tail()}" for name, p in processes.items())
@@ -259,8 +353,8 @@ def raw_round_trip(endpoint: KafkaEndpoint, settings: KafkaSettings, rate: float
 
     topic = settings.topic_prefix + "raw"
     endpoint.create_topics([topic], partitions=1)
-    producer = KafkaProducer(bootstrap_servers=settings.servers(), linger_ms=0)
-    consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20)
+    producer = KafkaProducer(bootstrap_servers=settings.servers(), linger_ms=0, **QUIET)
+    consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20, **QUIET)
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek_to_beginning()
     samples: list[float] = []
@@ -294,11 +388,49 @@ def raw_round_trip(endpoint: KafkaEndpoint, settings: KafkaSettings, rate: float
     return {"rate": rate, "seconds": seconds, **percentiles(samples)}
 
 
+def _line(figures: dict[str, Any] | None) -> str:
+    if not figures or not figures.get("count"):
+        return "none"
+    return (f"p50 {figures['p50_ms']:>7.1f}  p90 {figures['p90_ms']:>7.1f}  p99 {figures['p99_ms']:>7.1f}"
+            f"  max {figures['max_ms']:>7.1f} ms  ({figures['count']})")
+
+
+def print_report(report: dict[str, Any]) -> None:
+    raw = report.get("raw_kafka")
+    engine = report["engine"]
+    print(f"engine: {engine['sent']} commands at {engine['achieved_rate']}/s "
+          f"(stages: {engine['stages']}), {engine['rejected']} rejected, "
+          f"{engine['not_answered']} not answered"
+          + ("" if engine["drained"] else ", NOT DRAINED (some figures are missing)"))
+    rows = [("raw kafka produce -> consume", raw)] if raw else []
+    rows.append(("send -> answer (intake)", engine["answer"]))
+    if "on_events_topic" in engine:
+        rows += [("send -> on tickets.events", engine["on_events_topic"]),
+                 ("  answer -> events (publisher)", engine["answer_to_events_topic"])]
+    if "visible" in engine:
+        rows += [("send -> in the read model", engine["visible"]),
+                 ("  events -> read model (group)", engine["events_topic_to_visible"])]
+    for name, figures in rows:
+        print(f"  {name:<31} {_line(figures)}")
+    if "visible" in engine:
+        print("  target: send -> read model p99 <= 250 ms")
+    print(f"  CPU ms per command: {engine['cpu_ms_per_command']}")
+    print("    (engine processes; postgres and broker with their workers; the benchmark itself)")
+    print(f"  load average {report['load_average_before']} -> {report['load_average_after']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=200.0, help="commands per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to send")
-    parser.add_argument("--raw-seconds", type=float, default=10.0, help="the raw round trip's length")
+    parser.add_argument("--stages", choices=sorted(STAGES), default="all",
+                        help="which processes run: intake, intake and publisher (events), or all")
+    parser.add_argument("--raw-seconds", type=float, default=10.0,
+                        help="the raw round trip's length (0: skip it)")
+    parser.add_argument("--warm-up-seconds", type=float, default=90.0,
+                        help="give up when the first command has not got through by then")
+    parser.add_argument("--drain-seconds", type=float, default=15.0,
+                        help="after sending, wait at most this long for the last results")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--watch-ms", type=float, default=5.0, help="read-model polling interval")
     parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on, on disk")
@@ -314,23 +446,15 @@ def main(argv: list[str] | None = None) -> int:
                               "machine": f"{platform.machine()}, {os.cpu_count()} cpus", "niceness": niceness,
                               "load_average_before": [round(x, 1) for x in os.getloadavg()]}
     with servers(args.external, args.durable, args.nice) as (database, endpoint):
-        settings = kafka_settings(endpoint, new_prefix("bench-raw"))
-        report["raw_kafka"] = raw_round_trip(endpoint, settings, args.rate, args.raw_seconds)
-        if not args.json:
-            print(f"raw kafka round trip: {report['raw_kafka']}", flush=True)
+        if args.raw_seconds > 0:
+            settings = kafka_settings(endpoint, new_prefix("bench-raw"))
+            report["raw_kafka"] = raw_round_trip(endpoint, settings, args.rate, args.raw_seconds)
         report["engine"] = engine_latency(database, endpoint, args)
     report["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(report))
     else:
-        engine = report["engine"]
-        print(f"engine: {engine['sent']} commands at {engine['achieved_rate']}/s, "
-              f"{engine['rejected']} rejected, {engine['not_visible']} not visible")
-        print(f"  send -> answer:           {engine['answer']}")
-        print(f"  send -> on tickets.events: {engine['on_events_topic']}")
-        print(f"  send -> in the read model: {engine['visible']}  (target p99 <= 250 ms)")
-        print(f"  CPU ms per command, per process: {engine['cpu_ms_per_command']}")
-        print(f"  load average {report['load_average_before']} -> {report['load_average_after']}")
+        print_report(report)
     return 0
 
 

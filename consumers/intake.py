@@ -5,17 +5,23 @@ One loop per process, a member of consumer group ``<prefix>intake`` (auto-commit
 1. poll a batch of records (up to ``max_records``);
 2. read each (``consumers.intake_messages``), apply the well-formed ones to the desk with the
    sending service's identity (``consumers.intake_apply``: all in one transaction when the store
-   accepts that, else one at a time);
+   accepts that, else one at a time); their events are stored before anything is answered;
 3. send one answer per record to ``tickets.intake.results`` and each malformed record to
-   ``tickets.dlq``, flush once and wait until the broker acknowledged every one of them;
-4. only then commit the batch's offsets (without waiting for the commit; on the way out, the last
-   ones are committed and waited for).
+   ``tickets.dlq``, without waiting: the producer ships them at once (``linger_ms`` 0) and the
+   loop goes on to poll the next batch while the broker acknowledges them;
+4. commit a batch's offsets (without waiting for the commit) only once the broker acknowledged
+   every answer and dead letter of that batch and of every batch before it. At most
+   ``max_unacknowledged`` batches wait for acknowledgement; past that the loop waits for the
+   oldest. On the way out every answer sent is waited for and the last offsets are committed
+   and waited for.
 
-So a crash anywhere leaves the batch's offsets uncommitted and the batch is delivered again; each
-command's receipt answers it again with its first answer, and nothing is applied twice. When the
-store or the broker fails (retryable), the loop seeks back to the start of the batch, waits a
-little longer each time, and tries the batch again. A commit refused because the group rebalanced
-is logged and left: the partition's new owner gets the batch again and answers it from receipts.
+So a crash anywhere leaves the offsets of every batch not fully answered uncommitted and those
+batches are delivered again; each command's receipt answers it again with its first answer, and
+nothing is applied twice. When the store or the broker fails (retryable), including an answer the
+broker refused, the loop forgets the batches still waiting, seeks back to the last committed
+offsets, waits a little longer each time, and tries again. A commit refused because the group
+rebalanced is logged and left: the partition's new owner gets the batch again and answers it from
+receipts.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.intake_acks import Offsets, UnacknowledgedBatches
 from consumers.intake_messages import IntakeRecord
 from consumers.intake_outputs import Outgoing, answers_for
 from consumers.kafka_settings import KafkaSettings
@@ -59,6 +66,7 @@ class Intake:
     def __init__(
         self, desk: StagingDesk, settings: KafkaSettings, *, allowed: frozenset[str] | None = None,
         group: str = INTAKE_GROUP, max_records: int = 500, send_timeout: float = 30.0,
+        max_unacknowledged: int = 8,
         consumer_overrides: Mapping[str, Any] | None = None,
         producer_overrides: Mapping[str, Any] | None = None,
     ) -> None:
@@ -68,24 +76,38 @@ class Intake:
         self.allowed = allowed
         self.max_records = max_records
         self.send_timeout = send_timeout
+        self.max_unacknowledged = max_unacknowledged
         self.stats = IntakeStats()
-        self._processed: dict[TopicPartition, OffsetAndMetadata] = {}
-        self.producer = KafkaProducer(**settings.producer_config(**(producer_overrides or {})))
+        #: Offsets whose batches are answered and acknowledged (committed, or about to be).
+        self._processed: Offsets = {}
+        #: Batches sent whose answers the broker has not all acknowledged yet.
+        self._unacknowledged = UnacknowledgedBatches()
+        # Answers go out at once: nobody waits for them to fill a batch. The clients' own metrics
+        # (sensors updated on every request, read by nobody here) cost the intake CPU per batch.
+        self.producer = KafkaProducer(**settings.producer_config(
+            **{"linger_ms": 0, "metrics_enabled": False, **(producer_overrides or {})}))
         self.consumer = KafkaConsumer(**settings.consumer_config(
-            self.group_id, **{"max_poll_records": max_records, **(consumer_overrides or {})}))
+            self.group_id, **{"max_poll_records": max_records, "metrics_enabled": False,
+                              **(consumer_overrides or {})}))
         self.consumer.subscribe([self.topics.intake])
         self.log = log.bind(group=self.group_id, topic=self.topics.intake)
 
     def step(self, timeout_ms: int = 100) -> int:
-        """Poll once; apply, answer and commit what came. Returns how many records were handled."""
+        """Poll once; apply and answer what came; commit what is acknowledged.
+
+        Returns how many records were handled.
+        """
+        self._settle()
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         if not polled:
+            self._settle()
             return 0
         batch = {tp: list(records) for tp, records in polled.items() if records}
         records = [IntakeRecord.of(r) for tp in sorted(batch) for r in batch[tp]]
         outcome = answers_for(self.desk, records, self.topics, self.group_id, self.allowed)
-        self._send(outcome.outgoing)
-        self._commit(batch)
+        self._unacknowledged.add(
+            self._send(outcome.outgoing),
+            {tp: OffsetAndMetadata(rs[-1].offset + 1, "", -1) for tp, rs in batch.items()})
         for letter in outcome.dead_letters:
             self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
                              reason=letter.reason)
@@ -96,20 +118,24 @@ class Intake:
         self.stats.dead_letters += len(outcome.dead_letters)
         self.log.debug("intake_batch", records=len(records), accepted=outcome.accepted,
                        rejected=outcome.rejected, dead_letters=len(outcome.dead_letters))
+        self._settle(wait_for=len(self._unacknowledged) - self.max_unacknowledged)
         return len(records)
 
-    def _send(self, outgoing: Sequence[Outgoing]) -> None:
-        futures = [self.producer.send(o.topic, key=o.key, value=o.value, headers=o.headers)
-                   for o in outgoing]
-        self.producer.flush(timeout=self.send_timeout)
-        for future in futures:
-            future.get(timeout=self.send_timeout)  # raises if the broker did not take it
+    def _send(self, outgoing: Sequence[Outgoing]) -> list[Any]:
+        """Hand the records to the producer; its futures tell when the broker has them."""
+        return [self.producer.send(o.topic, key=o.key, value=o.value, headers=o.headers)
+                for o in outgoing]
 
-    def _commit(self, batch: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        """Commit the batch's next offsets without waiting: the answers are already acknowledged,
-        so a commit that is lost only means a redelivery, answered from receipts."""
-        offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                   for tp, records in batch.items()}
+    def _settle(self, wait_for: int = 0) -> None:
+        """Commit the offsets of the oldest batches whose answers are all acknowledged (waiting
+        for the oldest ``wait_for`` batches); raises the error of an answer the broker refused."""
+        offsets = self._unacknowledged.settle(wait_for, self.send_timeout)
+        if offsets:
+            self._commit(offsets)
+
+    def _commit(self, offsets: Offsets) -> None:
+        """Commit offsets without waiting: their answers are already acknowledged, so a commit
+        that is lost only means a redelivery, answered from receipts."""
         self._processed.update(offsets)
         self.consumer.commit_async(offsets, callback=self._commit_done)
 
@@ -119,7 +145,13 @@ class Intake:
                              partitions=sorted(tp.partition for tp in offsets))
 
     def _commit_last(self) -> None:
-        """On the way out: wait for the last offsets of the partitions still owned."""
+        """On the way out: wait for the answers sent, then for the last offsets of the partitions
+        still owned."""
+        try:
+            self.producer.flush(timeout=self.send_timeout)
+            self._settle(wait_for=len(self._unacknowledged))
+        except RETRYABLE as error:  # their batches come again: answered from receipts
+            self.log.warning("intake_answers_unacknowledged", error=type(error).__name__)
         owned = self.consumer.assignment()
         offsets = {tp: o for tp, o in self._processed.items() if tp in owned}
         if offsets:
@@ -130,7 +162,8 @@ class Intake:
                                  partitions=sorted(tp.partition for tp in offsets))
 
     def _rewind(self) -> None:
-        """Go back to the last committed offsets, so the failed batch comes again."""
+        """Go back to the last committed offsets, so the failed batch (and any after it) comes again."""
+        self._unacknowledged.forget()
         for tp in self.consumer.assignment():
             committed = self.consumer.committed(tp)
             if committed is None:

@@ -39,8 +39,12 @@ class Applied:
 
 
 def apply_commands(desk: StagingDesk, commands: Sequence[Command]) -> list[Applied]:
-    """Apply the commands in order; return one ``Applied`` per command, in the same order."""
-    if len(commands) > 1:
+    """Apply the commands in order; return one ``Applied`` per command, in the same order.
+
+    A batch of one is staged too: one notification-log read and one write, where the desk's own
+    path reads the ticket and the receipt from the store and writes in two round trips.
+    """
+    if commands:
         try:
             return _staged(desk, commands)
         except IntegrityError:

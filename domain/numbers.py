@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from domain.errors import ValidationError
@@ -37,7 +38,9 @@ def normalise_number(text: str) -> str:
     return cleaned
 
 
+@lru_cache(maxsize=65_536)
 def ticket_id_for(number: str) -> UUID:
+    """The ticket id of a number (memoized: a ticket's number is resolved for each of its commands)."""
     return uuid5(NAMESPACE, number)
 
 

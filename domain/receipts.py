@@ -7,6 +7,7 @@ answer back; two deliveries at once both try to create the receipt and the store
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -14,7 +15,9 @@ from eventsourcing.domain import Aggregate, event
 from domain.numbers import NAMESPACE
 
 
+@lru_cache(maxsize=4_096)
 def receipt_id(command_id: str) -> UUID:
+    """The receipt's id (memoized: a command looks for its receipt, then creates it)."""
     return uuid5(NAMESPACE, f"command/{command_id}")
 
 

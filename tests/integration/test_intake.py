@@ -179,6 +179,33 @@ def test_redelivered_and_duplicate_commands_are_applied_once(
     assert len(list(desk.opened_ticket_ids())) == 1
 
 
+def committed_offsets(kafka: KafkaSettings, group: str) -> dict[int, int]:
+    """The group's committed offsets on the intake topic, by partition (as its next member sees them)."""
+    consumer = KafkaConsumer(bootstrap_servers=kafka.servers(), group_id=group, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(kafka.topics.intake) or set()
+        found = {p: consumer.committed(TopicPartition(kafka.topics.intake, p)) for p in partitions}
+        return {p: offset for p, offset in found.items() if offset is not None}
+    finally:
+        consumer.close()
+
+
+def test_offsets_follow_the_acknowledged_answers_and_the_last_are_committed_on_the_way_out(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    intake = Intake(desk, kafka)
+    with running(intake):
+        for n in range(12):
+            service.send(opening(f"o-{n}"), key=f"c-{n}".encode())
+        service.wait(12)
+    committed = committed_offsets(kafka, intake.group_id)
+    assert sum(committed.values()) == 12  # every record, on whichever partition it went to
+    # A new member of the group starts after them: nothing is answered again.
+    with running(Intake(desk, kafka)), pytest.raises(AssertionError, match="12 answers of 13"):
+        service.wait(13, timeout=3.0)
+    assert committed_offsets(kafka, intake.group_id) == committed
+
+
 def dead_letters(kafka: KafkaSettings, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
     consumer = KafkaConsumer(bootstrap_servers=kafka.servers(), fetch_max_wait_ms=20)
     try:
@@ -237,16 +264,16 @@ def test_health_reaches_postgres_and_the_broker_and_names_missing_topics(
 def test_a_store_that_fails_for_a_moment_delays_the_batch_and_loses_nothing(
     kafka: KafkaSettings, desk: StagingDesk, service: Service,
 ) -> None:
-    put = desk.events.put
+    write = desk.write_staged
     failures: list[int] = []
 
-    def flaky_put(events: Any, **kwargs: Any) -> Any:
+    def flaky_write(events: Any) -> Any:
         if not failures:
             failures.append(len(events))
             raise OperationalError("the server closed the connection")
-        return put(events, **kwargs)
+        return write(events)
 
-    desk.events.put = flaky_put  # type: ignore[method-assign]
+    desk.write_staged = flaky_write  # type: ignore[method-assign]
     for n in range(3):
         service.send(opening(f"o-{n}"), key=b"c-1")
     intake = Intake(desk, kafka)

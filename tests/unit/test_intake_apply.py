@@ -66,13 +66,13 @@ def test_a_batch_is_written_in_one_transaction_and_later_commands_see_earlier_on
     number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
     assert number is not None
     writes: list[int] = []
-    insert = staging_desk.recorder.insert_events
+    write = staging_desk.write_staged
 
-    def counting(stored_events: Any, **kwargs: Any) -> Any:
-        writes.append(len(stored_events))
-        return insert(stored_events, **kwargs)
+    def counting(events: Any) -> Any:
+        writes.append(len(events))
+        return write(events)
 
-    staging_desk.recorder.insert_events = counting  # type: ignore[method-assign]
+    staging_desk.write_staged = counting  # type: ignore[method-assign]
     done = apply_commands(staging_desk, commands(
         change("a-1", "assign", number, 5, agent="a-1"), change("r-1", "respond", number, 6),
         change("q-1", "request_info", number, 7), change("q-2", "request_info", number, 8),
@@ -207,13 +207,13 @@ def test_a_staged_batch_sees_what_another_writer_recorded_since_the_last_batch(
     apply_commands(staging_desk, commands(change("r-1", "respond", number, 5), opening("o-2")))
     staging_desk.close_ticket(number, "resolved", actor=Actor("agent", "a-2"))  # not via the intake
     calls: list[int] = []
-    insert = staging_desk.recorder.insert_events
+    write = staging_desk.write_staged
 
-    def counting(stored_events: Any, **kwargs: Any) -> Any:
-        calls.append(len(stored_events))
-        return insert(stored_events, **kwargs)
+    def counting(events: Any) -> Any:
+        calls.append(len(events))
+        return write(events)
 
-    staging_desk.recorder.insert_events = counting  # type: ignore[method-assign]
+    staging_desk.write_staged = counting  # type: ignore[method-assign]
     done = apply_commands(staging_desk, commands(change("r-2", "respond", number, 9),
                                                  opening("o-3")))
     assert done[0].answer.error and done[0].answer.error["rule"] == "ticket_closed"
