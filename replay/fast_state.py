@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consumers.envelope import Envelope
 from domain.facts import TicketFacts, fold
 from domain.history import HistoryEntry
 from projections.dashboard_state import DashboardRow
@@ -22,7 +21,7 @@ from projections.escalation_entry import QueueState
 class TicketState:
     facts: TicketFacts
     queue: QueueState
-    last: Envelope  # the last envelope folded in
+    position: int  # the log position of the last event folded in
     written: bool = False  # the ticket's rows are in the target already (from an earlier batch)
     dashboard: DashboardRow | None = None  # the dashboard row last written, for its counters
 
@@ -41,14 +40,13 @@ def queue_state(before: QueueState | None, facts: TicketFacts, entry: HistoryEnt
                       before.escalated_at)
 
 
-def advance(state: TicketState | None, envelope: Envelope) -> TicketState:
-    """Fold one envelope into the ticket's state (``FoldError`` and payload errors propagate)."""
-    entry = envelope.entry()
+def advance(state: TicketState | None, entry: HistoryEntry, position: int) -> TicketState:
+    """Fold one event into the ticket's state (``FoldError`` and payload errors propagate)."""
     if state is None:
         facts = fold(None, entry)
-        return TicketState(facts, queue_state(None, facts, entry), envelope)
+        return TicketState(facts, queue_state(None, facts, entry), position)
     facts = fold(state.facts, entry)
     state.queue = queue_state(state.queue, facts, entry)
     state.facts = facts
-    state.last = envelope
+    state.position = position
     return state
