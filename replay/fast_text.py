@@ -29,22 +29,16 @@ def wire_text(iso: str) -> str:
     return format_time(datetime.fromisoformat(iso))
 
 
-#: Wire texts of the times a rebuild has read (``remember``): a ticket's facts hold the times of its
-#: events, so most of them are found here. Equal times have equal texts; emptied when full.
-_TEXTS: dict[datetime, str] = {}
+#: Wire texts of the times a rebuild has read (``replay.log_source`` notes each event's time as it
+#: parses it): a ticket's facts hold the times of its events, so most are found here. Equal times
+#: have equal texts; emptied when full.
+TEXTS: dict[datetime, str] = {}
 LIMIT = 1 << 20
-
-
-def remember(value: datetime, text: str) -> None:
-    """Note that ``format_time(value)`` is ``text`` (the caller parsed ``value`` from it)."""
-    if len(_TEXTS) >= LIMIT:
-        _TEXTS.clear()
-    _TEXTS[value] = text
 
 
 def time_text(value: datetime) -> str:
     """``format_time(value)``."""
-    text = _TEXTS.get(value)
+    text = TEXTS.get(value)
     if text is not None:
         return text
     if value.tzinfo is UTC:

@@ -39,10 +39,10 @@ from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from domain.history import HistoryEntry, entry_of
 from projections.audit_entry import payload_text
-from replay.fast_text import remember, wire_text
+from replay.fast_text import LIMIT as TEXTS_LIMIT
+from replay.fast_text import TEXTS, wire_text
 from replay.source import SourcedEnvelope
 
-_NOT_PAYLOAD = ("timestamp", "occurred_at", "actor", "channel", "originator_topic")
 _HEX = "0123456789abcdef"
 
 
@@ -264,6 +264,7 @@ class LogSource:
                      bytes(r["state"])) for r in cursor.fetchall()]
 
     def _seal(self, position: int, originator: Any, version: int, topic: str, state: bytes) -> Sealed:
+        """One event sealed: the fast way, written out in one function (it runs once per event)."""
         head = self._heads.get(originator)
         try:
             fields = _fast_fields(topic, state) if self._fast else None
@@ -273,13 +274,25 @@ class LogSource:
             if head is None:
                 head = self._head(originator, version)
             when = _parse(occurred)
-            remember(when, occurred)
-            entry = _entry(head.id, version, type_, when, _parse(recorded), actor, channel, payload)
+            if len(TEXTS) >= TEXTS_LIMIT:
+                TEXTS.clear()
+            TEXTS[when] = occurred
+            entry = object.__new__(HistoryEntry)
+            entry.__dict__.update(ticket_id=head.id, version=version, type=type_, occurred_at=when,
+                                  recorded_at=_parse(recorded), actor=actor, channel=channel,
+                                  payload=payload)
+            if version == 1:  # the ticket's number and desk come from its Opened event
+                head.number, head.desk, head.hash = payload["number"], payload["desk"], GENESIS
+            elif head.version != version - 1:
+                head.number, head.desk, head.hash = self._reader.recompute_head(head.id, version - 1)
         except ValidationError:
             raise
         except Exception as error:  # the decoder and mapper raise several types for a damaged record
             raise _unreadable(position, error) from None
-        return self._chain(head, entry, occurred, recorded, position)
+        row = sealed_row(head.text, version, head.number, head.desk, type_, occurred, recorded,
+                         actor, channel, payload, head.hash, position)
+        head.version, head.hash = version, row[11]
+        return Sealed(entry, row)
 
     def _seal_mapped(self, position: int, originator: Any, version: int, topic: str, state: bytes,
                      head: _Head | None) -> Sealed:
