@@ -72,14 +72,6 @@ def _walk(value: Any) -> Any:
     return value
 
 
-def _time(value: Any) -> str:
-    if type(value) is dict and "_type_" in value:
-        text = _special(value)
-        if type(text) is str and text[-1:] == "Z":
-            return text
-    raise _NeedsMapper("time")
-
-
 _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _parse = datetime.fromisoformat
 
@@ -126,16 +118,17 @@ def sealed_row(ticket_id: str, version: int, number: str, desk: str, type_: str,
     """The audit trail's row of one event (``projections.audit_entry.COLUMNS`` order), hash included.
 
     The hash is ``consumers.envelope.chained_hash`` of ``hashed_content``: the same canonical JSON,
-    written around the payload's text, which the row stores as it is.
+    written around the payload's text, which the row stores as it is. ``ticket_id``, the times and
+    ``type_`` are written unescaped: a canonical id, wire times and an event class's name.
     """
     text = canonical_payload(payload)
     if type(actor) is str and type(channel) is str and type(number) is str and type(desk) is str:
-        q = encode_basestring
-        canonical = (
+        q = encode_basestring  # the id, the times and the type are quoted as they are: they were
+        canonical = (           # made here, or parsed as times, and need no escaping
             f'{{"actor":{q(actor)},"channel":{q(channel)},"desk":{q(desk)},'
-            f'"occurred_at":{q(occurred)},"payload":{text},'
-            f'"recorded_at":{q(recorded)},"ticket_id":{q(ticket_id)},'
-            f'"ticket_number":{q(number)},"type":{q(type_)},"version":{int.__repr__(version)}}}'
+            f'"occurred_at":"{occurred}","payload":{text},'
+            f'"recorded_at":"{recorded}","ticket_id":"{ticket_id}",'
+            f'"ticket_number":{q(number)},"type":"{type_}","version":{int.__repr__(version)}}}'
         )
         hash_ = hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
     else:
@@ -335,13 +328,20 @@ def _fast_fields(topic: str, state: bytes) -> tuple[str, str, str, Any, Any, dic
     if known is None:
         return None
     try:
-        raw = _decode(state.decode("utf-8"))
+        text = state.decode("utf-8")
+        raw = _decode(text)
         if raw.pop("class_version", 1) != known[1]:
             return None
-        occurred, recorded = _time(raw.pop("occurred_at")), _time(raw.pop("timestamp"))
-        for key, value in raw.items():
-            if type(value) is dict or type(value) is list:
-                raw[key] = _walk(value)
+        occurred, recorded = raw.pop("occurred_at"), raw.pop("timestamp")
+        if type(occurred) is not dict or occurred.get("_type_") != "datetime_iso" or len(occurred) != 2:
+            return None
+        if type(recorded) is not dict or recorded.get("_type_") != "datetime_iso" or len(recorded) != 2:
+            return None
+        occurred, recorded = wire_text(occurred["_data_"]), wire_text(recorded["_data_"])
+        if text.count('"_type_"') > 2:  # a transcoded value in the payload too
+            for key, value in raw.items():
+                if type(value) is dict or type(value) is list:
+                    raw[key] = _walk(value)
     except _NeedsMapper:
         return None
     actor, channel = raw.pop("actor"), raw.pop("channel")
