@@ -32,7 +32,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from consumers.envelope import GENESIS, chained_hash, format_time, wire_value
+from consumers.envelope import GENESIS, Envelope, chained_hash, format_time, wire_value
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from consumers.stored_entries import KNOWN
 from domain.desk import TicketDesk
@@ -148,6 +148,14 @@ class Sealed:
     def __init__(self, entry: HistoryEntry, row: tuple[Any, ...]) -> None:
         self.entry = entry  # payload as it travels (times and ids as text), times as datetimes
         self.row = row  # projections.audit_entry.COLUMNS
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Sealed:
+        """An envelope from elsewhere (a Kafka source), as its audit row carries it."""
+        e = envelope
+        return cls(e.entry(), (e.ticket_id, e.version, e.ticket_number, e.desk, e.type, e.occurred_at,
+                               e.recorded_at, e.actor, e.channel, payload_text(e.payload),
+                               e.prev_hash, e.hash, e.position))
 
     @property
     def ticket_id(self) -> str:

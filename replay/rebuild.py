@@ -6,7 +6,9 @@ part's new position, so a rebuild stopped at any moment continues where it stopp
 Parts run in their own processes (each reads the log; each decodes only its tickets), which is
 how a rebuild uses more than one core. When every part has reached the log's end, the
 projections' positions are set, and the target can be swapped in or compared (``replay.swap``,
-``replay.compare``). The source is ``replay.source.StoreSource``; a Kafka source plugs in there.
+``replay.compare``). The source is ``replay.log_source.LogSource`` (the store's log, read raw and
+sealed into audit rows); a Kafka source (``replay.source.EnvelopeSource``) plugs in there through
+``Sealed.of``, one envelope at a time.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from domain.facts import fold_all
 from projections.audit_entry import payload_text
 from projections.facts_state import dump_facts
 from replay.fast_text import facts_text, time_text, wire_text
-from replay.log_source import LogSource, canonical_payload
+from replay.log_source import LogSource, Sealed, canonical_payload
 from replay.source import StoreSource
 from tests.unit.replay_week import sqlite_desk, write_week
 
@@ -59,6 +59,7 @@ def test_the_rebuild_source_gives_the_audit_rows_and_entries_of_the_live_seal(
     assert [e.row for e in events] == rows and end == live[-1].position
     assert [e.entry for e in events] == [e.entry() for e in live]
     assert [e.envelope().as_map() for e in events] == [e.as_map() for e in live]
+    assert [Sealed.of(e).row for e in live] == rows
     parts = [LogSource(desk, (k, n)).read(0, 10_000)[0] for n in (2, 3) for k in range(n)]
     assert sorted(e.row for part in parts for e in part) == sorted(rows * 2)
     later, _ = LogSource(desk).read(live[40].position, 25)
