@@ -19,7 +19,7 @@ from typing import Any
 from consumers.envelope import format_time
 from domain.facts import TicketFacts
 from domain.policy import Desk, TargetKind
-from domain.sla import AUTO_CLOSE, ClockState, TargetClock
+from domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
 from projections.facts_memo import sla_report
 
 #: First-response times are counted in buckets four to a doubling, to find percentile ranks fast.
@@ -102,9 +102,13 @@ def _sla(clocks: list[TargetClock]) -> tuple[str | None, datetime | None, dateti
     return None, None, None
 
 
-def dashboard_row(facts: TicketFacts, desk: Desk) -> DashboardRow:
-    """The row as of the ticket's last event; states that move with time are left to the query."""
-    report = sla_report(facts, desk, facts.last_occurred_at)
+def dashboard_row(facts: TicketFacts, desk: Desk, report: SlaReport | None = None) -> DashboardRow:
+    """The row as of the ticket's last event; states that move with time are left to the query.
+
+    ``report``: the ticket's clocks as of its last event, when the caller has them already.
+    """
+    if report is None:
+        report = sla_report(facts, desk, facts.last_occurred_at)
     counted = [c for c in report.clocks
                if c.kind != AUTO_CLOSE and c.state is not ClockState.CANCELLED]
     first = next((c for c in counted if c.kind == TargetKind.FIRST_RESPONSE), None)

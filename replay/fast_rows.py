@@ -1,13 +1,15 @@
 """The rows a fast rebuild writes for the four projections: each ticket's final rows, once per batch.
 
 The rows are built before the batch's transaction opens (so parts writing one SQLite file hold
-its lock only while SQLite works), as ``(sql, rows)`` statements.
+its lock only while SQLite works), as ``(sql, rows)`` statements. A ticket's clocks are computed
+once per batch and shared by the three projections that read them; its facts text likewise.
 
 Each function writes what the named projection's ``apply`` would leave after the same envelopes,
 built with the projection's own pure row functions (``timer_rows``, ``queue_row``,
-``dashboard_row``, ``payload_text``) and the same upserts. What is not shared is only the SQL
-around them; the rebuild tests compare every row with the live projections'. A projection that
-is not named here is rebuilt by its own ``apply`` (``replay.fast_writer``).
+``dashboard_row``; the audit rows are ``replay.log_source``'s) and the same upserts. What is not
+shared is only the SQL around them; the rebuild tests compare every row with the live
+projections'. A projection that is not named here is rebuilt by its own ``apply``
+(``replay.fast_writer``).
 """
 
 from __future__ import annotations
@@ -16,18 +18,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from consumers.envelope import Envelope, format_time
+from consumers.envelope import format_time
 from domain.catalogue import Catalogue
 from domain.sla import SlaReport, compute
 from projections.audit_entry import COLUMNS as AUDIT_COLUMNS
-from projections.audit_entry import payload_text
 from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
 from projections.escalation_entry import COLUMNS as QUEUE_COLUMNS
 from projections.escalation_entry import queue_row
-from projections.facts_state import dump_facts
 from projections.sla_timer_row import COLUMNS as TIMER_COLUMNS
 from projections.sla_timer_row import KINDS, timer_rows
 from replay.fast_state import TicketState
+from replay.fast_text import facts_text
+from replay.log_source import Sealed
 
 
 def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -60,44 +62,44 @@ class Finished:
         self.ticket_id = str(state.facts.ticket_id)
         desk = catalogue.desk(state.facts.desk)
         desk.plan(state.facts.plan)  # a desk and plan the catalogue knows, or the generic path
-        self.report: SlaReport = compute(state.facts, desk, now=state.last.occurred)
-        self.facts_text = dump_facts(state.facts)
+        self.report: SlaReport = compute(state.facts, desk, now=state.facts.last_occurred_at)
+        self.facts_text = facts_text(state.facts)
 
 
 Statement = tuple[str, list[tuple[Any, ...]]]
 #: Builds a projection's statements for a batch's finished tickets, before any transaction opens.
-Writer = Callable[[Catalogue, Sequence[Finished], Sequence[Envelope]], list[Statement]]
+Writer = Callable[[Catalogue, Sequence[Finished], Sequence[Sealed]], list[Statement]]
 
 
 def _versions(name: str, done: Sequence[Finished]) -> Statement:
     return _VERSIONS, [(name, t.ticket_id, t.state.facts.version) for t in done]
 
 
-def sla_timers(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]) -> list[Statement]:
+def sla_timers(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Sealed]) -> list[Statement]:
     rows: list[tuple[Any, ...]] = []
     gone: list[tuple[Any, ...]] = []
     for t in done:
-        facts, position = t.state.facts, t.state.last.position
+        facts, position = t.state.facts, t.state.position
         mine = timer_rows(facts, t.report, catalogue.desk(facts.desk), position)
         rows += mine
         if t.state.written:
             kept = {row[1] for row in mine}
             gone += [(t.ticket_id, kind) for kind in KINDS if kind not in kept]
     return [
-        (_TIMER_FACTS, [(t.ticket_id, t.facts_text, t.state.last.position) for t in done]),
+        (_TIMER_FACTS, [(t.ticket_id, t.facts_text, t.state.position) for t in done]),
         ("DELETE FROM sla_timers WHERE ticket_id = ? AND kind = ?", gone),
         (_TIMERS, rows), _versions("sla_timers", done),
     ]
 
 
 def escalation_queues(
-    catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]
+    catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Sealed]
 ) -> list[Statement]:
     states: list[tuple[Any, ...]] = []
     rows: list[tuple[Any, ...]] = []
     gone: list[tuple[Any, ...]] = []
     for t in done:
-        queue, position = t.state.queue, t.state.last.position
+        queue, position = t.state.queue, t.state.position
         at = None if queue.escalated_at is None else format_time(queue.escalated_at)
         states.append((t.ticket_id, t.facts_text, queue.escalation_reason,
                        queue.escalation_target, at, position))
@@ -110,12 +112,12 @@ def escalation_queues(
             (_QUEUE, rows), _versions("escalation_queues", done)]
 
 
-def dashboard(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelope]) -> list[Statement]:
+def dashboard(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Sealed]) -> list[Statement]:
     """Also moves each ticket's remembered row forward: the counters move by difference."""
     delta: Counter[CountKey] = Counter()
     rows: list[DashboardRow] = []
     for t in done:
-        row = dashboard_row(t.state.facts, catalogue.desk(t.state.facts.desk))
+        row = dashboard_row(t.state.facts, catalogue.desk(t.state.facts.desk), t.report)
         delta.update(row.counts())
         if t.state.dashboard is not None:
             delta.subtract(t.state.dashboard.counts())
@@ -135,13 +137,10 @@ def dashboard(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Envelo
     ]
 
 
-def audit_trail(_: Catalogue, done: Sequence[Finished], envelopes: Sequence[Envelope]) -> list[Statement]:
-    """The envelopes were sealed from the store by this rebuild, so their chain holds by construction."""
-    return [(_AUDIT, [
-        (e.ticket_id, e.version, e.ticket_number, e.desk, e.type, e.occurred_at, e.recorded_at,
-         e.actor, e.channel, payload_text(e.payload), e.prev_hash, e.hash, e.position)
-        for e in envelopes
-    ]), _versions("audit_trail", done)]
+def audit_trail(_: Catalogue, done: Sequence[Finished], events: Sequence[Sealed]) -> list[Statement]:
+    """The events were sealed from the store by this rebuild (``replay.log_source``), rows and all:
+    their chain holds by construction."""
+    return [(_AUDIT, [e.row for e in events]), _versions("audit_trail", done)]
 
 
 #: The projections a fast rebuild writes itself, by name, with the columns it expects them to have.

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consumers.envelope import Envelope
 from consumers.readstore import Tx
 from domain.catalogue import Catalogue
 from domain.errors import TicketError
@@ -21,6 +20,7 @@ from domain.facts import FoldError
 from projections.base import Projection, apply_batch
 from replay.fast_rows import WRITERS, Finished, Statement, Writer
 from replay.fast_state import TicketState, advance
+from replay.log_source import Sealed
 
 #: What a refused fold or an unknown desk raises: the ticket goes the projections' own way instead.
 REFUSALS = (FoldError, TicketError, KeyError, TypeError, ValueError)
@@ -28,9 +28,9 @@ REFUSALS = (FoldError, TicketError, KeyError, TypeError, ValueError)
 
 @dataclass(frozen=True)
 class Prepared:
-    batch: Sequence[Envelope]
+    batch: Sequence[Sealed]
     done: list[Finished]  # tickets folded the fast way
-    rest: list[Envelope]  # envelopes of tickets that go the projections' own way
+    rest: list[Sealed]  # events of tickets that go the projections' own way
     statements: list[Statement]
 
 
@@ -46,21 +46,26 @@ class FastWriter:
         self.states: dict[str, TicketState] = {}
         self.slow_envelopes = 0
 
-    def prepare(self, batch: Sequence[Envelope]) -> Prepared:
+    def prepare(self, batch: Sequence[Sealed]) -> Prepared:
         """Fold the batch and build the fast rows, outside any transaction."""
-        by_ticket: dict[str, list[Envelope]] = {}
-        for envelope in batch:
-            by_ticket.setdefault(envelope.ticket_id, []).append(envelope)
+        by_ticket: dict[str, list[Sealed]] = {}
+        for event in batch:
+            ticket = event.row[0]
+            held = by_ticket.get(ticket)
+            if held is None:
+                by_ticket[ticket] = [event]
+            else:
+                held.append(event)
         done: list[Finished] = []
-        quick: list[Envelope] = []
-        rest: list[Envelope] = []
-        for ticket_id, envelopes in by_ticket.items():
-            finished = self._fold(ticket_id, envelopes) if self.fast else None
+        quick: list[Sealed] = []
+        rest: list[Sealed] = []
+        for ticket_id, events in by_ticket.items():
+            finished = self._fold(ticket_id, events) if self.fast else None
             if finished is None:
-                rest += envelopes
+                rest += events
             else:
                 done.append(finished)
-                quick += envelopes
+                quick += events
         statements = [s for write, _ in self.fast for s in write(self.catalogue, done, quick)]
         return Prepared(batch, done, rest, statements)
 
@@ -71,23 +76,27 @@ class FastWriter:
         for finished in prepared.done:
             finished.state.written = True
             self.states[finished.ticket_id] = finished.state
-        for _, projection in self.fast:
-            apply_batch(tx, projection, prepared.rest)
-        for projection in self.slow:
-            apply_batch(tx, projection, prepared.batch)
+        if prepared.rest:
+            rest = [event.envelope() for event in prepared.rest]
+            for _, projection in self.fast:
+                apply_batch(tx, projection, rest)
+        if self.slow:
+            batch = [event.envelope() for event in prepared.batch]
+            for projection in self.slow:
+                apply_batch(tx, projection, batch)
         self.slow_envelopes += len(prepared.rest)
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope]) -> None:
+    def apply(self, tx: Tx, batch: Sequence[Sealed]) -> None:
         self.write(tx, self.prepare(batch))
 
-    def _fold(self, ticket_id: str, envelopes: list[Envelope]) -> Finished | None:
-        """The ticket's state after its envelopes, or None when it must go the slow way."""
+    def _fold(self, ticket_id: str, events: list[Sealed]) -> Finished | None:
+        """The ticket's state after its events, or None when it must go the slow way."""
         state = self.states.pop(ticket_id, None)
-        if state is None and envelopes[0].version != 1:
+        if state is None and events[0].entry.version != 1:
             return None  # its state is only in the target's tables
         try:
-            for envelope in envelopes:
-                state = advance(state, envelope)
+            for event in events:
+                state = advance(state, event.entry, event.row[12])
             assert state is not None
             return Finished(state, self.catalogue)
         except REFUSALS:

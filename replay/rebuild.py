@@ -6,7 +6,9 @@ part's new position, so a rebuild stopped at any moment continues where it stopp
 Parts run in their own processes (each reads the log; each decodes only its tickets), which is
 how a rebuild uses more than one core. When every part has reached the log's end, the
 projections' positions are set, and the target can be swapped in or compared (``replay.swap``,
-``replay.compare``). The source is ``replay.source.StoreSource``; a Kafka source plugs in there.
+``replay.compare``). The source is ``replay.log_source.LogSource`` (the store's log, read raw and
+sealed into audit rows); a Kafka source (``replay.source.EnvelopeSource``) plugs in there through
+``Sealed.of``, one envelope at a time.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from projections.base import Projection
 from replay.fast_writer import FastWriter
-from replay.source import StoreSource
+from replay.log_source import LogSource
 from replay.target import finish, open_target, prepare
 
 #: SQLite page cache for the target, shared by the parts (the default 2 MiB thrashes on big tables).
@@ -75,7 +77,7 @@ def run_part(
     # PostgreSQL collide in its catalogue ("tuple concurrently updated").
     app = app or TicketDesk(part.catalogue, env={**part.store_env, "CREATE_TABLE": "no"})
     store = open_target(part.target_url, create=False)
-    source = StoreSource(app, (part.part, part.parts) if part.parts > 1 else None)
+    source = LogSource(app, (part.part, part.parts) if part.parts > 1 else None)
     writer = FastWriter(part.catalogue, part.projections, part.fast)
     if store.dialect == "sqlite":  # a bigger page cache: the rows' keys arrive in random order
         store.read(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB // part.parts}")
@@ -89,23 +91,23 @@ def run_part(
     return events, writer.slow_envelopes
 
 
-def _load(part: Part, source: StoreSource, store: ReadStore, writer: FastWriter, after: int,
+def _load(part: Part, source: LogSource, store: ReadStore, writer: FastWriter, after: int,
           report: Callable[[int, int], None]) -> int:
     events = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
-        batch = source.read(after, part.batch_size)
-        if batch.end <= after:  # no ticket event is left below the goal
+        events_read, end = source.read(after, part.batch_size)
+        if end <= after:  # no ticket event is left below the goal
             with store.transaction() as tx:
                 _moved(tx, part.part, part.goal)
             report(part.goal - after, 0)
             break
-        prepared = writer.prepare(batch.envelopes)
+        prepared = writer.prepare(events_read)
         with store.transaction() as tx:
             writer.write(tx, prepared)
-            _moved(tx, part.part, batch.end)
-        report(batch.end - after, len(batch.envelopes))
-        events += len(batch.envelopes)
-        after, batches = batch.end, batches + 1
+            _moved(tx, part.part, end)
+        report(end - after, len(events_read))
+        events += len(events_read)
+        after, batches = end, batches + 1
         if batches % FULL_COLLECTION_EVERY == 0:
             gc.collect()
     return events

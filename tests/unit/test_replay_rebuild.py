@@ -88,6 +88,19 @@ def test_an_interrupted_rebuild_continues_where_it_stopped(
     assert differences(live, ReadStore(target), desk) == []
 
 
+def test_an_interrupted_rebuild_in_parts_continues_where_each_part_stopped(
+    desk: TicketDesk, live: ReadStore, tmp_path: Path
+) -> None:
+    target = url(tmp_path, "parts.sqlite3")
+    first = rebuild(desk, all_projections(desk.catalogue), target, parts=2, batch_size=30,
+                    max_batches=2, progress=False)
+    assert not first.complete and first.events == 2 * 2 * 30
+    second = rebuild(desk, all_projections(desk.catalogue), target, parts=2, batch_size=30,
+                     progress=False)
+    assert second.complete and first.events + second.events == ticket_events(desk)
+    assert differences(live, ReadStore(target), desk) == []
+
+
 def ticket_events(desk: TicketDesk) -> int:
     total = desk.recorder.max_notification_id() or 0
     return len(desk.recorder.select_notifications(start=1, limit=total, topics=TICKET_TOPICS))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from consumers.envelope import Envelope
+from consumers.envelope import Envelope, format_time
 from consumers.store_reader import StoreReader
 from domain.catalogue import Catalogue
+from domain.facts import fold_all
+from projections.audit_entry import payload_text
+from projections.facts_state import dump_facts
+from replay.fast_text import facts_text, time_text, wire_text
+from replay.log_source import LogSource, Sealed, canonical_payload
 from replay.source import StoreSource
 from tests.unit.replay_week import sqlite_desk, write_week
 
@@ -37,3 +44,39 @@ def test_parts_split_the_tickets_without_overlap_and_resume_from_a_position(
     later = StoreSource(desk).read(middle, 10_000).envelopes
     assert [e.as_map() for e in later] == [e.as_map() for e in everything if e.position > middle]
     assert StoreSource(desk).read(everything[-1].position, 10).envelopes == []
+
+
+def test_the_rebuild_source_gives_the_audit_rows_and_entries_of_the_live_seal(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    desk = sqlite_desk(tmp_path / "events.sqlite3", catalogue)
+    write_week(desk, tickets=30)
+    live = StoreReader(desk).read(0, 10_000)
+    rows = [(e.ticket_id, e.version, e.ticket_number, e.desk, e.type, e.occurred_at, e.recorded_at,
+             e.actor, e.channel, payload_text(e.payload), e.prev_hash, e.hash, e.position)
+            for e in live]
+    events, end = LogSource(desk).read(0, 10_000)
+    assert [e.row for e in events] == rows and end == live[-1].position
+    assert [e.entry for e in events] == [e.entry() for e in live]
+    assert [e.envelope().as_map() for e in events] == [e.as_map() for e in live]
+    assert [Sealed.of(e).row for e in live] == rows
+    parts = [LogSource(desk, (k, n)).read(0, 10_000)[0] for n in (2, 3) for k in range(n)]
+    assert sorted(e.row for part in parts for e in part) == sorted(rows * 2)
+    later, _ = LogSource(desk).read(live[40].position, 25)
+    assert [e.row for e in later] == rows[41:66]  # a ticket's chain picks up mid-way
+
+
+def test_the_rebuild_texts_equal_the_projections_texts(tmp_path: Path, catalogue: Catalogue) -> None:
+    desk = sqlite_desk(tmp_path / "events.sqlite3", catalogue)
+    numbers = write_week(desk, tickets=30)
+    for number in numbers:
+        facts = fold_all(desk.history(number))
+        assert facts_text(facts) == dump_facts(facts)
+    for envelope in StoreReader(desk).read(0, 10_000):
+        assert canonical_payload(envelope.payload) == payload_text(envelope.payload)
+        assert time_text(envelope.entry().occurred_at) == format_time(envelope.entry().occurred_at)
+    odd = {"reason": "ünïcode \"quoted\"", "n": 3, "x": 1.5, "none": None, "list": [1, "a"]}
+    assert canonical_payload(odd) == payload_text(odd)
+    paris = datetime(2026, 11, 16, 9, 30, 0, 12, tzinfo=ZoneInfo("Europe/Paris"))
+    assert time_text(paris) == format_time(paris)
+    assert wire_text(paris.isoformat()) == format_time(paris)
