@@ -7,8 +7,8 @@ offsets (``consumers.consumer_offsets``, which also fences a member that lost it
 apply the envelopes to every projection through ``read_batches``/``apply_read`` (the version gate
 skips duplicates), the offsets' statements sent with the projections' reads (on PostgreSQL a
 pipelined transaction: two round trips a batch). Only after that commit are the offsets committed
-to Kafka too, for lag tools; the read store is the truth: on assignment the runner seeks to the
-stored offsets, and to the beginning of a partition it has none for.
+to Kafka too, without waiting, for lag tools; the read store is the truth: on assignment the
+runner seeks to the stored offsets, and to the beginning of a partition it has none for.
 
 The rebalance listener is called while the loop's thread waits in ``poll`` (kafka-python 3 runs it
 on its IO thread), so no batch is in flight when partitions are revoked: every batch is committed
@@ -208,12 +208,19 @@ class GroupRunner:
                              reason=letter.reason)
 
     def _commit_to_kafka(self, moves: dict[int, tuple[int | None, int]]) -> None:
+        """Tell Kafka the offsets too, for lag tools, without waiting: the read store holds the
+        truth (the runner seeks to it on assignment), so a commit lost or refused costs nothing but
+        a stale lag figure, and waiting for it would add a broker round trip to every batch."""
         offsets = {TopicPartition(self.topic, p): OffsetAndMetadata(new, "", -1)
                    for p, (_, new) in moves.items()}
         try:
-            self.consumer.commit(offsets)
-        except KafkaError as error:  # a rebalance under way: the read store holds the truth
+            self.consumer.commit_async(offsets, callback=self._commit_done)
+        except KafkaError as error:  # a rebalance under way
             self.log.info("kafka_commit_skipped", error=type(error).__name__)
+
+    def _commit_done(self, offsets: Any, response: Any) -> None:
+        if isinstance(response, BaseException):
+            self.log.info("kafka_commit_skipped", error=type(response).__name__)
 
     def run(self, stop: threading.Event, poll_ms: int = 100) -> RunnerStats:
         """Consume until ``stop`` is set; then leave the group and close."""

@@ -13,7 +13,9 @@ offset, or the start of the last batch).
 
 A record that is not a valid envelope stops the rebuild with its partition, offset and reason:
 the topic is the source of truth here, and a rebuild must not quietly leave an event out.
-Resuming after ``after`` re-reads the partitions from the beginning and skips to it.
+Resuming after ``after`` re-reads the partitions from the beginning and skips to it. The topic
+must hold every event from offset 0 (``retention.ms=-1``); a partition that starts later is refused.
+``KafkaSealedSource`` hands the events to a rebuild part (``replay.rebuild``, ``--from kafka``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from kafka import KafkaConsumer, TopicPartition
 from consumers.envelope import Envelope, EnvelopeError, decode
 from consumers.kafka_settings import KafkaSettings
 from domain.errors import ValidationError
+from replay.log_source import Sealed
 from replay.source import SourceBatch
 
 #: Records buffered per partition before it is paused, so one fast partition cannot fill memory.
@@ -39,7 +42,7 @@ class KafkaSource:
     """``tickets.events`` from offset 0 in position order; ``partition=(k, n)`` keeps id % n == k."""
 
     def __init__(self, settings: KafkaSettings, partition: tuple[int, int] | None = None, *,
-                 idle_ms: int = 1_000, metadata_timeout: float = 30.0) -> None:
+                 idle_ms: int = 1_000, metadata_timeout: float = 30.0, until: int | None = None) -> None:
         self.topic = settings.topics.events
         self.partition = partition
         self.idle_ms = idle_ms
@@ -51,6 +54,8 @@ class KafkaSource:
         self._check_nothing_deleted()
         self._ends = self._last_records()
         self._goal = max((position for _, position in self._ends.values()), default=0)
+        if until is not None:  # the parts of one rebuild read to the same goal
+            self._goal = min(self._goal, until)
         self._reset()
 
     def _partitions(self, timeout: float) -> list[TopicPartition]:
@@ -133,6 +138,9 @@ class KafkaSource:
             envelope = buffer.popleft()
             if buffer:
                 heapq.heappush(self._heap, (buffer[0].position, index))
+            if envelope.position > self._goal:
+                self._heap.clear()  # past the goal: the end for this source
+                return None
             if envelope.position > self._last:
                 return envelope
             # a duplicate of what was handed over already (a publisher re-sent it): skip
@@ -183,3 +191,20 @@ class KafkaSource:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+class KafkaSealedSource:
+    """``KafkaSource`` as a rebuild part reads it: ``replay.log_source.Sealed`` events."""
+
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+
+    def max_position(self) -> int:
+        return self.source.max_position()
+
+    def read(self, after: int, limit: int) -> tuple[list[Sealed], int]:
+        batch = self.source.read(after, limit)
+        return [Sealed.of(e) for e in batch.envelopes], batch.end
+
+    def close(self) -> None:
+        self.source.close()

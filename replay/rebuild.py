@@ -7,8 +7,8 @@ Parts run in their own processes (each reads the log; each decodes only its tick
 how a rebuild uses more than one core. When every part has reached the log's end, the
 projections' positions are set, and the target can be swapped in or compared (``replay.swap``,
 ``replay.compare``). The source is ``replay.log_source.LogSource`` (the store's log, read raw and
-sealed into audit rows); a Kafka source (``replay.source.EnvelopeSource``) plugs in there through
-``Sealed.of``, one envelope at a time.
+sealed into audit rows), or ``tickets.events`` from offset 0 (``replay.kafka_source``), whose
+envelopes come in through ``Sealed.of``, one at a time.
 """
 
 from __future__ import annotations
@@ -20,16 +20,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from projections.base import Projection
+from replay.fast_rows import WRITERS
 from replay.fast_writer import FastWriter
-from replay.log_source import LogSource
+from replay.kafka_source import KafkaSealedSource, KafkaSource
+from replay.log_source import LogSource, Sealed
 from replay.target import finish, open_target, prepare
 
 #: SQLite page cache for the target, shared by the parts (the default 2 MiB thrashes on big tables).
@@ -51,6 +54,12 @@ class Part:
     batch_size: int
     max_batches: int | None = None
     fast: tuple[str, ...] | None = None
+    #: Read ``tickets.events`` from offset 0 instead of the store's log.
+    kafka: KafkaSettings | None = None
+
+
+class SealedSource(Protocol):
+    def read(self, after: int, limit: int) -> tuple[list[Sealed], int]: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,9 @@ def run_part(
     # PostgreSQL collide in its catalogue ("tuple concurrently updated").
     app = app or TicketDesk(part.catalogue, env={**part.store_env, "CREATE_TABLE": "no"})
     store = open_target(part.target_url, create=False)
-    source = LogSource(app, (part.part, part.parts) if part.parts > 1 else None)
+    share = (part.part, part.parts) if part.parts > 1 else None
+    source: SealedSource = (LogSource(app, share) if part.kafka is None else
+                            KafkaSealedSource(KafkaSource(part.kafka, share, until=part.goal)))
     writer = FastWriter(part.catalogue, part.projections, part.fast)
     if store.dialect == "sqlite":  # a bigger page cache: the rows' keys arrive in random order
         store.read(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB // part.parts}")
@@ -88,10 +99,12 @@ def run_part(
             events = _load(part, source, store, writer, after, report)
     finally:
         store.close()
+        if isinstance(source, KafkaSealedSource):
+            source.close()
     return events, writer.slow_envelopes
 
 
-def _load(part: Part, source: LogSource, store: ReadStore, writer: FastWriter, after: int,
+def _load(part: Part, source: SealedSource, store: ReadStore, writer: FastWriter, after: int,
           report: Callable[[int, int], None]) -> int:
     events = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
@@ -169,19 +182,33 @@ def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
     return events, slow
 
 
+def _kafka_goal(kafka: KafkaSettings) -> int:
+    """The last position on ``tickets.events`` now: every part reads up to it."""
+    source = KafkaSource(kafka)
+    try:
+        return source.max_position()
+    finally:
+        source.close()
+
+
 def rebuild(
     app: TicketDesk, projections: Sequence[Projection], target_url: str, *, parts: int = 1,
     batch_size: int = 50_000, progress: bool = True, max_batches: int | None = None,
-    fast: tuple[str, ...] | None = None,
+    fast: tuple[str, ...] | None = None, kafka: KafkaSettings | None = None,
 ) -> Rebuilt:
-    """Rebuild ``projections`` into ``target_url`` from ``app``'s event store, or continue doing so."""
+    """Rebuild ``projections`` into ``target_url`` from ``app``'s event store (or, with ``kafka``,
+    from ``tickets.events`` at offset 0), or continue doing so."""
     store = open_target(target_url)
     if dict(app.env).get("PERSISTENCE_MODULE") == "eventsourcing.popo":
         parts = 1  # an in-memory store cannot be read from another process
     positions = prepare(store, projections, parts)
-    goal = app.recorder.max_notification_id() or 0
+    goal = (app.recorder.max_notification_id() or 0) if kafka is None else _kafka_goal(kafka)
+    if kafka is not None and fast is None:
+        # The store's own reading makes the chain; envelopes from Kafka are checked: the audit
+        # trail's own ``apply`` verifies every hash, so a record altered on the topic is set aside.
+        fast = tuple(name for name in WRITERS if name != "audit_trail")
     jobs = [Part(dict(app.env), app.catalogue, list(projections), target_url, p, len(positions),
-                 goal, batch_size, max_batches, fast) for p in positions]
+                 goal, batch_size, max_batches, fast, kafka) for p in positions]
     started = time.perf_counter()
     with tqdm(total=max(0, goal - min(positions.values())), unit="ev", disable=not progress,
               desc="rebuild", smoothing=0.1) as bar:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import ReadStore
 from domain.errors import TicketError, ValidationError
 from domain.times import parse_aware_time
@@ -79,8 +80,12 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> Any:
         raise ValidationError("rebuild into a fresh database, not the live read model",
                               field="into", rule="not_the_live_database")
     projections = all_projections(desk.catalogue)
+    if args.source == "kafka" and not settings.kafka_bootstrap_servers:
+        raise ValidationError("rebuilding from Kafka needs the broker's address",
+                              field="KAFKA_BOOTSTRAP_SERVERS", rule="required")
+    kafka = KafkaSettings.of(settings) if args.source == "kafka" else None
     done = rebuild(desk, projections, into, parts=args.parts, batch_size=args.batch,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, kafka=kafka)
     summary: dict[str, Any] = {"into": into, "events": done.events, "seconds": round(done.seconds, 3),
                                "events_per_second": round(done.rate), "complete": done.complete,
                                "position": done.position}
@@ -156,7 +161,10 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
     _personal(p)
     p = tool("verify", "check the hash chains of the store against the audit trail (exit 1: broken)")
     p.add_argument("ticket", nargs="?", help="one ticket (default: every ticket)")
-    p = tool("rebuild", "rebuild the projections from the event store into fresh tables")
+    p = tool("rebuild", "rebuild the projections from the event store (or Kafka) into fresh tables")
+    p.add_argument("--from", dest="source", choices=("store", "kafka"), default="store",
+                   help="read the event store's log (default) or tickets.events from offset 0 "
+                        "(needs KAFKA_BOOTSTRAP_SERVERS and a topic that keeps every event)")
     p.add_argument("--into", help="sqlite:///FILE or postgresql://...?options=-csearch_path%%3DSCHEMA "
                                   "(default: HOME/read_models.rebuilt.sqlite3)")
     p.add_argument("--parts", type=int, default=2, help="processes, each its share of the tickets (2)")

@@ -10,12 +10,17 @@ from kafka_helpers import InThread, create_topics, environment, new_desk, settin
 
 from consumers.envelope import Envelope
 from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
+from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.errors import ValidationError
+from replay.compare import compare
 from replay.kafka_source import KafkaSource
+from replay.rebuild import rebuild
 from tickets.devservers import KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_publisher
+from tickets.projections_registry import all_projections
 from tickets.sample_lives import write_lives
+from tickets.wiring import build_desk
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +110,24 @@ def test_a_topic_that_does_not_exist_is_a_clear_error(kafka_broker: KafkaEndpoin
     kafka = KafkaSettings(kafka_broker.bootstrap_servers, topic_prefix="no-such-prefix.")
     with pytest.raises(ValidationError, match="does not exist"):
         KafkaSource(kafka, metadata_timeout=2)
+
+
+def test_a_rebuild_from_kafka_equals_a_rebuild_from_the_store(
+    pg_database: PostgresDatabase, kafka_broker: KafkaEndpoint, kafka_topic_prefix: str, tmp_path: Path,
+) -> None:
+    kafka, stored = _published(pg_database, kafka_broker, kafka_topic_prefix, tmp_path)
+    settings = settings_of(environment(pg_database.dsn, pg_database.dsn, kafka_broker, kafka_topic_prefix,
+                                       str(tmp_path)))
+    desk = build_desk(settings)
+    projections = all_projections(desk.catalogue)
+    from_store, from_kafka = f"sqlite:///{tmp_path / 'store.db'}", f"sqlite:///{tmp_path / 'kafka.db'}"
+    rebuild(desk, projections, from_store, parts=1, progress=False)
+    first = rebuild(desk, projections, from_kafka, parts=2, batch_size=20, max_batches=1, progress=False,
+                    kafka=kafka)
+    assert not first.complete  # interrupted: the second run continues it
+    done = rebuild(desk, projections, from_kafka, parts=2, batch_size=20, progress=False, kafka=kafka)
+    assert done.complete and done.position == stored[-1].position
+    diffs = compare(ReadStore(from_store), ReadStore(from_kafka), projections)
+    assert [d.table for d in diffs if not d.same] == []
+    assert sum(d.live_rows for d in diffs if d.table == "audit_trail") == len(stored)
+    desk.close()

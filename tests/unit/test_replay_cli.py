@@ -133,3 +133,11 @@ def test_the_demo_week_exports_byte_identical_twice(
     assert files[0] == files[1] and len(files[0][0]) > 10_000
     code, out, _ = run(capsys, "replay", "verify", "--home", str(home), "--json")
     assert code == 0 and json.loads(out)["ok"]
+
+
+def test_rebuilding_from_kafka_without_a_broker_address_says_which_setting_is_missing(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    code, _, err = run(capsys, "replay", "rebuild", "--from", "kafka", "--no-progress", "--home", str(home))
+    assert code == 1 and "field=KAFKA_BOOTSTRAP_SERVERS" in err and "rule=required" in err
