@@ -171,14 +171,20 @@ def seal(entry: HistoryEntry, *, number: str, desk: str, position: int, prev_has
     return envelope
 
 
-def decode(data: bytes) -> Envelope:
-    """Decode and check an envelope; anything else raises ``EnvelopeError`` with the reason."""
+def _unpacked_map(data: bytes) -> dict[Any, Any]:
+    """The msgpack map ``data`` holds, or ``EnvelopeError`` saying why not."""
     try:
         raw = msgpack.unpackb(data, raw=False)
     except Exception as error:  # msgpack raises several unrelated types
         raise EnvelopeError(f"not msgpack: {type(error).__name__}: {error}") from None
     if not isinstance(raw, dict):
         raise EnvelopeError(f"expected a map, got {type(raw).__name__}")
+    return raw
+
+
+def decode(data: bytes) -> Envelope:
+    """Decode and check an envelope; anything else raises ``EnvelopeError`` with the reason."""
+    raw = _unpacked_map(data)
     missing = [name for name in FIELDS if name not in raw]
     if missing:
         raise EnvelopeError(f"missing fields: {', '.join(missing)}")
@@ -213,12 +219,7 @@ def decode_with_entry(data: bytes) -> Envelope:
     consumer that folds every envelope parses the id once instead of twice, and the envelope is
     built without the frozen dataclass's field-by-field ``__init__``.
     """
-    try:
-        raw = msgpack.unpackb(data, raw=False)
-    except Exception as error:  # msgpack raises several unrelated types
-        raise EnvelopeError(f"not msgpack: {type(error).__name__}: {error}") from None
-    if not isinstance(raw, dict):
-        raise EnvelopeError(f"expected a map, got {type(raw).__name__}")
+    raw = _unpacked_map(data)
     try:
         values = {name: raw[name] for name in FIELDS}
     except KeyError:

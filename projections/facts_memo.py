@@ -28,12 +28,16 @@ included).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from domain.facts import TicketFacts, fold
 from domain.history import HistoryEntry
 from domain.policy import Desk
 from domain.sla import SlaReport, compute
 from projections.facts_state import dump_facts, load_facts
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: Entries kept: several default batches' worth of tickets (a batch of 1000 touches at most 1000).
 LIMIT = 8192
@@ -75,13 +79,9 @@ def facts_text(facts: TicketFacts) -> str:
     """``dump_facts(facts)``, shared by every projection that stores equal facts."""
     text = _texts.get(facts)
     if text is None:
-        text = dump_facts(facts)
-        if len(_texts) >= LIMIT:
-            _texts.clear()
-        _texts[facts] = text
-        if len(_parsed) >= LIMIT:
-            _parsed.clear()
-        _parsed.setdefault(text, facts)
+        text = _kept(_texts, facts, dump_facts(facts))
+        if text not in _parsed:
+            _kept(_parsed, text, facts)
     return text
 
 
@@ -89,11 +89,16 @@ def facts_of(text: str) -> TicketFacts:
     """``load_facts(text)``, shared by every projection that reads equal text."""
     facts = _parsed.get(text)
     if facts is None:
-        facts = load_facts(text)
-        if len(_parsed) >= LIMIT:
-            _parsed.clear()
-        _parsed[text] = facts
+        facts = _kept(_parsed, text, load_facts(text))
     return facts
+
+
+def _kept(memo: dict[K, V], key: K, value: V) -> V:
+    """``value``, kept in ``memo`` under ``key`` (the memo emptied first when full)."""
+    if len(memo) >= LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def clear() -> None:
