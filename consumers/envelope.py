@@ -57,6 +57,20 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def iso_wire_time(iso: str) -> str:
+    """``format_time(datetime.fromisoformat(iso))``, by slicing the text for times in UTC.
+
+    The event store keeps times as ``isoformat()`` text, which leaves out a zero microsecond part;
+    readers that go straight from stored JSON to envelopes turn them into wire text with this.
+    """
+    if iso.endswith("+00:00"):
+        if len(iso) == 32:
+            return iso[:26] + "Z"
+        if len(iso) == 25:
+            return iso[:19] + ".000000Z"
+    return format_time(datetime.fromisoformat(iso))
+
+
 _PLAIN = (str, int, float, bool, type(None))
 
 

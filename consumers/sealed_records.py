@@ -2,16 +2,15 @@
 
 The publisher needs each event's msgpack envelope and nothing else: no ``Envelope`` object, no
 history entry, no ``datetime``. This path decodes the stored JSON with the times left as text,
-turns them into the envelope's wire form by string slicing, builds the hashed content and the
-envelope map once, and packs it. Each result is byte for byte ``StoreReader``'s
-``Envelope.encode()`` (tests hold them equal); anything the fast path does not recognise (an
-older class version, a time not in UTC, a compressed or encrypted store, a transcoded type other
+turns them into the envelope's wire form (``consumers.envelope.iso_wire_time``: string slicing for
+UTC), builds the hashed content and the envelope map once, and packs it. Each result is byte for
+byte ``StoreReader``'s ``Envelope.encode()`` (tests hold them equal); anything the fast path does
+not recognise (an older class version, a compressed or encrypted store, a transcoded type other
 than times and ids) returns ``None`` and goes the ``StoreReader`` way.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from uuid import UUID
 import msgpack
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from consumers.envelope import _CANONICAL, SCHEMA
+from consumers.envelope import SCHEMA, chained_hash, iso_wire_time
 from consumers.stored_entries import KNOWN
 
 _NOT_PAYLOAD = frozenset(
@@ -48,28 +47,12 @@ class NeedsSlowPath(Exception):
     """Something in the stored state that only the library's transcoder handles."""
 
 
-def wire_time_of_iso(text: str) -> str:
-    """``datetime.isoformat()`` text of a UTC time as the envelope writes it (``...ffffffZ``).
-
-    Only ``+00:00`` times take this path; any other offset raises ``NeedsSlowPath`` (the slow path
-    converts them). ``isoformat`` leaves out a zero microsecond part, the wire form never does.
-    """
-    if not text.endswith("+00:00"):
-        raise NeedsSlowPath("offset")
-    base = text[:-6]
-    if len(base) == 19:
-        return base + ".000000Z"
-    if len(base) == 26:
-        return base + "Z"
-    raise NeedsSlowPath("shape")
-
-
 def _wire_object(obj: dict[str, Any]) -> Any:
     kind = obj.get("_type_")
     if kind is None:
         return obj
     if kind == "datetime_iso":
-        return wire_time_of_iso(obj["_data_"])
+        return iso_wire_time(obj["_data_"])
     if kind == "uuid_hex":
         return str(UUID(obj["_data_"]))
     raise NeedsSlowPath(kind)
@@ -112,7 +95,7 @@ def seal_record(
         "version": version, "occurred_at": state["occurred_at"], "recorded_at": state["timestamp"],
         "actor": state["actor"], "channel": state["channel"], "payload": payload,
     }
-    digest = hashlib.sha256(prev_hash.encode("ascii") + _CANONICAL(content).encode("utf-8")).hexdigest()
+    digest = chained_hash(prev_hash, content)
     envelope = {
         "ticket_id": content["ticket_id"], "ticket_number": number, "desk": desk, "type": known[0],
         "version": version, "schema": SCHEMA, "occurred_at": content["occurred_at"],

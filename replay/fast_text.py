@@ -14,20 +14,9 @@ from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from consumers.envelope import format_time
+from consumers.envelope import format_time, iso_wire_time
 from domain.facts import TicketFacts
 from projections.facts_state import dump_facts
-
-
-def wire_text(iso: str) -> str:
-    """``format_time(datetime.fromisoformat(iso))``, without parsing for times in UTC."""
-    if iso.endswith("+00:00"):
-        if len(iso) == 32:
-            return iso[:26] + "Z"
-        if len(iso) == 25:
-            return iso[:19] + ".000000Z"
-    return format_time(datetime.fromisoformat(iso))
-
 
 #: Wire texts of the times a rebuild has read (``replay.log_source`` notes each event's time as it
 #: parses it): a ticket's facts hold the times of its events, so most are found here. Equal times
@@ -42,7 +31,7 @@ def time_text(value: datetime) -> str:
     if text is not None:
         return text
     if value.tzinfo is UTC:
-        return wire_text(value.isoformat())
+        return iso_wire_time(value.isoformat())
     return format_time(value)
 
 

@@ -32,7 +32,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from consumers.envelope import GENESIS, Envelope, chained_hash, format_time, wire_value
+from consumers.envelope import GENESIS, Envelope, chained_hash, format_time, iso_wire_time, wire_value
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from consumers.stored_entries import KNOWN
 from domain.desk import TicketDesk
@@ -40,7 +40,7 @@ from domain.errors import ValidationError
 from domain.history import HistoryEntry, entry_of
 from projections.audit_entry import payload_text
 from replay.fast_text import LIMIT as TEXTS_LIMIT
-from replay.fast_text import TEXTS, wire_text
+from replay.fast_text import TEXTS
 from replay.source import SourcedEnvelope
 
 _HEX = "0123456789abcdef"
@@ -55,7 +55,7 @@ def _special(obj: dict[str, Any]) -> Any:
     kind = obj["_type_"]
     if len(obj) == 2:
         if kind == "datetime_iso":
-            return wire_text(obj["_data_"])
+            return iso_wire_time(obj["_data_"])
         if kind == "uuid_hex":
             return str(UUID(obj["_data_"]))
     raise _NeedsMapper(kind)
@@ -345,7 +345,7 @@ def _fast_fields(topic: str, state: bytes) -> tuple[str, str, str, Any, Any, dic
             return None
         if type(recorded) is not dict or recorded.get("_type_") != "datetime_iso" or len(recorded) != 2:
             return None
-        occurred, recorded = wire_text(occurred["_data_"]), wire_text(recorded["_data_"])
+        occurred, recorded = iso_wire_time(occurred["_data_"]), iso_wire_time(recorded["_data_"])
         if text.count('"_type_"') > 2:  # a transcoded value in the payload too
             for key, value in raw.items():
                 if type(value) is dict or type(value) is list:

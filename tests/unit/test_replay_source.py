@@ -6,13 +6,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consumers.envelope import Envelope, format_time
+from consumers.envelope import Envelope, format_time, iso_wire_time
 from consumers.store_reader import StoreReader
 from domain.catalogue import Catalogue
 from domain.facts import fold_all
 from projections.audit_entry import payload_text
 from projections.facts_state import dump_facts
-from replay.fast_text import facts_text, time_text, wire_text
+from replay.fast_text import facts_text, time_text
 from replay.log_source import LogSource, Sealed, canonical_payload
 from replay.source import StoreSource
 from tests.unit.replay_week import sqlite_desk, write_week
@@ -79,4 +79,4 @@ def test_the_rebuild_texts_equal_the_projections_texts(tmp_path: Path, catalogue
     assert canonical_payload(odd) == payload_text(odd)
     paris = datetime(2026, 11, 16, 9, 30, 0, 12, tzinfo=ZoneInfo("Europe/Paris"))
     assert time_text(paris) == format_time(paris)
-    assert wire_text(paris.isoformat()) == format_time(paris)
+    assert iso_wire_time(paris.isoformat()) == format_time(paris)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgpack
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.envelope import format_time
+from consumers.envelope import format_time, iso_wire_time
 from consumers.read_ahead import outgoing
-from consumers.sealed_records import NeedsSlowPath, wire_time_of_iso
 from consumers.store_reader import StoreReader
 from domain.desk import TicketDesk
 from tests.unit.conftest import AGENT, at, live_every_event_type
@@ -53,10 +51,9 @@ def test_reading_in_batches_keeps_the_chain_of_reading_at_once(desk: TicketDesk)
 @given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 1, 1)))
 def test_a_utc_iso_time_becomes_the_envelopes_wire_time(moment: datetime) -> None:
     aware = moment.replace(tzinfo=UTC)
-    assert wire_time_of_iso(aware.isoformat()) == format_time(aware)
+    assert iso_wire_time(aware.isoformat()) == format_time(aware)
 
 
-def test_a_time_not_in_utc_is_left_to_the_slow_path() -> None:
+def test_a_time_not_in_utc_becomes_the_same_wire_time() -> None:
     plus_one = datetime(2026, 3, 2, 8, tzinfo=UTC).astimezone(timezone(timedelta(hours=1)))
-    with pytest.raises(NeedsSlowPath):
-        wire_time_of_iso(plus_one.isoformat())
+    assert iso_wire_time(plus_one.isoformat()) == format_time(plus_one) == "2026-03-02T08:00:00.000000Z"
