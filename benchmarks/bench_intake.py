@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 from typing import Any
@@ -33,12 +31,13 @@ from typing import Any
 from bench_support import (
     LIFE,
     ServiceClient,
+    add_server_arguments,
     engine_env,
     engine_processes,
     kafka_settings,
     new_prefix,
     opening,
-    raise_priority,
+    report_header,
     servers,
     step,
     url_of,
@@ -168,18 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="the intake's records per poll")
     parser.add_argument("--partitions", type=int, default=6, help="of tickets.intake")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="bound for each phase")
-    parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on, on disk")
-    parser.add_argument("--external", action="store_true",
-                        help="use TICKETS_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
-    parser.add_argument("--nice", type=int, default=0,
-                        help="add this to the priority of the benchmark, its servers and processes "
-                             "(negative: before other work on the machine; root only)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    add_server_arguments(parser)
     args = parser.parse_args(argv)
-    niceness = raise_priority(args.nice)
-    report: dict[str, Any] = {"python": platform.python_version(),
-                              "machine": f"{platform.machine()}, {os.cpu_count()} cpus", "niceness": niceness,
-                              "load_average": [round(x, 1) for x in os.getloadavg()]}
+    report = report_header(args.nice)
     with servers(args.external, args.durable, args.nice) as (database, endpoint):
         for name, run in (
             ("bare", lambda env: bare(env, args.bare_changes, args.max_seconds)),

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import tempfile
@@ -49,12 +48,13 @@ from bench_support import (
     LIFE,
     QUIET,
     ServiceClient,
+    add_server_arguments,
     engine_env,
     engine_processes,
     kafka_settings,
     new_prefix,
     opening,
-    raise_priority,
+    report_header,
     servers,
     step,
     url_of,
@@ -439,18 +439,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="after sending, wait at most this long for the last results")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--watch-ms", type=float, default=5.0, help="read-model polling interval")
-    parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on, on disk")
-    parser.add_argument("--external", action="store_true",
-                        help="use TICKETS_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
-    parser.add_argument("--nice", type=int, default=0,
-                        help="add this to the priority of the benchmark, its servers and processes "
-                             "(negative: before other work on the machine; root only)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    add_server_arguments(parser)
     args = parser.parse_args(argv)
-    niceness = raise_priority(args.nice)
-    report: dict[str, Any] = {"python": platform.python_version(),
-                              "machine": f"{platform.machine()}, {os.cpu_count()} cpus", "niceness": niceness,
-                              "load_average_before": [round(x, 1) for x in os.getloadavg()]}
+    report = report_header(args.nice)
+    report["load_average_before"] = report.pop("load_average")
     with servers(args.external, args.durable, args.nice) as (database, endpoint):
         if args.raw_seconds > 0:
             settings = kafka_settings(endpoint, new_prefix("bench-raw"))

@@ -58,6 +58,25 @@ def raise_priority(increment: int, pid: int | str = "self") -> int:
     return os.nice(increment) if pid == "self" else increment
 
 
+def add_server_arguments(parser: Any) -> None:
+    """The flags every server benchmark shares: where the servers come from, priority, output."""
+    parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync on, on disk")
+    parser.add_argument("--external", action="store_true",
+                        help="use TICKETS_DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="add this to the priority of the benchmark, its servers and processes "
+                             "(negative: before other work on the machine; root only)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+
+
+def report_header(nice: int) -> dict[str, Any]:
+    """Raise the priority by ``nice``; the report's first fields: Python, machine, niceness, load."""
+    import platform
+
+    return {"python": platform.python_version(), "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+            "niceness": raise_priority(nice), "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
 @contextlib.contextmanager
 def servers(external: bool, durable: bool = False,
             nice: int = 0) -> Iterator[tuple[PostgresAccess, KafkaEndpoint]]:
@@ -130,8 +149,8 @@ def engine_processes(
                 started[name] = EngineProcess(name, process, log_path)
             yield started
         finally:
-            for process in started.values():
-                process.stop()
+            for member in started.values():
+                member.stop()
 
 
 def engine_env(database_url: str, endpoint: KafkaEndpoint, prefix: str, home: str) -> dict[str, str]:
