@@ -21,7 +21,7 @@ import msgpack
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from consumers.envelope import SCHEMA, chained_hash, iso_wire_time
-from consumers.stored_entries import KNOWN
+from consumers.stored_entries import KNOWN, NeedsMapper
 
 _NOT_PAYLOAD = frozenset(
     {"timestamp", "occurred_at", "actor", "channel", "originator_topic", "class_version"}
@@ -43,10 +43,6 @@ class SealedRecord:
     hash: str
 
 
-class NeedsSlowPath(Exception):
-    """Something in the stored state that only the library's transcoder handles."""
-
-
 def _wire_object(obj: dict[str, Any]) -> Any:
     kind = obj.get("_type_")
     if kind is None:
@@ -55,7 +51,7 @@ def _wire_object(obj: dict[str, Any]) -> Any:
         return iso_wire_time(obj["_data_"])
     if kind == "uuid_hex":
         return str(UUID(obj["_data_"]))
-    raise NeedsSlowPath(kind)
+    raise NeedsMapper(kind)
 
 
 _decode: Callable[[str], Any] = json.JSONDecoder(object_hook=_wire_object).decode
@@ -82,7 +78,7 @@ def seal_record(
         return None
     try:
         state = _decode(stored.state.decode("utf-8"))
-    except NeedsSlowPath:
+    except NeedsMapper:
         return None
     if state.get("class_version", 1) != known[1]:
         return None

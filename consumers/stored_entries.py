@@ -36,8 +36,9 @@ _NOT_PAYLOAD = frozenset(
 )
 
 
-class _NeedsMapper(Exception):
-    """The stored state holds something only the library's transcoder knows."""
+class NeedsMapper(Exception):
+    """The stored state holds something only the library's transcoder knows (every fast reader
+    of stored events raises it and hands the event to the library's mapper)."""
 
 
 def _unwrap(obj: dict[str, Any]) -> Any:
@@ -46,7 +47,7 @@ def _unwrap(obj: dict[str, Any]) -> Any:
         return obj
     if kind == "datetime_iso":
         return datetime.fromisoformat(obj["_data_"])
-    raise _NeedsMapper(kind)
+    raise NeedsMapper(kind)
 
 
 _decode: Callable[[str], Any] = json.JSONDecoder(object_hook=_unwrap).decode
@@ -58,7 +59,7 @@ def history_entry(stored: StoredEvent, mapper: Mapper[UUID]) -> HistoryEntry:
     if known is not None and mapper.cipher is None and mapper.compressor is None:
         try:
             state = _decode(stored.state.decode("utf-8"))
-        except _NeedsMapper:
+        except NeedsMapper:
             state = None
         if state is not None and state.get("class_version", 1) == known[1]:
             return HistoryEntry(

@@ -34,7 +34,7 @@ from eventsourcing.persistence import StoredEvent
 
 from consumers.envelope import GENESIS, Envelope, chained_hash, format_time, iso_wire_time, wire_value
 from consumers.store_reader import TICKET_TOPICS, StoreReader
-from consumers.stored_entries import KNOWN
+from consumers.stored_entries import KNOWN, NeedsMapper
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from domain.history import HistoryEntry, entry_of
@@ -46,10 +46,6 @@ from replay.source import SourcedEnvelope
 _HEX = "0123456789abcdef"
 
 
-class _NeedsMapper(Exception):
-    """The stored state holds something only the library's transcoder knows."""
-
-
 def _special(obj: dict[str, Any]) -> Any:
     """A transcoded value (``{"_type_": ..., "_data_": ...}``) as it travels."""
     kind = obj["_type_"]
@@ -58,7 +54,7 @@ def _special(obj: dict[str, Any]) -> Any:
             return iso_wire_time(obj["_data_"])
         if kind == "uuid_hex":
             return str(UUID(obj["_data_"]))
-    raise _NeedsMapper(kind)
+    raise NeedsMapper(kind)
 
 
 def _walk(value: Any) -> Any:
@@ -85,7 +81,7 @@ def _decode(text: str) -> dict[str, Any]:
     if end != len(text) or type(value) is not dict:
         value = json.loads(text)  # raises for what is not JSON
         if type(value) is not dict:
-            raise _NeedsMapper("not a map")
+            raise NeedsMapper("not a map")
     return value
 
 
@@ -350,7 +346,7 @@ def _fast_fields(topic: str, state: bytes) -> tuple[str, str, str, Any, Any, dic
             for key, value in raw.items():
                 if type(value) is dict or type(value) is list:
                     raw[key] = _walk(value)
-    except _NeedsMapper:
+    except NeedsMapper:
         return None
     actor, channel = raw.pop("actor"), raw.pop("channel")
     raw.pop("originator_topic", None)

@@ -20,11 +20,14 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domain.catalogue import Catalogue, load_catalogue
+from domain.clock import VirtualClock
 from tickets.devservers import (
     TEST_CONSUMER_SETTINGS,
     KafkaBroker,
@@ -129,3 +132,14 @@ def kafka_topic(kafka_broker: KafkaEndpoint, kafka_topic_prefix: str) -> Callabl
 def kafka_consumer_settings(kafka_broker: KafkaEndpoint) -> dict[str, Any]:
     """kafka-python consumer settings for tests (bootstrap servers included), to ``**``-splat."""
     return {"bootstrap_servers": kafka_broker.bootstrap_servers, **TEST_CONSUMER_SETTINGS}
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """The shipped desks' policies (unit and integration tests alike)."""
+    return load_catalogue()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))

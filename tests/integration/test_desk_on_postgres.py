@@ -13,14 +13,13 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from domain.actor import Actor
-from domain.catalogue import Catalogue, load_catalogue
+from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.commands import Answer, execute
 from domain.desk import TicketDesk
@@ -37,17 +36,6 @@ for _module in (test_ticket_lifecycle, test_commands):
 
 AGENT = Actor("agent", "a-1")
 SERVICE = Actor("service", "webform")
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(NOW)
 
 
 def postgres_url(schema: PostgresDatabase) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from consumers.readstore import ReadStore
-from domain.catalogue import Catalogue, load_catalogue
+from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from projections.audit_trail import trail
@@ -33,11 +33,6 @@ from tickets.devservers import PostgresAccess, PostgresDatabase
 from tickets.projections_registry import all_projections
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 @pytest.fixture

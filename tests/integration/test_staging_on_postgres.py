@@ -13,7 +13,6 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -22,7 +21,7 @@ from consumers.event_writer import PostgresEventWriter
 from consumers.intake_apply import apply_commands
 from consumers.staging import StagingDesk
 from domain.actor import Actor
-from domain.catalogue import Catalogue, load_catalogue
+from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from tests.unit import test_intake_apply
@@ -35,16 +34,6 @@ pytestmark = pytest.mark.integration
 # The scenarios that take ``staging_desk``, collected again here so that they use this module's.
 globals().update({name: test for name, test in vars(test_intake_apply).items()
                   if name.startswith("test_") and "staging_desk" in test.__code__.co_varnames})
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

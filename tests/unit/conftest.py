@@ -6,23 +6,13 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.actor import Actor
-from domain.catalogue import Catalogue, load_catalogue
+from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 
 AGENT = Actor("agent", "a-1")
 CUSTOMER = Actor("customer", "c-1")
 SERVICE = Actor("service", "webform")
-
-
-@pytest.fixture(scope="session")
-def catalogue() -> Catalogue:
-    return load_catalogue()
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
