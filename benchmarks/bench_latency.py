@@ -10,8 +10,9 @@ answered. For every command it measures, from the moment it was sent:
   answer);
 * ``on_events_topic``: until its event is on ``tickets.events`` (adds the publisher);
 * ``visible``: until the audit trail row of the event it recorded is in the read model (adds
-  ``tickets.events`` and the consumer group's transaction), found by a watcher that polls the read
-  model every ``--watch-ms``;
+  ``tickets.events`` and the consumer group's transaction), found by a watcher that listens on
+  PostgreSQL for the consumer group's announcement of each batch it commits (``NOTIFY
+  tickets_read_model``) and then reads the audit trail (``--watch-ms`` N: poll every N ms instead);
 
 and each stage's own share, command by command: ``answer -> on_events_topic`` (the publisher,
 which reads the store and so may publish before the answer arrives: negative values are real) and
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -39,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,7 @@ from bench_support import (
 )
 
 from consumers.kafka_settings import KafkaSettings
+from consumers.readstore import READ_MODEL_CHANNEL
 from domain.catalogue import load_catalogue
 from domain.desk import TicketDesk
 from tickets.config import persistence_env
@@ -127,13 +131,20 @@ def _next_command(traffic: Traffic, serial: int) -> tuple[dict[str, Any], bytes]
     return opening(f"o-{serial}", f"c-{serial}"), f"c-{serial}".encode()
 
 
-def send_steadily(client: ServiceClient, traffic: Traffic, rate: float, seconds: float) -> float:
-    """Send ``rate`` commands a second for ``seconds``; return the rate achieved."""
+def send_steadily(client: ServiceClient, traffic: Traffic, rate: float, seconds: float,
+                  tick: float = 0.0) -> float:
+    """Send ``rate`` commands a second for ``seconds``; return the rate achieved.
+
+    With ``tick`` above 0 the service wakes once per ``tick`` seconds and sends the commands that
+    fell due meanwhile together, as a service with many users does (one request to the broker
+    for several commands); each command is timed from its own send.
+    """
     interval, started, serial = 1.0 / rate, time.perf_counter(), 0
     while (now := time.perf_counter()) - started < seconds:
         due = started + serial * interval
         if due > now:
-            time.sleep(due - now)
+            wake = started + math.ceil((due - started) / tick) * tick if tick > 0 else due
+            time.sleep(wake - now)
         message, key = _next_command(traffic, serial)
         with traffic.lock:
             traffic.sent[message["command_id"]] = Sent(time.perf_counter())
@@ -161,49 +172,55 @@ def read_answers(client: ServiceClient, traffic: Traffic, stop: threading.Event)
                     traffic.ready.append((answer["ticket_number"], index))
 
 
-def watch_events(settings: KafkaSettings, traffic: Traffic, stop: threading.Event) -> None:
+def events_seen(traffic: Traffic) -> Callable[[list[tuple[str, int]], float], None]:
     """Note when each (ticket, version) arrives on ``tickets.events``: the publisher's share."""
-    from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
-                             enable_auto_commit=False, max_poll_records=5000, **QUIET)
+    def note(seen: list[tuple[str, int]], now: float) -> None:
+        with traffic.lock:
+            for ticket_version in seen:
+                traffic.on_topic.setdefault(ticket_version, now)
+
+    return note
+
+
+def _mark_visible(conn: Any, traffic: Traffic) -> None:
+    """Mark commands visible when the audit trail holds their ticket at their version."""
+    with traffic.lock:
+        pending = list(traffic.waiting.items())
+    ids = sorted({s.ticket_id for _, s in pending if s.ticket_id})
+    if not ids:
+        return
     try:
-        topic = settings.topics.events
-        consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
-        consumer.seek_to_beginning()
-        while not stop.is_set():
-            for records in consumer.poll(timeout_ms=20).values():
-                now = time.perf_counter()
-                seen = [msgpack.unpackb(record.value) for record in records]
-                with traffic.lock:
-                    for envelope in seen:
-                        traffic.on_topic.setdefault((envelope["ticket_id"], envelope["version"]), now)
-    finally:
-        consumer.close()
+        rows = conn.execute("SELECT ticket_id, max(version) FROM audit_trail "
+                            "WHERE ticket_id = ANY(%s) GROUP BY ticket_id", (ids,)).fetchall()
+    except Exception:  # the consumer has not created its tables yet
+        rows = []
+    now = time.perf_counter()
+    seen = dict(rows)
+    with traffic.lock:
+        for key, sent in pending:
+            if sent.version is not None and seen.get(sent.ticket_id, 0) >= sent.version:
+                sent.visible = now
+                traffic.waiting.pop(key, None)
 
 
 def watch_read_model(database: PostgresDatabase, traffic: Traffic, stop: threading.Event,
                      every: float) -> None:
-    """Mark commands visible when the audit trail holds their ticket at their version."""
+    """Look at the audit trail whenever the consumer group announces a committed batch (or, with
+    ``every`` above 0, every ``every`` seconds)."""
     with database.connect(autocommit=True) as conn:
+        if every > 0:
+            while not stop.is_set():
+                _mark_visible(conn, traffic)
+                stop.wait(every)
+            return
+        conn.execute(f"LISTEN {READ_MODEL_CHANNEL}")
+        _mark_visible(conn, traffic)
         while not stop.is_set():
-            with traffic.lock:
-                pending = list(traffic.waiting.items())
-            ids = sorted({s.ticket_id for _, s in pending if s.ticket_id})
-            if ids:
-                try:
-                    rows = conn.execute("SELECT ticket_id, max(version) FROM audit_trail "
-                                        "WHERE ticket_id = ANY(%s) GROUP BY ticket_id", (ids,)).fetchall()
-                except Exception:  # the consumer has not created its tables yet
-                    rows = []
-                now = time.perf_counter()
-                seen = dict(rows)
-                with traffic.lock:
-                    for key, sent in pending:
-                        if sent.version is not None and seen.get(sent.ticket_id, 0) >= sent.version:
-                            sent.visible = now
-                            traffic.waiting.pop(key, None)
-            stop.wait(every)
+            if any(True for _ in conn.notifies(timeout=0.2, stop_after=1)):
+                for _ in conn.notifies(timeout=0):  # every announcement waiting: one look for all
+                    pass
+            _mark_visible(conn, traffic)
 
 
 def _ticks(pid: int | str) -> int:
@@ -260,13 +277,11 @@ def engine_latency(
     endpoint.create_topics([topics.dlq], partitions=1)
     db = database.create_database()
     TicketDesk(load_catalogue(), env=persistence_env(url_of(db))).close()  # the store's tables, once
-    client = ServiceClient(settings)
     traffic = Traffic(watch_read_model=args.stages == "all")
+    watching_events = args.stages == "events" or (args.stages == "all" and not args.no_events_watch)
+    client = ServiceClient(settings, on_events=events_seen(traffic) if watching_events else None)
     stop = threading.Event()
     threads = [threading.Thread(target=read_answers, args=(client, traffic, stop))]
-    watching_events = args.stages == "events" or (args.stages == "all" and not args.no_events_watch)
-    if watching_events:
-        threads.append(threading.Thread(target=watch_events, args=(settings, traffic, stop)))
     if args.stages == "all":
         threads.append(threading.Thread(target=watch_read_model,
                                         args=(db, traffic, stop, args.watch_ms / 1000)))
@@ -282,7 +297,7 @@ def engine_latency(
                 traffic.sent.clear()
             cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
             cpu_before.update(others_cpu_seconds(database, endpoint))
-            achieved = send_steadily(client, traffic, args.rate, args.seconds)
+            achieved = send_steadily(client, traffic, args.rate, args.seconds, args.tick_ms / 1000)
             deadline = time.perf_counter() + args.drain_seconds
             while not drained and time.perf_counter() < deadline:
                 time.sleep(0.05)
@@ -302,7 +317,8 @@ def engine_latency(
         for s in sent:
             s.published = traffic.published(s)
     return {
-        "stages": args.stages, "rate": args.rate, "achieved_rate": round(achieved, 1),
+        "stages": args.stages, "rate": args.rate, "tick_ms": args.tick_ms,
+        "achieved_rate": round(achieved, 1),
         "seconds": args.seconds, "sent": len(sent), "tickets_opened": traffic.opened,
         "rejected": traffic.rejected, "drained": drained,
         "not_answered": sum(1 for s in sent if s.answered is None),
@@ -426,11 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=200.0, help="commands per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to send")
+    parser.add_argument("--tick-ms", type=float, default=0.0,
+                        help="send the commands due every N ms together (0: each on its own)")
     parser.add_argument("--stages", choices=sorted(STAGES), default="all",
                         help="which processes run: intake, intake and publisher (events), or all")
     parser.add_argument("--no-events-watch", action="store_true",
-                        help="with --stages all: do not also consume tickets.events to time the publisher's "
-                             "share (one Kafka consumer less on the same cores)")
+                        help="with --stages all: do not also read tickets.events to time the publisher's "
+                             "share")
     parser.add_argument("--raw-seconds", type=float, default=10.0,
                         help="the raw round trip's length (0: skip it)")
     parser.add_argument("--warm-up-seconds", type=float, default=90.0,
@@ -438,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-seconds", type=float, default=15.0,
                         help="after sending, wait at most this long for the last results")
     parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--watch-ms", type=float, default=5.0, help="read-model polling interval")
+    parser.add_argument("--watch-ms", type=float, default=0.0,
+                        help="poll the read model every N ms instead of on the group's announcements")
     add_server_arguments(parser)
     args = parser.parse_args(argv)
     report = report_header(args.nice)

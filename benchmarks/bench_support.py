@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,17 +163,25 @@ def engine_env(database_url: str, endpoint: KafkaEndpoint, prefix: str, home: st
 
 
 class ServiceClient:
-    """A service: publishes commands on the intake topic, reads every answer from the results topic."""
+    """A service: publishes commands on the intake topic, reads every answer from the results topic.
 
-    def __init__(self, settings: KafkaSettings) -> None:
+    With ``watch_events`` the same consumer (one fetch loop, not two) also reads ``tickets.events``,
+    whose envelopes ``poll`` hands to ``on_events`` as (ticket id, version) pairs with their
+    arrival time.
+    """
+
+    def __init__(self, settings: KafkaSettings,
+                 on_events: Callable[[list[tuple[str, int]], float], None] | None = None) -> None:
         from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
         self.topics = settings.topics
+        self.on_events = on_events
         self.producer = KafkaProducer(**settings.producer_config(linger_ms=0, **QUIET))
         self.answers = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
                                      enable_auto_commit=False, max_poll_records=5000, **QUIET)
-        partitions = self.answers.partitions_for_topic(self.topics.intake_results) or set()
-        self.answers.assign([TopicPartition(self.topics.intake_results, p) for p in partitions])
+        topics = [self.topics.intake_results] + ([self.topics.events] if on_events else [])
+        self.answers.assign([TopicPartition(topic, p) for topic in topics
+                             for p in self.answers.partitions_for_topic(topic) or set()])
         self.answers.seek_to_beginning()
 
     def send(self, message: dict[str, Any], key: bytes | None = None) -> Any:
@@ -184,9 +192,13 @@ class ServiceClient:
     def poll(self, timeout_ms: int = 50) -> list[tuple[str, dict[str, Any], float]]:
         """Answers that arrived: (key, answer, arrival time on ``time.perf_counter``)."""
         got: list[tuple[str, dict[str, Any], float]] = []
-        for records in self.answers.poll(timeout_ms=timeout_ms).values():
+        for tp, records in self.answers.poll(timeout_ms=timeout_ms).items():
             now = time.perf_counter()
-            got += [(r.key.decode(), msgpack.unpackb(r.value), now) for r in records]
+            if tp.topic == self.topics.intake_results:
+                got += [(r.key.decode(), msgpack.unpackb(r.value), now) for r in records]
+            elif self.on_events is not None:
+                envelopes = [msgpack.unpackb(r.value) for r in records]
+                self.on_events([(e["ticket_id"], e["version"]) for e in envelopes], now)
         return got
 
     def collect(self, keys: set[str], deadline: float) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,8 @@ One loop per process, a member of consumer group ``<prefix>intake`` (auto-commit
    ``tickets.dlq``, without waiting: the producer ships them at once (``linger_ms`` 0) and the
    loop goes on to poll the next batch while the broker acknowledges them;
 4. commit a batch's offsets (without waiting for the commit) only once the broker acknowledged
-   every answer and dead letter of that batch and of every batch before it. At most
+   every answer and dead letter of that batch and of every batch before it, at most once per
+   ``commit_interval_ms`` (``consumers.commit_pacing``; the latest offsets of the interval). At most
    ``max_unacknowledged`` batches wait for acknowledgement; past that the loop waits for the
    oldest. On the way out every answer sent is waited for and the last offsets are committed
    and waited for.
@@ -36,6 +37,7 @@ from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.commit_pacing import PacedCommits
 from consumers.intake_acks import Offsets, UnacknowledgedBatches
 from consumers.intake_messages import IntakeRecord
 from consumers.intake_outputs import Outgoing, answers_for
@@ -82,6 +84,8 @@ class Intake:
         self._processed: Offsets = {}
         #: Batches sent whose answers the broker has not all acknowledged yet.
         self._unacknowledged = UnacknowledgedBatches()
+        #: Acknowledged offsets not committed yet.
+        self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
         # Answers go out at once: nobody waits for them to fill a batch. The clients' own metrics
         # (sensors updated on every request, read by nobody here) cost the intake CPU per batch.
         self.producer = KafkaProducer(**settings.producer_config(
@@ -128,15 +132,19 @@ class Intake:
 
     def _settle(self, wait_for: int = 0) -> None:
         """Commit the offsets of the oldest batches whose answers are all acknowledged (waiting
-        for the oldest ``wait_for`` batches); raises the error of an answer the broker refused."""
+        for the oldest ``wait_for`` batches), when a commit is due; raises the error of an answer
+        the broker refused."""
         offsets = self._unacknowledged.settle(wait_for, self.send_timeout)
         if offsets:
-            self._commit(offsets)
+            self._processed.update(offsets)
+            self._to_commit.add(offsets)
+        due = self._to_commit.due(self.consumer.assignment()) if self._to_commit else {}
+        if due:
+            self._commit(due)
 
     def _commit(self, offsets: Offsets) -> None:
         """Commit offsets without waiting: their answers are already acknowledged, so a commit
         that is lost only means a redelivery, answered from receipts."""
-        self._processed.update(offsets)
         self.consumer.commit_async(offsets, callback=self._commit_done)
 
     def _commit_done(self, offsets: Mapping[TopicPartition, Any], response: Any) -> None:
@@ -153,6 +161,7 @@ class Intake:
         except RETRYABLE as error:  # their batches come again: answered from receipts
             self.log.warning("intake_answers_unacknowledged", error=type(error).__name__)
         owned = self.consumer.assignment()
+        self._to_commit.take()
         offsets = {tp: o for tp, o in self._processed.items() if tp in owned}
         if offsets:
             try:

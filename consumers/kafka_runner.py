@@ -6,9 +6,11 @@ lost; a crash may send it twice), then in ONE read-store transaction advance the
 offsets (``consumers.consumer_offsets``, which also fences a member that lost its partitions) and
 apply the envelopes to every projection through ``read_batches``/``apply_read`` (the version gate
 skips duplicates), the offsets' statements sent with the projections' reads (on PostgreSQL a
-pipelined transaction: two round trips a batch). Only after that commit are the offsets committed
-to Kafka too, without waiting, for lag tools; the read store is the truth: on assignment the
-runner seeks to the stored offsets, and to the beginning of a partition it has none for.
+pipelined transaction: two round trips a batch), and on PostgreSQL a ``NOTIFY`` on
+``tickets_read_model`` naming the group, delivered when the batch commits. Only after that commit
+are the offsets committed to Kafka too, without waiting and at most once per
+``commit_interval_ms``, for lag tools; the read store is the truth: on assignment the runner seeks
+to the stored offsets, and to the beginning of a partition it has none for.
 
 The rebalance listener is called while the loop's thread waits in ``poll`` (kafka-python 3 runs it
 on its IO thread), so no batch is in flight when partitions are revoked: every batch is committed
@@ -31,11 +33,12 @@ import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.commit_pacing import PacedCommits
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
 from consumers.dead_letters import DeadLetter
 from consumers.kafka_batch import PolledBatch, sort_records
 from consumers.kafka_settings import KafkaSettings
-from consumers.readstore import ReadStore
+from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
 from projections.base import Projection, apply_read, create_schema, read_batches
 
 log = structlog.get_logger("tickets.consumer")
@@ -93,6 +96,7 @@ class GroupRunner:
         self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
         self._producer: KafkaProducer | None = None
         self._rewind = False
+        self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
         _create_tables(store, self.projections)
         self.consumer = KafkaConsumer(**settings.consumer_config(self.group_id, **(consumer_overrides or {})))
         self.consumer.subscribe([self.topic], listener=_Listener(self))
@@ -150,6 +154,7 @@ class GroupRunner:
         """Poll once and store what came; return how many records were consumed."""
         polled = self.consumer.poll(timeout_ms=timeout_ms)
         if not polled:
+            self._commit_due()
             return 0
         owned = self._owned.copy()
         batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned})
@@ -168,7 +173,9 @@ class GroupRunner:
         for partition, (_, new) in moves.items():
             if partition in self._owned:
                 self._owned[partition] = new
-        self._commit_to_kafka(moves)
+        self._to_commit.add({TopicPartition(self.topic, p): OffsetAndMetadata(new, "", -1)
+                             for p, (_, new) in moves.items()})
+        self._commit_due()
         if self.on_applied is not None and batch.envelopes:
             for projection in self.projections:
                 self.on_applied(projection.name, len(batch.envelopes))
@@ -187,6 +194,7 @@ class GroupRunner:
             moved()
             if not batch.envelopes:
                 return
+            tx.announce(READ_MODEL_CHANNEL, self.group_id)
             for projection, aside in zip(self.projections, apply_read(tx, reads), strict=True):
                 for item in aside:
                     self.stats.set_aside += 1
@@ -207,16 +215,29 @@ class GroupRunner:
             self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
                              reason=letter.reason)
 
-    def _commit_to_kafka(self, moves: dict[int, tuple[int | None, int]]) -> None:
-        """Tell Kafka the offsets too, for lag tools, without waiting: the read store holds the
-        truth (the runner seeks to it on assignment), so a commit lost or refused costs nothing but
-        a stale lag figure, and waiting for it would add a broker round trip to every batch."""
-        offsets = {TopicPartition(self.topic, p): OffsetAndMetadata(new, "", -1)
-                   for p, (_, new) in moves.items()}
+    def _commit_due(self) -> None:
+        """Tell Kafka the offsets too, for lag tools, without waiting and at most once per interval:
+        the read store holds the truth (the runner seeks to it on assignment), so a commit lost,
+        late or refused costs nothing but a stale lag figure, and waiting for it would add a broker
+        round trip to every batch."""
+        if not self._to_commit:
+            return
+        offsets = self._to_commit.due(TopicPartition(self.topic, p) for p in self._owned.copy())
+        if not offsets:
+            return
         try:
             self.consumer.commit_async(offsets, callback=self._commit_done)
         except KafkaError as error:  # a rebalance under way
             self.log.info("kafka_commit_skipped", error=type(error).__name__)
+
+    def _commit_last(self) -> None:
+        """On the way out: the offsets of the interval not committed yet, for lag tools."""
+        offsets = self._to_commit.take(TopicPartition(self.topic, p) for p in self._owned.copy())
+        if offsets:
+            try:
+                self.consumer.commit(offsets, timeout_ms=5_000)
+            except KafkaError as error:
+                self.log.info("kafka_commit_skipped", error=type(error).__name__)
 
     def _commit_done(self, offsets: Any, response: Any) -> None:
         if isinstance(response, BaseException):
@@ -253,6 +274,7 @@ class GroupRunner:
 
     def close(self) -> None:
         try:
+            self._commit_last()
             self.consumer.close(autocommit=False)
         finally:
             if self._producer is not None:

@@ -51,6 +51,9 @@ class KafkaConfigured(Protocol):
     @property
     def kafka_session_timeout_ms(self) -> int: ...
 
+    @property
+    def kafka_commit_interval_ms(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -95,6 +98,9 @@ class KafkaSettings:
     #: A waiting fetch returns after this long; the test broker is not woken by new records.
     fetch_max_wait_ms: int = 20
     max_poll_records: int = 2_000
+    #: Kafka offset commits at most this often (``consumers.commit_pacing``): each is a request,
+    #: and only redelivery after a crash depends on them (0: after every batch).
+    commit_interval_ms: int = 1_000
     max_poll_interval_ms: int = 300_000
     #: The publisher writes no transactions, so both levels read the same records today; switch to
     #: ``read_committed`` if a transactional writer is added (the test broker ignores it anyway).
@@ -109,6 +115,7 @@ class KafkaSettings:
             "topic_prefix": settings.kafka_topic_prefix,
             "session_timeout_ms": settings.kafka_session_timeout_ms,
             "heartbeat_interval_ms": max(500, settings.kafka_session_timeout_ms // 6),
+            "commit_interval_ms": settings.kafka_commit_interval_ms,
         }
         values.update(overrides)
         return cls(**values)

@@ -12,6 +12,11 @@ together, and the first ``rows()`` brings every result back in one round trip. S
 reads its state with a handful of queries and writes a dozen statements costs two round trips,
 not twenty. An error in a queued write is raised by the next read or by the commit, inside the
 transaction, which then rolls back as any other error.
+
+On PostgreSQL a transaction may ``announce`` what it changed: a ``NOTIFY`` that PostgreSQL
+delivers to every session listening on the channel when, and only if, the transaction commits
+(``READ_MODEL_CHANNEL`` for the consumer groups' batches; see docs/kafka.md). SQLite has no such
+thing, and there it does nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ SQLITE_CHUNK = 500
 #: Statements that return no rows unless they say ``RETURNING``: these can wait in a pipeline.
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+#: The PostgreSQL channel on which read-model writers announce their commits; the payload names
+#: the writer (a consumer group).
+READ_MODEL_CHANNEL = "tickets_read_model"
 
 
 class Pending(Protocol):
@@ -69,6 +77,11 @@ class Tx(Protocol):
         """
         ...
 
+    def announce(self, channel: str, payload: str) -> None:
+        """Tell the channel's listeners when this transaction commits (PostgreSQL ``NOTIFY``;
+        nothing on SQLite). Queued like a write in a pipelined transaction."""
+        ...
+
 
 class _SqliteTx:
     dialect = "sqlite"
@@ -93,6 +106,9 @@ class _SqliteTx:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._conn.executemany(sql, rows)
+
+    def announce(self, channel: str, payload: str) -> None:
+        """SQLite has no listeners to tell."""
 
 
 class _Queued:
@@ -145,6 +161,11 @@ class _PostgresTx:
         """Multi-row statements where the outcome is the same (``consumers.pg_batches``): 3-5x faster."""
         if rows:
             execute_batched(self._cur, sql, rows)
+
+    def announce(self, channel: str, payload: str) -> None:
+        from psycopg import sql
+
+        self._cur.execute(sql.SQL("NOTIFY {}, {}").format(sql.Identifier(channel), sql.Literal(payload)))
 
 
 class ReadStore:

@@ -9,6 +9,8 @@
 - ``KAFKA_BOOTSTRAP_SERVERS``: the Kafka brokers (no broker: the embedded feed).
 - ``TICKETS_KAFKA_TOPIC_PREFIX``: put before every topic name (default none; tests use unique ones).
 - ``TICKETS_KAFKA_SESSION_TIMEOUT_MS``: consumer group session timeout (default 10000).
+- ``TICKETS_KAFKA_COMMIT_INTERVAL_MS``: Kafka offset commits at most this often (default 1000; 0:
+  after every batch).
 - ``TICKETS_SQLITE_SYNCHRONOUS``: ``NORMAL`` (default) or ``FULL`` for the SQLite event store.
 - ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
 - ``TICKETS_INTAKE_SERVICES``: services allowed on the intake topic, comma-separated (default: any).
@@ -35,6 +37,7 @@ class Settings:
     log_format: str | None = None
     kafka_topic_prefix: str = ""
     kafka_session_timeout_ms: int = 10_000
+    kafka_commit_interval_ms: int = 1_000
 
     @property
     def is_postgres(self) -> bool:
@@ -96,7 +99,22 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
         log_format=env.get("TICKETS_LOG_FORMAT") or None,
         kafka_topic_prefix=env.get("TICKETS_KAFKA_TOPIC_PREFIX", ""),
         kafka_session_timeout_ms=int(env.get("TICKETS_KAFKA_SESSION_TIMEOUT_MS") or 10_000),
+        kafka_commit_interval_ms=_milliseconds(env, "TICKETS_KAFKA_COMMIT_INTERVAL_MS", 1_000),
     )
+
+
+def _milliseconds(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of milliseconds, 0 or more, from ``name`` (``default`` when unset)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name}: must be a whole number of milliseconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{name}: must be 0 or more, got {value}")
+    return value
 
 
 # ---- the intake's allow-list ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -154,10 +155,14 @@ def test_a_tickets_life_sent_through_the_intake_is_applied_and_answered(
 
 
 class CrashingIntake(Intake):
-    """Applies and answers, then dies before committing its offsets."""
+    """Applies and answers, then dies before committing its offsets: neither while running nor
+    on the way out."""
 
     def _commit(self, batch: Any) -> None:
         pass
+
+    def _commit_last(self) -> None:
+        self.producer.flush(timeout=self.send_timeout)
 
 
 def test_redelivered_and_duplicate_commands_are_applied_once(
@@ -204,6 +209,20 @@ def test_offsets_follow_the_acknowledged_answers_and_the_last_are_committed_on_t
     with running(Intake(desk, kafka)), pytest.raises(AssertionError, match="12 answers of 13"):
         service.wait(13, timeout=3.0)
     assert committed_offsets(kafka, intake.group_id) == committed
+
+
+def test_a_running_intake_commits_its_offsets_once_per_interval_without_stopping(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    intake = Intake(desk, dataclasses.replace(kafka, commit_interval_ms=300))
+    with running(intake):
+        for n in range(6):
+            service.send(opening(f"o-{n}"), key=f"c-{n}".encode())
+        service.wait(6)
+        deadline = time.monotonic() + 10
+        while sum(committed_offsets(kafka, intake.group_id).values()) < 6:
+            assert time.monotonic() < deadline, "the offsets were not committed while running"
+            time.sleep(0.2)
 
 
 def dead_letters(kafka: KafkaSettings, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:

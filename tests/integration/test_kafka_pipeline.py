@@ -18,7 +18,7 @@ from kafka_helpers import (
     wait_until,
 )
 
-from consumers.readstore import ReadStore
+from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
 from projections.audit_trail import trail
 from projections.sla_timers import timers_of
 from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
@@ -100,3 +100,35 @@ def test_a_consumer_whose_database_connection_drops_goes_back_to_its_stored_offs
         desk.close()
     finally:
         postgres_server.drop_database(read_model.dbname)
+
+
+def test_each_applied_batch_is_announced_on_postgres_once_its_rows_are_visible(
+    pg_database: PostgresDatabase, kafka_broker: KafkaEndpoint, kafka_topic_prefix: str,
+    tmp_path: Path,
+) -> None:
+    settings = settings_of(environment(pg_database.dsn, pg_database.dsn, kafka_broker,
+                                       kafka_topic_prefix, str(tmp_path)))
+    create_topics(kafka_broker, kafka_topic_prefix)
+    desk = new_desk(settings)
+    store = ReadStore(pg_database.dsn)
+    with pg_database.connect(autocommit=True) as listener:
+        listener.execute(f"LISTEN {READ_MODEL_CHANNEL}")
+        written = write_lives(desk, 2)
+        publisher = InThread(build_publisher(settings, batch_size=5))
+        consumer = InThread(build_consumer(settings, "projections", **FAST))
+        try:
+            seen_at_announcement: list[int] = []
+            payloads: set[str] = set()
+            for notice in listener.notifies(timeout=60, stop_after=None):
+                payloads.add(notice.payload)
+                seen_at_announcement.append(count(store, "audit_trail"))
+                if seen_at_announcement[-1] == written:
+                    break
+        finally:
+            consumer.halt()
+            publisher.halt()
+    assert payloads == {consumer.member.group_id}
+    assert seen_at_announcement and seen_at_announcement[0] > 0  # rows committed before the notice
+    assert seen_at_announcement[-1] == written
+    store.close()
+    desk.close()
