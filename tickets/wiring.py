@@ -26,13 +26,18 @@ def build_desk(settings: Settings, *, clock: Clock | None = None,
     return build_desk_of(TicketDesk, settings, clock=clock, catalogue=catalogue)
 
 
+#: What PostgreSQL says when processes create the same tables or functions at the same moment.
+CREATION_RACES = ("already exists", "tuple concurrently updated")
+
+
 def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = None,
                   catalogue: Catalogue | None = None, attempts: int = 5) -> D:
     """A desk of class ``kind`` on the configured event store.
 
-    On a fresh PostgreSQL database, processes that start together all create the event store's
-    tables; ``CREATE TABLE IF NOT EXISTS`` can then fail with a unique violation in the catalogue
-    for all but one of them: the loser waits a moment and tries again.
+    Processes that start together on one PostgreSQL database all create the event store's tables
+    and replace its notification trigger function: ``CREATE TABLE IF NOT EXISTS`` can then fail
+    with a unique violation in the catalogue, and ``CREATE OR REPLACE FUNCTION`` with "tuple
+    concurrently updated", for all but one of them: the loser waits a moment and tries again.
     """
     if settings.database_url.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -42,7 +47,7 @@ def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = No
             return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
                         rng=BufferedSystemRandom())
         except PersistenceError as error:
-            if attempt == attempts or "already exists" not in str(error):
+            if attempt == attempts or not any(race in str(error) for race in CREATION_RACES):
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InternalError
 
 from consumers.staging import StagingDesk
 from domain.errors import ValidationError
@@ -28,7 +28,14 @@ def test_the_intake_needs_a_broker(tmp_path: Path) -> None:
     assert refused.value.field == "KAFKA_BOOTSTRAP_SERVERS"
 
 
-def test_a_table_creation_race_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("race", [
+    IntegrityError('duplicate key value violates unique constraint "pg_type_typname_nsp_index"; '
+                   'Key (typname, typnamespace)=(tickets_events, 2200) already exists.'),
+    InternalError("tuple concurrently updated"),
+])
+def test_a_table_creation_race_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, race: Exception,
+) -> None:
     settings = load_settings({"TICKETS_DATABASE_URL": "memory:"}, home=str(tmp_path))
     original = StagingDesk.__init__
     failures: list[int] = []
@@ -36,12 +43,25 @@ def test_a_table_creation_race_is_tried_again(tmp_path: Path, monkeypatch: pytes
     def racing(self: StagingDesk, *args: Any, **kwargs: Any) -> None:
         if not failures:
             failures.append(1)
-            raise IntegrityError('duplicate key value violates unique constraint "pg_type_typname_'
-                                 'nsp_index"; Key (typname, typnamespace)=(tickets_events, 2200) '
-                                 'already exists.')
+            raise race
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(StagingDesk, "__init__", racing)
     monkeypatch.setattr(wiring.time, "sleep", lambda seconds: None)
     desk = intake_cli.build_staging_desk(settings)
     assert failures == [1] and isinstance(desk, StagingDesk) and desk.name == "tickets"
+
+
+def test_other_store_errors_are_not_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings({"TICKETS_DATABASE_URL": "memory:"}, home=str(tmp_path))
+    calls: list[int] = []
+
+    def broken(self: StagingDesk, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        raise InternalError("could not open relation")
+
+    monkeypatch.setattr(StagingDesk, "__init__", broken)
+    monkeypatch.setattr(wiring.time, "sleep", lambda seconds: None)
+    with pytest.raises(InternalError, match="could not open relation"):
+        intake_cli.build_staging_desk(settings)
+    assert calls == [1]
