@@ -3,7 +3,9 @@
 SQLite offers no push subscription, so the feed pulls: it polls the log every ``poll_interval``
 seconds (0.2 s by default, so events written by another process, such as the CLI, show within a
 second), reads a batch, and applies it to every projection in one read-model transaction that
-also records each projection's position.
+also records each projection's position. A stored event that cannot be read is kept in the
+``set_aside`` table of every projection behind it, with the reason and its stored state, and the
+feed goes on past it (``StoreReader.read_or_set_aside``); the store being away is waited out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ import structlog
 from consumers.envelope import Envelope
 from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
-from projections.base import Projection, apply_batches, create_schema, position_of, save_position
+from projections.base import (
+    Projection,
+    apply_batches,
+    create_schema,
+    position_of,
+    record_unreadable,
+    save_position,
+)
 
 log = structlog.get_logger("tickets.feed")
 
@@ -56,13 +65,14 @@ class EmbeddedFeed:
         """Apply the next batch to every projection that is behind; return how many events."""
         positions = self.positions()
         start = min(positions.values(), default=0)
-        batch = self.reader.read(start, self.batch_size)
-        if not batch:
+        batch, unreadable = self.reader.read_or_set_aside(start, self.batch_size)
+        if not batch and not unreadable:
             return 0
-        last = batch[-1].position
+        last = max([e.position for e in batch] + [u.position for u in unreadable])
         work = [(p, [e for e in batch if e.position > positions[p.name]]) for p in self.projections]
         work = [(projection, mine) for projection, mine in work if mine]
         applied = {projection.name: len(mine) for projection, mine in work}
+        behind = [p.name for p in self.projections if positions[p.name] < last]
         with self.store.transaction(pipelined=True) as tx:
             for (projection, _), aside in zip(work, apply_batches(tx, work), strict=True):
                 for item in aside:
@@ -70,7 +80,13 @@ class EmbeddedFeed:
                                 ticket_id=item.envelope.ticket_id, version=item.envelope.version,
                                 position=item.envelope.position, reason=item.reason)
                 self.stats.set_aside += len(aside)
-                save_position(tx, projection.name, last)
+            for lost in unreadable:
+                log.error("stored_event_unreadable", position=lost.position, ticket_id=lost.ticket_id,
+                          version=lost.version, topic=lost.topic, error=lost.reason.split(":")[0])
+                record_unreadable(tx, [name for name in behind if lost.position > positions[name]], [lost])
+            self.stats.set_aside += len(unreadable)
+            for name in behind:
+                save_position(tx, name, last)
         self.stats.batches += 1
         self.stats.events += len(batch)
         if self.on_applied is not None:
@@ -78,7 +94,7 @@ class EmbeddedFeed:
                 self.on_applied(name, count)
         if self.on_batch is not None:
             self.on_batch(batch)
-        return len(batch)
+        return len(batch) + len(unreadable)
 
     def catch_up(self) -> int:
         """Apply everything in the log now; return how many events."""

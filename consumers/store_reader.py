@@ -3,15 +3,22 @@
 The hash chain needs each ticket's previous hash, number and desk. They are kept in a cache;
 on a miss (a restart, a cold cache) they are recomputed from the ticket's earlier events in the
 store, so the reader holds no state of its own that could drift from the store.
+
+A stored event that cannot be turned into an envelope (its state does not decode, its topic names
+no class, its fold refuses it) stops ``read``; ``read_or_set_aside`` hands it back as
+``Unreadable`` instead, with where it is and why, so a follower can keep it aside and go on. The
+store being away is not such an event: that error goes up from both.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import get_topic
 
 from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
@@ -29,6 +36,33 @@ TICKET_EVENT_CLASSES: tuple[type[Any], ...] = (
 TICKET_TOPICS = [get_topic(cls) for cls in TICKET_EVENT_CLASSES]
 
 
+#: Errors of the store itself (away, locked, broken connection): never an event to set aside.
+STORE_ERRORS: tuple[type[BaseException], ...] = (PersistenceError, sqlite3.Error, OSError)
+#: How much of an unreadable event's stored state is kept beside it.
+STORED_TEXT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored ticket event the reader could not seal: where it is, and why."""
+
+    position: int
+    ticket_id: str
+    version: int
+    topic: str
+    reason: str
+    #: The stored state as text (cut at ``STORED_TEXT_LIMIT`` characters), for whoever repairs it.
+    stored: str
+
+
+def _unreadable(notification: Notification, error: Exception) -> Unreadable:
+    state = notification.state
+    text = state.decode("utf-8", "replace") if isinstance(state, bytes | bytearray) else repr(state)
+    return Unreadable(notification.id, str(notification.originator_id),
+                      int(notification.originator_version or 0), notification.topic,
+                      f"{type(error).__name__}: {error}"[:500], text[:STORED_TEXT_LIMIT])
+
+
 class StoreReader:
     def __init__(self, app: TicketDesk, cache_size: int = 200_000) -> None:
         self.app = app
@@ -44,6 +78,23 @@ class StoreReader:
             start=after + 1, limit=limit, topics=TICKET_TOPICS
         )
         return [self._seal(notification) for notification in notifications]
+
+    def read_or_set_aside(self, after: int, limit: int) -> tuple[list[Envelope], list[Unreadable]]:
+        """``read``, but an event that cannot be sealed comes back as ``Unreadable`` instead of
+        stopping the read (a later event of its ticket too: its chain cannot be computed)."""
+        notifications = self.app.recorder.select_notifications(
+            start=after + 1, limit=limit, topics=TICKET_TOPICS
+        )
+        envelopes: list[Envelope] = []
+        unreadable: list[Unreadable] = []
+        for notification in notifications:
+            try:
+                envelopes.append(self._seal(notification))
+            except STORE_ERRORS:
+                raise
+            except Exception as error:  # anything about this one event: keep it aside
+                unreadable.append(_unreadable(notification, error))
+        return envelopes, unreadable
 
     def _seal(self, notification: Notification) -> Envelope:
         entry = history_entry(notification, self.app.mapper)

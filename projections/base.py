@@ -20,10 +20,13 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consumers.envelope import Envelope
 from consumers.readstore import Pending, ReadStore, Tx
+
+if TYPE_CHECKING:
+    from consumers.store_reader import Unreadable
 
 COMMON_DDL = (
     """CREATE TABLE IF NOT EXISTS projection_positions (
@@ -152,6 +155,17 @@ def record_set_aside(tx: Tx, items: Sequence[tuple[str, SetAside]]) -> None:
              i.envelope.type, i.reason, json.dumps(i.envelope.as_map(), sort_keys=True))
             for projection, i in items
         ],
+    )
+
+
+def record_unreadable(tx: Tx, projections: Sequence[str], items: Sequence[Unreadable]) -> None:
+    """Keep stored events that could not be read, for each of ``projections``, beside the
+    envelopes set aside: type is the stored topic, envelope the stored state as text."""
+    tx.executemany(
+        "INSERT INTO set_aside (projection, position, ticket_id, version, type, reason, envelope) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [(name, u.position, u.ticket_id, u.version, u.topic, f"unreadable stored event: {u.reason}",
+          u.stored) for name in projections for u in items],
     )
 
 
