@@ -22,6 +22,7 @@ from replay import views
 from replay.as_of import as_of
 from replay.compare import compare, positions
 from replay.export import Scope, export
+from replay.history_guard import guard_swap
 from replay.integrity import verify
 from replay.personal import ROLES, may_unmask
 from replay.rebuild import rebuild
@@ -79,6 +80,9 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> Any:
     if into == settings.read_model_url:
         raise ValidationError("rebuild into a fresh database, not the live read model",
                               field="into", rule="not_the_live_database")
+    if args.accept_changed_history and not args.swap:
+        raise ValidationError("--accept-changed-history only goes with --swap",
+                              field="accept_changed_history", rule="with_swap")
     projections = all_projections(desk.catalogue)
     if args.source == "kafka" and not settings.kafka_bootstrap_servers:
         raise ValidationError("rebuilding from Kafka needs the broker's address",
@@ -99,12 +103,19 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> Any:
             raise ReplayCheckFailed(f"{sum(not d.same for d in diffs)} table(s) differ from the live "
                                     "read model", field="tables", rule="rebuild_equals_live")
         return None
+    replaced = ""
     if args.swap:
+        history = guard_swap(settings.read_model_url, into,
+                             accept_changed_history=args.accept_changed_history)
+        summary["history"] = history.as_json()
+        if not history.kept:
+            replaced = (f"; recorded history replaced on request: {history.rewritten} event(s) "
+                        f"rewritten, {history.removed} removed")
         summary["kept"] = swap(into, settings.read_model_url)
         summary["live"] = settings.read_model_url
     text = (f"rebuilt {done.events} events in {done.seconds:.1f}s ({done.rate:,.0f} events/s) "
             f"into {into}" + (f"; swapped in, the old read model kept at {summary['kept']}"
-                              if args.swap else ""))
+                              if args.swap else "") + replaced)
     return summary if args.json else text
 
 
@@ -174,6 +185,9 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
     then.add_argument("--swap", action="store_true",
                       help="then replace the live read model (no feed running)")
     then.add_argument("--verify", action="store_true", help="then compare with the live read model")
+    p.add_argument("--accept-changed-history", action="store_true",
+                   help="with --swap: swap even when the rebuilt audit trail rewrites or drops "
+                        "events the live one recorded (refused otherwise)")
     p = tool("what-if", "a period's SLA outcomes under another policy file, against the live policy")
     p.add_argument("policy", help="the policy file (TOML) to replay under")
     p.add_argument("--since", required=True, help="tickets opened at or after (ISO 8601)")

@@ -21,12 +21,15 @@ from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
+from domain.errors import ValidationError
 from projections.audit_trail import trail
 from replay.as_of import as_of
 from replay.compare import compare
 from replay.export import Scope, export
+from replay.history_guard import guard_swap
 from replay.integrity import verify
 from replay.rebuild import rebuild
+from replay.target import postgres_schema
 from replay.what_if import what_if
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, write_week
 from tickets.devservers import PostgresAccess, PostgresDatabase
@@ -121,6 +124,31 @@ def test_a_rebuild_into_a_fresh_schema_equals_the_live_projections(
     diffs = compare(live, ReadStore(fresh_schema), projections)
     assert [d for d in diffs if not d.same] == []
     assert sum(d.live_rows for d in diffs if d.table == "audit_trail") == first.events + second.events
+
+
+def test_a_rebuild_over_an_altered_store_may_not_replace_the_recorded_history_on_postgres(
+    desk: TicketDesk, live: ReadStore, pg_schema: PostgresDatabase, fresh_schema: str,
+    postgres_server: PostgresAccess,
+) -> None:
+    projections = all_projections(desk.catalogue)
+    assert rebuild(desk, projections, fresh_schema, parts=1, progress=False).complete
+    untouched = guard_swap(pg_schema.dsn, fresh_schema)
+    assert untouched.kept and untouched.compared == sum(len(desk.history(n)) for n in _numbers(desk))
+    altered = next(desk.ticket_id(n) for n in _numbers(desk) if desk.history(n)[1].actor == "agent:a-7")
+    tamper(pg_schema, "UPDATE EVENTS SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+                      "'agent:a-7', 'agent:x'), 'UTF8') WHERE originator_id = %s "
+                      "AND originator_version = 2", altered)
+    second = f"{postgres_schema(fresh_schema)}_again"
+    again = pg_schema.with_schema(second).dsn
+    try:
+        assert rebuild(desk, projections, again, parts=2, progress=False).complete
+        with pytest.raises(ValidationError) as refused:
+            guard_swap(pg_schema.dsn, again)
+        assert refused.value.rule == "audit_history_kept" and f"{altered} v2" in str(refused.value)
+        check = guard_swap(pg_schema.dsn, again, accept_changed_history=True)
+        assert check.examples["rewritten"][0] == (str(altered), 2) and check.removed == 0
+    finally:
+        postgres_server.drop_schema(second)
 
 
 def test_what_if_on_postgres_leaves_the_live_projections_untouched(

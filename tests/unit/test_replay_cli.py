@@ -141,3 +141,31 @@ def test_rebuilding_from_kafka_without_a_broker_address_says_which_setting_is_mi
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     code, _, err = run(capsys, "replay", "rebuild", "--from", "kafka", "--no-progress", "--home", str(home))
     assert code == 1 and "field=KAFKA_BOOTSTRAP_SERVERS" in err and "rule=required" in err
+
+
+def test_a_swap_that_would_rewrite_recorded_history_is_refused_unless_accepted(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(home / "events.sqlite3") as conn:
+        conn.execute("UPDATE stored_events SET state = "
+                     "CAST(replace(state, 'agent:a-7', 'agent:a-8') AS BLOB) WHERE originator_version = 2")
+    live = home / "read_models.sqlite3"
+    before = live.read_bytes()
+    code, _, err = run(capsys, "replay", "rebuild", "--parts", "1", "--no-progress", "--swap",
+                       "--home", str(home))
+    assert code == 1 and "field=swap, rule=audit_history_kept" in err
+    assert live.read_bytes() == before  # the recorded history stays the live one
+    code, _, err = run(capsys, "replay", "verify", "--home", str(home))
+    assert code == 1 and "rule=hash_chain_intact" in err
+    code, out, _ = run(capsys, "replay", "rebuild", "--parts", "1", "--no-progress", "--swap",
+                       "--accept-changed-history", "--home", str(home), "--json")
+    assert code == 0
+    history = json.loads(out)["history"]
+    assert not history["kept"] and history["rewritten"] > 0 and history["removed"] == 0
+    code, _, _ = run(capsys, "replay", "verify", "--home", str(home))
+    assert code == 0  # the live trail now holds the store as it is, on request
+
+
+def test_accept_changed_history_goes_only_with_swap(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "replay", "rebuild", "--accept-changed-history", "--home", str(home))
+    assert code == 1 and "field=accept_changed_history, rule=with_swap" in err

@@ -1,0 +1,115 @@
+"""Before a rebuilt read model replaces the live one: the history the live audit trail recorded stays.
+
+The live audit trail is the record of what each ticket's events were when they happened, each row
+chained to the one before by its hash. A rebuild seals the events as the store holds them *now*:
+had someone changed the store behind the engine's back, the rebuilt trail would carry the changed
+events under fresh hashes that chain perfectly, and swapping it in would make ``tickets replay
+verify`` pass over the change. So before a swap every row the live trail holds up to the rebuilt
+position must be in the rebuilt trail with the same hash (which covers the event's content and
+the hash before it). Rows only the rebuilt trail holds are fine: events the live trail set aside
+when its chain broke (and the store has since been restored from a backup, which is how a broken
+chain is repaired), or that it had not reached yet.
+
+The comparison streams both tables in key order (code-point order on either database), so it
+holds no table in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from consumers.readstore import ReadStore
+from domain.errors import ValidationError
+from projections.audit_trail import AuditTrailProjection
+from projections.base import position_of
+from replay.tables import stream, table_exists
+
+EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always complete
+TRAIL = AuditTrailProjection.name
+
+Key = tuple[str, int]
+
+
+@dataclass
+class HistoryCheck:
+    """How the rebuilt audit trail compares with the live one, up to the rebuilt position."""
+
+    position: int
+    compared: int = 0
+    removed: int = 0  # in the live trail, not in the rebuilt one
+    rewritten: int = 0  # in both, with another hash
+    added: int = 0  # only in the rebuilt trail (set aside or not yet reached by the live one)
+    examples: dict[str, list[Key]] = field(default_factory=lambda: {"removed": [], "rewritten": []})
+
+    @property
+    def kept(self) -> bool:
+        return not (self.removed or self.rewritten)
+
+    def note(self, kind: str, key: Key) -> None:
+        if len(self.examples[kind]) < EXAMPLES:
+            self.examples[kind].append(key)
+
+    def refusal(self) -> ValidationError:
+        shown = ", ".join(f"{kind} {ticket} v{version}" for kind, keys in self.examples.items()
+                          for ticket, version in keys[:3])
+        return ValidationError(
+            f"the rebuilt audit trail does not keep the history the live one recorded: "
+            f"{self.rewritten} event(s) rewritten, {self.removed} removed (e.g. {shown}); the "
+            "event store changed after those events were recorded. Run `tickets replay verify`, "
+            "restore the events from a backup and rebuild again, or swap with "
+            "--accept-changed-history to replace the recorded history on purpose",
+            field="swap", rule="audit_history_kept")
+
+    def as_json(self) -> dict[str, object]:
+        return {"position": self.position, "compared": self.compared, "removed": self.removed,
+                "rewritten": self.rewritten, "added": self.added, "kept": self.kept,
+                "examples": {k: [list(key) for key in v] for k, v in self.examples.items()}}
+
+
+def _hashes(store: ReadStore, position: int) -> Iterator[tuple[Key, str]]:
+    if not table_exists(store, "audit_trail"):
+        return
+    collate = ' COLLATE "C"' if store.dialect == "postgres" else ""
+    sql = (f"SELECT ticket_id, version, hash FROM audit_trail WHERE position <= ? "
+           f"ORDER BY ticket_id{collate}, version")
+    for ticket_id, version, digest in stream(store, sql, (position,)):
+        yield (str(ticket_id), int(version)), str(digest)
+
+
+def check_history(live: ReadStore, rebuilt: ReadStore) -> HistoryCheck:
+    """Compare the live trail's rows up to the rebuilt trail's position with the rebuilt ones."""
+    with rebuilt.snapshot() as tx:
+        position = position_of(tx, TRAIL)
+    check = HistoryCheck(position)
+    left, right = _hashes(live, position), _hashes(rebuilt, position)
+    a, b = next(left, None), next(right, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a[0] < b[0]):
+            assert a is not None
+            check.removed += 1
+            check.note("removed", a[0])
+            a = next(left, None)
+        elif a is None or b[0] < a[0]:
+            check.added += 1
+            b = next(right, None)
+        else:
+            check.compared += 1
+            if a[1] != b[1]:
+                check.rewritten += 1
+                check.note("rewritten", a[0])
+            a, b = next(left, None), next(right, None)
+    return check
+
+
+def guard_swap(live_url: str, rebuilt_url: str, *, accept_changed_history: bool = False) -> HistoryCheck:
+    """Refuse (``rule=audit_history_kept``) a swap that would replace recorded history, unless asked to."""
+    live, rebuilt = ReadStore(live_url), ReadStore(rebuilt_url)
+    try:
+        check = check_history(live, rebuilt)
+    finally:
+        live.close()
+        rebuilt.close()
+    if not check.kept and not accept_changed_history:
+        raise check.refusal()
+    return check
