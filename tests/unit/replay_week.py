@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,3 +93,22 @@ def project(desk: TicketDesk, store: ReadStore, projections: Sequence[Projection
                         batch_size=batch_size)
     feed.catch_up()
     return feed
+
+
+ProjectedWeek = tuple[TicketDesk, ReadStore, list[str], Path]
+
+
+@contextlib.contextmanager
+def projected_week(folder: Path, catalogue: Catalogue, tickets: int = 12) -> Iterator[ProjectedWeek]:
+    """A week on a SQLite store in ``folder``, projected into a live read model there:
+    (desk, read store, ticket numbers, the store's file); both closed on the way out."""
+    path = folder / "events.sqlite3"
+    desk = sqlite_desk(path, catalogue)
+    numbers = write_week(desk, tickets=tickets)
+    store = ReadStore(f"sqlite:///{folder / 'rm.sqlite3'}")
+    project(desk, store)
+    try:
+        yield desk, store, numbers, path
+    finally:
+        store.close()
+        desk.close()

@@ -17,22 +17,16 @@ from replay.history_guard import check_history, guard_swap
 from replay.integrity import verify
 from replay.rebuild import rebuild
 from replay.swap import swap
-from tests.unit.replay_week import AGENT, WEEK_END, project, sqlite_desk, write_week
+from tests.unit.replay_week import AGENT, WEEK_END, ProjectedWeek, project, projected_week
 from tickets.projections_registry import all_projections
 
-Week = tuple[TicketDesk, ReadStore, list[str], Path]
+Week = ProjectedWeek
 
 
 @pytest.fixture
 def week(tmp_path: Path, catalogue: Catalogue) -> Iterator[Week]:
-    path = tmp_path / "events.sqlite3"
-    desk = sqlite_desk(path, catalogue)
-    numbers = write_week(desk, tickets=12)
-    store = ReadStore(f"sqlite:///{tmp_path / 'rm.sqlite3'}")
-    project(desk, store)
-    yield desk, store, numbers, path
-    store.close()
-    desk.close()
+    with projected_week(tmp_path, catalogue) as projected:
+        yield projected
 
 
 def rebuilt(desk: TicketDesk, tmp_path: Path, name: str = "rebuilt") -> str:

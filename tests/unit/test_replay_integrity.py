@@ -15,20 +15,15 @@ from domain.desk import TicketDesk
 from domain.errors import TicketNotFoundError
 from replay.integrity import verify
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE
-from tests.unit.replay_week import project, sqlite_desk, write_week
+from tests.unit.replay_week import ProjectedWeek, project, projected_week
 
-Week = tuple[TicketDesk, ReadStore, list[str], Path]
+Week = ProjectedWeek
 
 
 @pytest.fixture
 def week(tmp_path: Path, catalogue: Catalogue) -> Iterator[Week]:
-    path = tmp_path / "events.sqlite3"
-    desk = sqlite_desk(path, catalogue)
-    numbers = write_week(desk, tickets=12)
-    store = ReadStore(f"sqlite:///{tmp_path / 'rm.sqlite3'}")
-    project(desk, store)
-    yield desk, store, numbers, path
-    store.close()
+    with projected_week(tmp_path, catalogue) as projected:
+        yield projected
 
 
 def long_ticket(desk: TicketDesk, numbers: list[str]) -> str:
