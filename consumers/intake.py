@@ -86,13 +86,11 @@ class Intake:
         self._unacknowledged = UnacknowledgedBatches()
         #: Acknowledged offsets not committed yet.
         self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
-        # Answers go out at once: nobody waits for them to fill a batch. The clients' own metrics
-        # (sensors updated on every request, read by nobody here) cost the intake CPU per batch.
+        # Answers go out at once: nobody waits for them to fill a batch.
         self.producer = KafkaProducer(**settings.producer_config(
-            **{"linger_ms": 0, "metrics_enabled": False, **(producer_overrides or {})}))
+            **{"linger_ms": 0, **(producer_overrides or {})}))
         self.consumer = KafkaConsumer(**settings.consumer_config(
-            self.group_id, **{"max_poll_records": max_records, "metrics_enabled": False,
-                              **(consumer_overrides or {})}))
+            self.group_id, **{"max_poll_records": max_records, **(consumer_overrides or {})}))
         self.consumer.subscribe([self.topics.intake])
         self.log = log.bind(group=self.group_id, topic=self.topics.intake)
 

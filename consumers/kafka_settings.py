@@ -105,6 +105,10 @@ class KafkaSettings:
     #: The publisher writes no transactions, so both levels read the same records today; switch to
     #: ``read_committed`` if a transactional writer is added (the test broker ignores it anyway).
     isolation_level: str = "read_uncommitted"
+    #: kafka-python's own client metrics: sensors updated on every request and read by nobody
+    #: here (the engine's Prometheus metrics say what an operator watches). True turns them on
+    #: for every client.
+    client_metrics: bool = False
 
     @classmethod
     def of(cls, settings: KafkaConfigured, **overrides: Any) -> KafkaSettings:
@@ -138,6 +142,7 @@ class KafkaSettings:
             "batch_size": self.batch_size,
             "compression_type": self.compression_type,
             "partitioner": TicketPartitioner(),
+            "metrics_enabled": self.client_metrics,
         }
         config.update(overrides)
         return config
@@ -156,6 +161,7 @@ class KafkaSettings:
             "max_poll_records": self.max_poll_records,
             "max_poll_interval_ms": self.max_poll_interval_ms,
             "isolation_level": self.isolation_level,
+            "metrics_enabled": self.client_metrics,
         }
         config.update(overrides)
         return config
