@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import structlog
+
 from consumers.readstore import ReadStore
 from domain.errors import ValidationError
 from projections.audit_trail import AuditTrailProjection
@@ -29,6 +31,7 @@ EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always
 TRAIL = AuditTrailProjection.name
 
 Key = tuple[str, int]
+log = structlog.get_logger("tickets.replay")
 
 
 @dataclass
@@ -110,6 +113,11 @@ def guard_swap(live_url: str, rebuilt_url: str, *, accept_changed_history: bool 
     finally:
         live.close()
         rebuilt.close()
-    if not check.kept and not accept_changed_history:
-        raise check.refusal()
+    if not check.kept:
+        if not accept_changed_history:
+            raise check.refusal()
+        # Replacing recorded history is an auditor's concern: it leaves a trace in the logs.
+        log.warning("audit_history_replaced", position=check.position, rewritten=check.rewritten,
+                    removed=check.removed, first=[f"{t} v{v}" for kind in check.examples.values()
+                                                  for t, v in kind[:3]])
     return check

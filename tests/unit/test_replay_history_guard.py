@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
@@ -83,6 +84,11 @@ def test_an_event_altered_after_it_was_recorded_shows_as_history_rewritten(
         guard_swap(live.url, f"sqlite:///{tmp_path / 'rebuilt.sqlite3'}")
     assert (refused.value.field, refused.value.rule) == ("swap", "audit_history_kept")
     assert f"{desk.ticket_id(n)} v2" in str(refused.value)
+    with capture_logs() as logs:
+        accepted = guard_swap(live.url, f"sqlite:///{tmp_path / 'rebuilt.sqlite3'}",
+                              accept_changed_history=True)
+    assert accepted.rewritten == versions - 1
+    assert [(e["event"], e["rewritten"]) for e in logs] == [("audit_history_replaced", versions - 1)]
 
 
 def test_a_deleted_event_shows_as_history_removed(week: Week, tmp_path: Path) -> None:
