@@ -19,6 +19,7 @@ from domain.times import parse_aware_time
 from projections.audit_trail import trail
 from projections.dashboard import figures
 from projections.escalation_queues import queues
+from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
 from tickets.engine import Engine, build_engine, install_stop_signals, run_engine
 from tickets.engine_views import (
@@ -55,6 +56,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> Any:
     restore = install_stop_signals(stop)
     try:
         engine = build_engine(settings, SystemClock(), poll_interval=args.poll)
+        freeze_startup_objects()
         with http_beside(engine, stop, args) as engine_stop:  # the HTTP API and dashboard
             run_engine(settings, engine_stop, engine.clock, poll=args.poll, engine=engine)
     finally:

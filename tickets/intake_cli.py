@@ -18,6 +18,7 @@ from consumers.intake import INTAKE_GROUP, Intake
 from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
 from domain.errors import ValidationError
+from tickets.collector import freeze_startup_objects
 from tickets.config import Settings, intake_services
 from tickets.engine import install_stop_signals
 from tickets.health import check_database, check_kafka, healthy
@@ -47,6 +48,7 @@ def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: 
 def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:
     configure_logging(settings.log_format)
     intake = build_intake(settings, group=args.group, max_records=args.batch)
+    freeze_startup_objects()
     stop = threading.Event()
     restore = install_stop_signals(stop)
     try:

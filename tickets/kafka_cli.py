@@ -14,6 +14,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from domain.errors import ValidationError
+from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
 from tickets.engine import install_stop_signals
 from tickets.logs import configure_logging
@@ -34,7 +35,9 @@ def _run(settings: Settings, build: Callable[[], Any]) -> None:
     stop = threading.Event()
     restore = install_stop_signals(stop)
     try:
-        build().run(stop)
+        member = build()
+        freeze_startup_objects()
+        member.run(stop)
     finally:
         restore()
 
