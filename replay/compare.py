@@ -9,9 +9,9 @@ position (``positions`` says where each is): events applied to one side only sho
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from consumers.readstore import ReadStore
 from projections.base import Projection, position_of
@@ -19,6 +19,7 @@ from replay.tables import column_names, primary_key, stream, table_exists, text_
 
 EXAMPLES = 20  # keys listed per kind of difference; the counts are always complete
 _SHARED = ("projection_versions", "set_aside")
+R = TypeVar("R")
 
 
 @dataclass
@@ -52,6 +53,30 @@ def _ordered(store: ReadStore, table: str, columns: list[str], key: list[str],
     return stream(store, sql, (projection,) if projection else ())
 
 
+def matched(
+    left: Iterator[R], right: Iterator[R], key: Callable[[R], Any]
+) -> Iterator[tuple[Any, R | None, R | None]]:
+    """Two streams, each in ``key`` order, matched by key: (key, left, None) for a key only on the
+    left, (key, None, right) for one only on the right, (key, left, right) for one on both."""
+    a, b = next(left, None), next(right, None)
+    ka: Any = key(a) if a is not None else None
+    kb: Any = key(b) if b is not None else None
+    while a is not None or b is not None:
+        if b is None or (a is not None and ka < kb):
+            yield ka, a, None
+            a = next(left, None)
+            ka = key(a) if a is not None else None
+        elif a is None or kb < ka:
+            yield kb, None, b
+            b = next(right, None)
+            kb = key(b) if b is not None else None
+        else:
+            yield ka, a, b
+            a, b = next(left, None), next(right, None)
+            ka = key(a) if a is not None else None
+            kb = key(b) if b is not None else None
+
+
 def compare_table(live: ReadStore, rebuilt: ReadStore, table: str, projection: str,
                   shared: bool = False) -> TableDiff:
     diff = TableDiff(table, projection)
@@ -60,28 +85,21 @@ def compare_table(live: ReadStore, rebuilt: ReadStore, table: str, projection: s
     at = [columns.index(k) for k in key]
     left = _ordered(live, table, columns, key, projection if shared else None)
     right = _ordered(rebuilt, table, columns, key, projection if shared else None)
-    a, b = next(left, None), next(right, None)
-    while a is not None or b is not None:
-        ka = tuple(a[i] for i in at) if a is not None else None
-        kb = tuple(b[i] for i in at) if b is not None else None
-        if kb is None or (ka is not None and ka < kb):
+    for k, a, b in matched(left, right, lambda row: tuple(row[i] for i in at)):
+        if b is None:
             diff.missing += 1
             diff.live_rows += 1
-            diff.note("missing", ka or ())
-            a = next(left, None)
-        elif ka is None or kb < ka:
+            diff.note("missing", k)
+        elif a is None:
             diff.extra += 1
             diff.rebuilt_rows += 1
-            diff.note("extra", kb)
-            b = next(right, None)
+            diff.note("extra", k)
         else:
-            assert a is not None and b is not None
             diff.live_rows += 1
             diff.rebuilt_rows += 1
             if a != b:
                 diff.differing += 1
-                diff.note("differs", ka, [c for c, x, y in zip(columns, a, b, strict=True) if x != y])
-            a, b = next(left, None), next(right, None)
+                diff.note("differs", k, [c for c, x, y in zip(columns, a, b, strict=True) if x != y])
     return diff
 
 

@@ -25,6 +25,7 @@ from consumers.readstore import ReadStore
 from domain.errors import ValidationError
 from projections.audit_trail import AuditTrailProjection
 from projections.base import position_of
+from replay.compare import matched
 from replay.tables import stream, table_exists
 
 EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always complete
@@ -85,23 +86,18 @@ def check_history(live: ReadStore, rebuilt: ReadStore) -> HistoryCheck:
     with rebuilt.snapshot() as tx:
         position = position_of(tx, TRAIL)
     check = HistoryCheck(position)
-    left, right = _hashes(live, position), _hashes(rebuilt, position)
-    a, b = next(left, None), next(right, None)
-    while a is not None or b is not None:
-        if b is None or (a is not None and a[0] < b[0]):
-            assert a is not None
+    pairs = matched(_hashes(live, position), _hashes(rebuilt, position), lambda row: row[0])
+    for key, a, b in pairs:
+        if b is None:
             check.removed += 1
-            check.note("removed", a[0])
-            a = next(left, None)
-        elif a is None or b[0] < a[0]:
+            check.note("removed", key)
+        elif a is None:
             check.added += 1
-            b = next(right, None)
         else:
             check.compared += 1
             if a[1] != b[1]:
                 check.rewritten += 1
-                check.note("rewritten", a[0])
-            a, b = next(left, None), next(right, None)
+                check.note("rewritten", key)
     return check
 
 
