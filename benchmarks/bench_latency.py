@@ -22,6 +22,10 @@ measured figure includes one such hop for the measuring side to see the result. 
 starts only the processes the figures need: ``intake`` (answers only), ``events`` (intake and
 publisher) or ``all`` (default). Target: ``visible`` p99 at most 250 ms at 200 commands/s.
 
+A timeline follows: the same figures for the commands sent in each 10 s window, with the CPU
+each process spent per command in it. It shows what a single figure hides on the test broker:
+its CPU per record grows with what its topics hold, so a run's tail depends on its length.
+
 Bounded: the warm-up gives up after ``--warm-up-seconds``, the tail after ``--drain-seconds``;
 the servers and processes it started are stopped on the way out. Starts its own servers unless
 ``--external``.
@@ -32,6 +36,7 @@ the servers and processes it started are stopped on the way out. Starts its own 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -256,6 +261,38 @@ def others_cpu_seconds(database: object, endpoint: object) -> dict[str, float]:
     return found
 
 
+#: The timeline's window: figures by when commands were sent, and the CPU spent meanwhile.
+WINDOW_SECONDS = 10.0
+
+
+def sample_cpu(cpu_now: Callable[[], dict[str, float]], stop: threading.Event,
+               samples: list[tuple[float, dict[str, float]]]) -> None:
+    """Every ``WINDOW_SECONDS`` until ``stop``: (time, CPU seconds by process so far)."""
+    while True:
+        samples.append((time.perf_counter(), cpu_now()))
+        if stop.wait(WINDOW_SECONDS):
+            samples.append((time.perf_counter(), cpu_now()))
+            return
+
+
+def timeline(sent: list[Sent], samples: list[tuple[float, dict[str, float]]]) -> list[dict[str, Any]]:
+    """One row per window of sending: the commands sent in it, their figures, and the CPU each
+    process spent per command sent in it (the test broker's grows with what its topics hold)."""
+    rows = []
+    for (began, before), (ended, after) in itertools.pairwise(samples):
+        window = [s for s in sent if began <= s.at < ended]
+        if not window:
+            continue
+        rows.append({
+            "from_s": round(began - samples[0][0], 1), "commands": len(window),
+            "answer": percentiles([s.answered - s.at for s in window if s.answered]),
+            "visible": percentiles([s.visible - s.at for s in window if s.visible]),
+            "cpu_ms_per_command": {name: round(1000 * (after[name] - before[name]) / len(window), 2)
+                                   for name in after if name in before},
+        })
+    return rows
+
+
 def _reached(traffic: Traffic, sent: Sent, stages: str) -> bool:
     """Whether ``sent`` got as far as ``stages`` measures (hold ``traffic.lock``)."""
     if sent.answered is None:
@@ -287,6 +324,7 @@ def engine_latency(
         threads.append(threading.Thread(target=watch_read_model,
                                         args=(db, traffic, stop, args.watch_ms / 1000)))
     drained = False
+    samples: list[tuple[float, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as home, engine_processes(
         STAGES[args.stages], engine_env(url_of(db), endpoint, prefix, home)
     ) as processes:
@@ -299,16 +337,27 @@ def engine_latency(
             # The measuring side's own full collections (92 ms once in a 30 s run, walking its
             # start-up objects) would delay the times it notes: it freezes them as the engine does.
             freeze_startup_objects()
-            cpu_before = {name: p.cpu_seconds() for name, p in processes.items()}
-            cpu_before.update(others_cpu_seconds(database, endpoint))
-            achieved = send_steadily(client, traffic, args.rate, args.seconds, args.tick_ms / 1000)
+
+            def cpu_now() -> dict[str, float]:
+                return {**{name: p.cpu_seconds() for name, p in processes.items()},
+                        **others_cpu_seconds(database, endpoint)}
+
+            cpu_before = cpu_now()
+            sampling = threading.Event()
+            sampler = threading.Thread(target=sample_cpu, args=(cpu_now, sampling, samples))
+            sampler.start()
+            try:
+                achieved = send_steadily(client, traffic, args.rate, args.seconds,
+                                         args.tick_ms / 1000)
+            finally:
+                sampling.set()
+                sampler.join(timeout=10)
             deadline = time.perf_counter() + args.drain_seconds
             while not drained and time.perf_counter() < deadline:
                 time.sleep(0.05)
                 with traffic.lock:
                     drained = all(_reached(traffic, s, args.stages) for s in traffic.sent.values())
-            now = {name: p.cpu_seconds() for name, p in processes.items()}
-            now.update(others_cpu_seconds(database, endpoint))
+            now = cpu_now()
             cpu = {name: round(seconds - cpu_before[name], 2) for name, seconds in now.items()}
         finally:
             stop.set()
@@ -329,6 +378,7 @@ def engine_latency(
         **_figures(sent, args.stages, watching_events or args.stages != "all"),
         "cpu_seconds": cpu, "cpu_ms_per_command": {
             name: round(1000 * seconds / max(1, len(sent)), 2) for name, seconds in cpu.items()},
+        "timeline": timeline(sent, samples),
     }
 
 
@@ -439,6 +489,15 @@ def print_report(report: dict[str, Any]) -> None:
         print("  target: send -> read model p99 <= 250 ms")
     print(f"  CPU ms per command: {engine['cpu_ms_per_command']}")
     print("    (engine processes; postgres and broker with their workers; the benchmark itself)")
+    if engine.get("timeline"):
+        print("  by when sent: answer p50/p99, read model p50/p99 (ms), broker CPU ms per command")
+        for row in engine["timeline"]:
+            answer, visible = row["answer"], row["visible"]
+            seen = (f"{visible['p50_ms']:>6.1f} / {visible['p99_ms']:>6.1f}"
+                    if visible.get("count") else "     - /      -")
+            print(f"    {row['from_s']:>5.0f} s  {row['commands']:>5}  "
+                  f"{answer.get('p50_ms', 0):>6.1f} / {answer.get('p99_ms', 0):>6.1f}   {seen}   "
+                  f"{row['cpu_ms_per_command'].get('broker', 0):>5.2f}")
     print(f"  load average {report['load_average_before']} -> {report['load_average_after']}")
 
 
