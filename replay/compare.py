@@ -42,15 +42,24 @@ class TableDiff:
             self.examples.append({"kind": kind, "key": list(key), "columns": list(columns)})
 
 
-def _ordered(store: ReadStore, table: str, columns: list[str], key: list[str],
-             projection: str | None) -> Iterator[tuple[Any, ...]]:
-    texts = text_columns(store, table)
-    order = ", ".join(f'{k} COLLATE "C"' if k in texts else k for k in key)
-    where = " WHERE projection = ?" if projection else ""
-    sql = f"SELECT {', '.join(columns)} FROM {table}{where} ORDER BY {order}"
+def ordered_rows(store: ReadStore, table: str, columns: Sequence[str], key: Sequence[str],
+                 where: str = "", params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+    """``columns`` of ``table`` (optionally ``WHERE where``), streamed in ``key`` order with text
+    keys in code-point order on either database; nothing when the table does not exist."""
     if not table_exists(store, table):
         return iter(())
-    return stream(store, sql, (projection,) if projection else ())
+    texts = text_columns(store, table)
+    order = ", ".join(f'{k} COLLATE "C"' if k in texts else k for k in key)
+    condition = f" WHERE {where}" if where else ""
+    return stream(store, f"SELECT {', '.join(columns)} FROM {table}{condition} ORDER BY {order}",
+                  params)
+
+
+def _ordered(store: ReadStore, table: str, columns: list[str], key: list[str],
+             projection: str | None) -> Iterator[tuple[Any, ...]]:
+    if projection:
+        return ordered_rows(store, table, columns, key, "projection = ?", (projection,))
+    return ordered_rows(store, table, columns, key)
 
 
 def matched(

@@ -25,8 +25,7 @@ from consumers.readstore import ReadStore
 from domain.errors import ValidationError
 from projections.audit_trail import AuditTrailProjection
 from projections.base import position_of
-from replay.compare import matched
-from replay.tables import stream, table_exists
+from replay.compare import matched, ordered_rows
 
 EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always complete
 TRAIL = AuditTrailProjection.name
@@ -72,12 +71,9 @@ class HistoryCheck:
 
 
 def _hashes(store: ReadStore, position: int) -> Iterator[tuple[Key, str]]:
-    if not table_exists(store, "audit_trail"):
-        return
-    collate = ' COLLATE "C"' if store.dialect == "postgres" else ""
-    sql = (f"SELECT ticket_id, version, hash FROM audit_trail WHERE position <= ? "
-           f"ORDER BY ticket_id{collate}, version")
-    for ticket_id, version, digest in stream(store, sql, (position,)):
+    rows = ordered_rows(store, "audit_trail", ("ticket_id", "version", "hash"),
+                        ("ticket_id", "version"), "position <= ?", (position,))
+    for ticket_id, version, digest in rows:
         yield (str(ticket_id), int(version)), str(digest)
 
 
