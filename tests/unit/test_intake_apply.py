@@ -48,7 +48,7 @@ def opening(command_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def change(command_id: str, kind: str, ticket: str, minute: int, **extra: Any) -> dict[str, Any]:
-    return {"command_id": command_id, "type": kind, "ticket": ticket, "actor": "agent:a-1",
+    return {"command_id": command_id, "type": kind, "ticket": ticket,
             "at": f"2026-11-16T10:{minute:02d}:00Z", **extra}
 
 

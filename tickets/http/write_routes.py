@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -77,9 +77,15 @@ async def command_route(request: Request, caller: Writer,
 
 
 @router.get("/commands/{command_id}", summary="The last answer to a command this caller sent")
-def answer_route(request: Request, caller: AnswerReader, command_id: str) -> JSONResponse:
-    found = context_of(request).answers.find(command_id)
-    if found is None or (found[0] != caller.name and not caller.may(Permission.ALL_ANSWERS)):
+def answer_route(request: Request, caller: AnswerReader, command_id: str,
+                 sender: Annotated[str | None, Query(
+                     max_length=128, description="whose command (roles that read every answer)"
+                 )] = None) -> JSONResponse:
+    everyone = caller.may(Permission.ALL_ANSWERS)
+    found = None
+    if everyone or sender in (None, caller.name):
+        found = context_of(request).answers.find(command_id, sender if everyone else caller.name)
+    if found is None:
         raise ApiError(404, "not_found", f"no answer to command {command_id!r} for {caller.name}",
                        field="command_id", rule="known_command")
     return JSONResponse(found[1])
