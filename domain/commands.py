@@ -21,7 +21,7 @@ from domain.errors import TicketError, ValidationError
 from domain.receipts import CommandKey
 from domain.times import parse_aware_time
 
-_COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
+COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
            "expected_version": int}
 #: Each command type: its own fields, type, and whether required.
 FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
@@ -110,11 +110,11 @@ def parse(message: object, identity: Actor) -> Command:
         )
     own = FIELDS[kind]
     for name in message:
-        if name not in _COMMON and name not in own:
+        if name not in COMMON and name not in own:
             raise ValidationError(f"{kind} has no field {name!r}", field=str(name),
                                   rule="unknown_field")
     for name, value in message.items():
-        _typed(name, value, _COMMON.get(name) or own[name][0])
+        _typed(name, value, COMMON.get(name) or own[name][0])
     for name, (_, required) in own.items():
         if required and name not in message:
             raise ValidationError(f"{name} is required", field=name, rule="required")

@@ -6,9 +6,11 @@ HTTP status that says the same: 200 accepted (``duplicate: true`` when the comma
 before), 400/404/409/422 rejected (see ``problems.STATUS_OF_CODE``). A command without its own
 ``channel`` is recorded as sent through ``api``.
 
-Idempotency: a command is applied once per ``command_id`` (the desk keeps a receipt per id). The
-``Idempotency-Key`` header fills ``command_id`` when the body has none; both given and different
-is refused, naming ``command_id``.
+Idempotency: a command is applied once per sender and ``command_id`` (the desk keeps a receipt
+per pair, with a digest of the command). The same id from another caller is another command; the
+same id from the same caller for a different command is refused with 409 (``command_id_reused``)
+and the first answer stays the one kept. The ``Idempotency-Key`` header fills ``command_id`` when
+the body has none; both given and different is refused, naming ``command_id``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ async def command_route(request: Request, caller: Writer,
     except TicketError as error:  # the caller's own identity failed its checks
         return _rejected(STATUS_OF_CODE.get(error.code, 400), command_id,
                          error.as_dict() | {"message": str(error)})
-    await run_in_threadpool(ctx.answers.keep, caller.name, answer)
+    if answer.get("error", {}).get("rule") != "command_id_reused":  # the first answer stays
+        await run_in_threadpool(ctx.answers.keep, caller.name, answer)
     status = 200 if answer["status"] == "accepted" else STATUS_OF_CODE.get(answer["error"]["error"], 400)
     return JSONResponse(answer, status_code=status)
 
