@@ -34,7 +34,7 @@ from domain.history import HistoryEntry, entries_of
 from domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
 from domain.opening import check_fields, check_title
 from domain.policy import Desk
-from domain.receipts import CommandReceipt, CommandKey, CommandRef, command_key, receipt_id
+from domain.receipts import CommandKey, CommandReceipt, CommandRef, command_key, receipt_id
 from domain.sla import ClockState, SlaReport, compute
 from domain.ticket import Ticket, check_occurred_at
 
