@@ -223,11 +223,11 @@ def opening(command_id: str, requester: str) -> dict[str, Any]:
 
 #: The rest of a ticket's typical life, after it was opened: (type, extra fields).
 LIFE: list[tuple[str, dict[str, Any]]] = [
-    ("assign", {"agent": "a-1", "actor": "agent:a-1"}),
-    ("respond", {"actor": "agent:a-1"}),
-    ("request_info", {"actor": "agent:a-1"}),
+    ("assign", {"agent": "a-1"}),
+    ("respond", {}),
+    ("request_info", {}),
     ("reply", {}),
-    ("close", {"reason": "resolved", "actor": "agent:a-1"}),
+    ("close", {"reason": "resolved"}),
 ]
 
 

@@ -22,7 +22,8 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from consumers.intake_messages import Command
 from consumers.staging import StagingDesk
-from domain.commands import Answer, execute
+from domain.commands import Answer, execute, receipt_key
+from domain.errors import TicketError
 
 log = structlog.get_logger("tickets.intake")
 
@@ -61,14 +62,20 @@ def apply_commands(desk: StagingDesk, commands: Sequence[Command]) -> list[Appli
 def _staged(desk: StagingDesk, commands: Sequence[Command]) -> list[Applied]:
     with desk.staging():
         answers = [execute(desk, c.message, c.identity) for c in commands]
-    return [Applied(c, _recheck(desk, a)) for c, a in zip(commands, answers, strict=True)]
+    return [Applied(c, _recheck(desk, c, a)) for c, a in zip(commands, answers, strict=True)]
 
 
-def _recheck(desk: StagingDesk, answer: Answer) -> Answer:
-    """A refused command may have been applied before: then its first answer is the answer."""
-    if answer.accepted:
+def _recheck(desk: StagingDesk, command: Command, answer: Answer) -> Answer:
+    """A refused command may have been applied before: then its first answer is the answer.
+
+    Unless the sender used the command id before for a different command: that stays refused.
+    """
+    if answer.accepted or (answer.error or {}).get("rule") == "command_id_reused":
         return answer
-    seen = desk.stored_receipt(answer.command_id)
+    try:
+        seen = desk.stored_receipt(receipt_key(command.message, command.identity))
+    except TicketError as error:
+        return Answer(answer.command_id, False, error=error.as_dict() | {"message": str(error)})
     if seen is None:
         return answer
     return Answer(answer.command_id, True, str(seen.ticket_id), seen.number, seen.version,

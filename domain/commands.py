@@ -8,6 +8,8 @@ rejected (field and rule). Both edges use this one module, so they answer the sa
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +18,10 @@ from typing import Any
 from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk
 from domain.errors import TicketError, ValidationError
+from domain.receipts import CommandKey
 from domain.times import parse_aware_time
 
-_COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
+COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
            "expected_version": int}
 #: Each command type: its own fields, type, and whether required.
 FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
@@ -46,6 +49,22 @@ class Command:
     at: datetime | None
     expected_version: int | None
     fields: Mapping[str, Any]
+    sender: Actor | None = None  # who sent it (authenticated); the command id is theirs
+
+    @property
+    def key(self) -> CommandKey:
+        """The receipt's key: the sender's own id, bound to what the command says."""
+        return CommandKey(self.command_id, None if self.sender is None else str(self.sender),
+                          digest(self), str(self.actor))
+
+
+def digest(command: Command) -> str:
+    """SHA-256 of the command's canonical form: everything it does, but not its id or sender."""
+    canonical = {"type": command.type, "actor": str(command.actor), "channel": command.channel,
+                 "at": None if command.at is None else command.at.isoformat(),
+                 "expected_version": command.expected_version, "fields": dict(command.fields)}
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,11 +110,11 @@ def parse(message: object, identity: Actor) -> Command:
         )
     own = FIELDS[kind]
     for name in message:
-        if name not in _COMMON and name not in own:
+        if name not in COMMON and name not in own:
             raise ValidationError(f"{kind} has no field {name!r}", field=str(name),
                                   rule="unknown_field")
     for name, value in message.items():
-        _typed(name, value, _COMMON.get(name) or own[name][0])
+        _typed(name, value, COMMON.get(name) or own[name][0])
     for name, (_, required) in own.items():
         if required and name not in message:
             raise ValidationError(f"{name} is required", field=name, rule="required")
@@ -104,15 +123,32 @@ def parse(message: object, identity: Actor) -> Command:
         raise ValidationError(f"command_id is required (1-{MAX_COMMAND_ID} characters)",
                               field="command_id", rule="required")
     actor = Actor.parse(message["actor"]) if "actor" in message else identity
-    if actor != identity and identity.role != "service":
-        raise ValidationError("only a service may act for someone else", field="actor",
-                              rule="act_for_others")
+    check_may_act_as(identity, actor)
     return Command(
         command_id=command_id, type=kind, actor=actor,
         channel=message.get("channel", "intake"), at=_time(message.get("at")),
         expected_version=message.get("expected_version"),
-        fields={k: v for k, v in message.items() if k in own},
+        fields={k: v for k, v in message.items() if k in own}, sender=identity,
     )
+
+
+def check_may_act_as(identity: Actor, actor: Actor) -> None:
+    """A sender acts as itself; a service may also act for a requester, and for no one else.
+
+    Nobody from outside is the system (the scheduler's commands never come through here), nor
+    may a service speak as an agent or another service.
+    """
+    if actor == identity and identity.role != "system":
+        return
+    if actor.role == "system":
+        raise ValidationError("no caller may act as the system", field="actor",
+                              rule="system_actor")
+    if identity.role != "service":
+        raise ValidationError("only a service may act for someone else", field="actor",
+                              rule="act_for_others")
+    if actor.role != "customer":
+        raise ValidationError(f"a service may act only for requesters (customer:<id>), not as a "
+                              f"{actor.role}", field="actor", rule="act_for_requesters")
 
 
 def _time(text: str | None) -> datetime | None:
@@ -122,7 +158,7 @@ def _time(text: str | None) -> datetime | None:
 _Run = Callable[[TicketDesk, Command, dict[str, Any]], CommandResult]
 _RUN: dict[str, _Run] = {
     "open": lambda d, c, k: d.open(**c.fields, actor=c.actor, channel=c.channel, at=c.at,
-                                   command_id=c.command_id),
+                                   command_id=c.key),
     "set_severity": lambda d, c, k: d.set_severity(c.fields["ticket"], c.fields["severity"],
                                                    c.fields["reason"], **k),
     "assign": lambda d, c, k: d.assign(c.fields["ticket"], c.fields["agent"],
@@ -138,13 +174,21 @@ _RUN: dict[str, _Run] = {
 }
 
 
+def receipt_key(message: object, identity: Actor) -> CommandKey | None:
+    """The receipt key of a command message, or None when the message is not a valid command."""
+    try:
+        return parse(message, identity).key
+    except TicketError:
+        return None
+
+
 def execute(desk: TicketDesk, message: object, identity: Actor) -> Answer:
     """Parse and apply one command message; every refusal becomes a rejected answer."""
     command_id = message.get("command_id") if isinstance(message, Mapping) else None
     try:
         command = parse(message, identity)
         common = {"actor": command.actor, "channel": command.channel, "at": command.at,
-                  "expected_version": command.expected_version, "command_id": command.command_id}
+                  "expected_version": command.expected_version, "command_id": command.key}
         result = _RUN[command.type](desk, command, common)
     except TicketError as error:
         return Answer(command_id if isinstance(command_id, str) else None, False,

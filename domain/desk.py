@@ -34,7 +34,7 @@ from domain.history import HistoryEntry, entries_of
 from domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
 from domain.opening import check_fields, check_title
 from domain.policy import Desk
-from domain.receipts import CommandReceipt, receipt_id
+from domain.receipts import CommandKey, CommandReceipt, CommandRef, command_key, receipt_id
 from domain.sla import ClockState, SlaReport, compute
 from domain.ticket import Ticket, check_occurred_at
 
@@ -141,7 +141,7 @@ class TicketDesk(Application[UUID]):
         self, *, desk: str, requester: str, requester_role: str, title: str,
         fields: Mapping[str, object] | None = None, plan: str | None = None,
         category: str | None = None, severity: str | None = None, actor: Actor,
-        channel: str = "api", at: datetime | None = None, command_id: str | None = None,
+        channel: str = "api", at: datetime | None = None, command_id: CommandRef | None = None,
     ) -> CommandResult:
         if (seen := self.receipt(command_id)) is not None:
             return seen
@@ -181,28 +181,55 @@ class TicketDesk(Application[UUID]):
             return CommandResult(ticket.id, number, ticket.version)
         raise ConcurrencyError("could not draw a free ticket number", field="number", rule="unique")
 
-    def receipt(self, command_id: str | None) -> CommandResult | None:
-        """The first answer to this command id, if it was applied before."""
-        if command_id is None:
+    def receipt(self, command_id: CommandRef | None) -> CommandResult | None:
+        """The first answer to this command, if it was applied before (see ``domain.receipts``).
+
+        Raises ``LifecycleError`` (``command_id_reused``) when the sender used the id before for
+        a different command.
+        """
+        key = command_key(command_id)
+        if key is None:
             return None
+        found = self._stored_receipt(key.receipt_id) or self._legacy_receipt(key)
+        if found is None:
+            return None
+        found.check_same_command(key)
+        return CommandResult(found.ticket_id, found.number, found.ticket_version, duplicate=True)
+
+    def _stored_receipt(self, the_id: UUID) -> CommandReceipt | None:
         try:
-            found: object = self.repository.get(receipt_id(command_id))
+            found: object = self.repository.get(the_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(found, CommandReceipt)
-        return CommandResult(found.ticket_id, found.number, found.ticket_version, duplicate=True)
+        return found
+
+    def _legacy_receipt(self, key: CommandKey) -> CommandReceipt | None:
+        """A receipt stored before receipts were scoped, if this key's sender wrote it.
+
+        It names no sender: the ticket's event it answered does, by its actor.
+        """
+        if key.sender is None:
+            return None
+        found = self._stored_receipt(receipt_id(key.command_id))
+        if found is None or found.sender is not None:
+            return None
+        events = list(self.events.get(found.ticket_id, gt=found.ticket_version - 1,
+                                      lte=found.ticket_version))
+        recorded_as = getattr(events[0], "actor", None) if events else None
+        return found if recorded_as == (key.actor or key.sender) else None
 
     @staticmethod
-    def _receipts(command_id: str | None, ticket: Ticket) -> list[CommandReceipt]:
-        if command_id is None:
+    def _receipts(command_id: CommandRef | None, ticket: Ticket) -> list[CommandReceipt]:
+        key = command_key(command_id)
+        if key is None:
             return []
-        return [CommandReceipt(command_id=command_id, ticket_id=ticket.id, number=ticket.number,
-                               version=ticket.version)]
+        return [CommandReceipt.issue(key, ticket.id, ticket.number, ticket.version)]
 
     def _change(
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
         command: Callable[[Ticket, Desk, datetime, datetime], None],
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         if (seen := self.receipt(command_id)) is not None:
             return seen
@@ -229,7 +256,7 @@ class TicketDesk(Application[UUID]):
     def set_severity(
         self, ref: str | UUID, severity: str, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
@@ -238,7 +265,7 @@ class TicketDesk(Application[UUID]):
     def assign(
         self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
@@ -246,7 +273,7 @@ class TicketDesk(Application[UUID]):
 
     def respond(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
-        expected_version: int | None = None, command_id: str | None = None,
+        expected_version: int | None = None, command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
@@ -255,7 +282,7 @@ class TicketDesk(Application[UUID]):
     def request_info(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.request_info(
@@ -263,7 +290,7 @@ class TicketDesk(Application[UUID]):
 
     def customer_reply(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
-        expected_version: int | None = None, command_id: str | None = None,
+        expected_version: int | None = None, command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
@@ -272,7 +299,7 @@ class TicketDesk(Application[UUID]):
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
-        target: str | None = None, command_id: str | None = None,
+        target: str | None = None, command_id: CommandRef | None = None,
     ) -> CommandResult:
         """Escalate a ticket; ``target`` names the SLA clock whose risk or breach fired it.
 
@@ -307,7 +334,7 @@ class TicketDesk(Application[UUID]):
     def warn_auto_close(
         self, ref: str | UUID, *, actor: Actor, channel: str = "scheduler",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
@@ -316,7 +343,7 @@ class TicketDesk(Application[UUID]):
     def close_ticket(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
@@ -325,7 +352,7 @@ class TicketDesk(Application[UUID]):
     def reopen(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: str | None = None,
+        command_id: CommandRef | None = None,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(

@@ -109,7 +109,7 @@ def opening(command_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def change(command_id: str, kind: str, ticket: str, **extra: Any) -> dict[str, Any]:
-    return {"command_id": command_id, "type": kind, "ticket": ticket, "actor": "agent:a-1", **extra}
+    return {"command_id": command_id, "type": kind, "ticket": ticket, **extra}
 
 
 def stored_events(desk: StagingDesk) -> int:

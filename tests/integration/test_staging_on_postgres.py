@@ -23,6 +23,7 @@ from consumers.staging import StagingDesk
 from domain.actor import Actor
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
+from domain.commands import receipt_key
 from domain.desk import TicketDesk
 from tests.unit import test_intake_apply
 from tests.unit.test_intake_apply import change, commands, opening
@@ -72,7 +73,7 @@ def test_its_rows_are_eventsourcings_gap_free_and_in_order(
         assert [n.id for n in log] == list(range(log[0].id, log[0].id + 8))
         assert [e.type for e in reader.history(number)] == ["Opened", "Assigned", "Responded"]
         assert len(list(reader.opened_ticket_ids())) == 2
-        assert reader.receipt("o-2") is not None
+        assert reader.receipt(receipt_key(opening("o-2"), test_intake_apply.SERVICE)) is not None
     finally:
         reader.close()
 

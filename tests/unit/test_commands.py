@@ -32,7 +32,7 @@ def test_a_redelivered_command_is_applied_once(desk: TicketDesk) -> None:
     assert (again.ticket_id, again.ticket_number) == (first.ticket_id, first.ticket_number)
     assert len(list(desk.opened_ticket_ids())) == 1
     reply = {"command_id": "cmd-2", "type": "respond", "ticket": first.ticket_number,
-             "actor": "agent:a-1", "at": "2026-11-16T10:10:00Z"}
+             "at": "2026-11-16T10:10:00Z"}
     execute(desk, reply, WEBFORM)
     execute(desk, reply, WEBFORM)
     assert [e.type for e in desk.history(first.ticket_number or "")] == ["Opened", "Responded"]

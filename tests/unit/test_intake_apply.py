@@ -48,7 +48,7 @@ def opening(command_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def change(command_id: str, kind: str, ticket: str, minute: int, **extra: Any) -> dict[str, Any]:
-    return {"command_id": command_id, "type": kind, "ticket": ticket, "actor": "agent:a-1",
+    return {"command_id": command_id, "type": kind, "ticket": ticket,
             "at": f"2026-11-16T10:{minute:02d}:00Z", **extra}
 
 
@@ -229,3 +229,62 @@ def test_the_intake_writes_the_desks_own_tables(tmp_path: Path, catalogue: Catal
     reader = TicketDesk(catalogue, clock=clock, env=env)
     assert number is not None and reader.get(number).status == "new"
     assert len(list(reader.opened_ticket_ids())) == 2
+
+
+CHATBOT = Actor("service", "chatbot")
+
+
+def from_service(service: Actor, *messages: dict[str, Any]) -> list[Command]:
+    return [Command(RECORD, m, service) for m in messages]
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_another_services_command_id_is_another_command_over_the_intake(
+    staging_desk: StagingDesk, together: bool
+) -> None:
+    mine = from_service(SERVICE, opening("shared"))
+    theirs = from_service(CHATBOT, opening("shared", title="Other"))
+    if together:
+        done = apply_commands(staging_desk, mine + theirs)
+    else:
+        done = apply_commands(staging_desk, mine) + apply_commands(staging_desk, theirs)
+    assert [d.answer.accepted and not d.answer.duplicate for d in done] == [True, True]
+    assert done[0].answer.ticket_number != done[1].answer.ticket_number
+    again = apply_commands(staging_desk, theirs)[0].answer
+    assert again.duplicate and again.ticket_number == done[1].answer.ticket_number
+
+
+@pytest.mark.parametrize("reused", [
+    opening("o-1", title="Different"), opening("o-1", severity="A"),
+    change("o-1", "respond", "MSO-7K3M9Q", 5), change("o-1", "close", "MSO-7K3M9Q", 5,
+                                                      reason="resolved"),
+])
+@pytest.mark.parametrize("together", [True, False])
+def test_a_command_id_reused_for_a_different_command_is_rejected_over_the_intake(
+    staging_desk: StagingDesk, reused: dict[str, Any], together: bool
+) -> None:
+    first = commands(opening("o-1"))
+    done = apply_commands(staging_desk, first + commands(reused)) if together else (
+        apply_commands(staging_desk, first) + apply_commands(staging_desk, commands(reused)))
+    assert done[0].answer.accepted
+    refused = done[1].answer
+    assert not refused.accepted and refused.command_id == "o-1"
+    assert refused.error is not None
+    assert (refused.error["field"], refused.error["rule"]) == ("command_id", "command_id_reused")
+    assert len(list(staging_desk.opened_ticket_ids())) == 1
+
+
+@pytest.mark.parametrize(("actor", "rule"), [
+    ("system:scheduler", "system_actor"), ("system:anything", "system_actor"),
+    ("agent:a-1", "act_for_requesters"), ("service:chatbot", "act_for_requesters"),
+])
+def test_a_service_on_the_intake_may_not_act_as_the_system_or_an_agent(
+    staging_desk: StagingDesk, actor: str, rule: str
+) -> None:
+    number = apply_commands(staging_desk, commands(opening("o-1")))[0].answer.ticket_number
+    assert number is not None
+    [done] = apply_commands(staging_desk, commands(
+        change("e-1", "escalate", number, 5, reason="complaint", actor=actor)))
+    assert done.answer.error is not None
+    assert (done.answer.error["field"], done.answer.error["rule"]) == ("actor", rule)
+    assert [e.type for e in staging_desk.history(number)] == ["Opened"]

@@ -96,10 +96,20 @@ def test_without_an_allow_list_any_well_formed_service_name_is_taken() -> None:
     assert service_of([("service", b"mail-gw.eu")], None) == Actor("service", "mail-gw.eu")
 
 
-def test_a_service_acts_for_an_agent_named_in_the_message() -> None:
-    read = read_record(record({"command_id": "c2", "type": "respond", "ticket": "MSO-7K3M9Q",
-                               "actor": "agent:a-1"}), None)
+def test_a_service_acts_for_a_requester_named_in_the_message() -> None:
+    read = read_record(record({"command_id": "c2", "type": "reply", "ticket": "MSO-7K3M9Q",
+                               "actor": "customer:c-1"}), None)
     assert isinstance(read, Command) and read.identity == Actor("service", "webform")
+
+
+@pytest.mark.parametrize("actor", ["system:scheduler", "system:anything", "agent:a-1",
+                                   "service:someone-else"])
+def test_a_service_may_not_act_as_the_system_an_agent_or_another_service(actor: str) -> None:
+    read = read_record(record({"command_id": "c2", "type": "escalate", "ticket": "MSO-7K3M9Q",
+                               "reason": "complaint", "actor": actor}), None)
+    assert isinstance(read, Refusal) and read.field == "actor"
+    assert read.rule == ("system_actor" if actor.startswith("system:") else "act_for_requesters")
+    assert read.command_id == "c2"
 
 
 def test_the_allow_list_comes_from_tickets_intake_services() -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tickets.http import audit_routes, metrics, page, read_routes, stream, write_routes
+from tickets.http import audit_routes, metrics, openapi, page, read_routes, stream, write_routes
 from tickets.http.context import HttpContext
 from tickets.http.fast_reads import FastReads
 from tickets.http.indexes import ensure_read_models
 from tickets.http.positions import BodyCache
 from tickets.http.problems import install_handlers
+from tickets.http.url_text import UrlText
 
 DESCRIPTION = """Tickets, SLA clocks, escalation queues and dashboard figures from the read models;
 commands as on the intake topic. Send `Authorization: Bearer <token>` (see `tickets token create`).
@@ -30,8 +31,10 @@ def create_app(ctx: HttpContext) -> FastAPI:
     app.state.metrics_registry = metrics.registry_for(ctx)
     install_handlers(app)
     app.add_middleware(FastReads)
+    app.add_middleware(UrlText)  # outside FastReads: nothing reads a URL that is not text
     app.add_middleware(metrics.RequestMetrics)  # added last: outside FastReads, so it counts them too
     for module in (read_routes, audit_routes, write_routes, stream, metrics, page):
         app.include_router(module.router)
+    openapi.install(app)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     return app

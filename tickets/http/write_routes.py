@@ -6,16 +6,18 @@ HTTP status that says the same: 200 accepted (``duplicate: true`` when the comma
 before), 400/404/409/422 rejected (see ``problems.STATUS_OF_CODE``). A command without its own
 ``channel`` is recorded as sent through ``api``.
 
-Idempotency: a command is applied once per ``command_id`` (the desk keeps a receipt per id). The
-``Idempotency-Key`` header fills ``command_id`` when the body has none; both given and different
-is refused, naming ``command_id``.
+Idempotency: a command is applied once per sender and ``command_id`` (the desk keeps a receipt
+per pair, with a digest of the command). The same id from another caller is another command; the
+same id from the same caller for a different command is refused with 409 (``command_id_reused``)
+and the first answer stays the one kept. The ``Idempotency-Key`` header fills ``command_id`` when
+the body has none; both given and different is refused, naming ``command_id``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -71,15 +73,22 @@ async def command_route(request: Request, caller: Writer,
     except TicketError as error:  # the caller's own identity failed its checks
         return _rejected(STATUS_OF_CODE.get(error.code, 400), command_id,
                          error.as_dict() | {"message": str(error)})
-    await run_in_threadpool(ctx.answers.keep, caller.name, answer)
+    if answer.get("error", {}).get("rule") != "command_id_reused":  # the first answer stays
+        await run_in_threadpool(ctx.answers.keep, caller.name, answer)
     status = 200 if answer["status"] == "accepted" else STATUS_OF_CODE.get(answer["error"]["error"], 400)
     return JSONResponse(answer, status_code=status)
 
 
 @router.get("/commands/{command_id}", summary="The last answer to a command this caller sent")
-def answer_route(request: Request, caller: AnswerReader, command_id: str) -> JSONResponse:
-    found = context_of(request).answers.find(command_id)
-    if found is None or (found[0] != caller.name and not caller.may(Permission.ALL_ANSWERS)):
+def answer_route(request: Request, caller: AnswerReader, command_id: str,
+                 sender: Annotated[str | None, Query(
+                     max_length=128, description="whose command (roles that read every answer)"
+                 )] = None) -> JSONResponse:
+    everyone = caller.may(Permission.ALL_ANSWERS)
+    found = None
+    if everyone or sender in (None, caller.name):
+        found = context_of(request).answers.find(command_id, sender if everyone else caller.name)
+    if found is None:
         raise ApiError(404, "not_found", f"no answer to command {command_id!r} for {caller.name}",
                        field="command_id", rule="known_command")
     return JSONResponse(found[1])
