@@ -33,9 +33,9 @@ class ArgType(Generic[T]):
         try:
             return self.parse(text)
         except RuleError as error:
-            raise argparse.ArgumentTypeError(error.message) from None
+            raise argparse.ArgumentTypeError(f"{error.message} (rule={error.rule})") from None
         except TicketError as error:
-            raise argparse.ArgumentTypeError(error.message) from None
+            raise argparse.ArgumentTypeError(f"{error.message} (rule={error.rule})") from None
 
     def __repr__(self) -> str:
         return self.__name__
