@@ -151,7 +151,7 @@ def persistence_env(url: str, *, sqlite_synchronous: str | None = None,
             env["POSTGRES_SCHEMA"] = query["schema"]
         return env
     raise ConfigError(
-        "TICKETS_DATABASE_URL must be sqlite:///PATH, postgresql://... or memory:",
+        "TICKETS_DATABASE_URL: must be sqlite:///PATH, postgresql://... or memory:",
         field="TICKETS_DATABASE_URL", rule="database_url_scheme",
     )
 
