@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
