@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from domain.errors import TicketError
@@ -61,8 +61,20 @@ def positive_seconds(low: float, high: float) -> ArgType[float]:
     return decimal(low, high, "seconds")
 
 
+#: The times the CLI takes: wide enough for any history, far enough from the calendar's ends that
+#: adding an SLA target or a countdown to one cannot overflow.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _aware_time(text: str) -> datetime:
-    return parse_aware_time(non_empty_text(text), "time")
+    value = parse_aware_time(non_empty_text(text), "time")
+    try:
+        in_range = EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:  # an offset that moves it past year 1 or 9999
+        in_range = False
+    if not in_range:
+        raise RuleError("time_range", f"{text!r} must be from 1970 to 8999 (UTC)")
+    return value
 
 
 #: Text: valid UTF-8, not empty (the default type of every text option and positional).

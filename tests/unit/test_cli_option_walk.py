@@ -53,7 +53,8 @@ def bad_values(action: argparse.Action) -> list[str]:
         if low > 0:
             values.append("0")
     if kind is ISO_TIME_WITH_ZONE:
-        values += ["yesterday", "2026-11-16T10:00:00"]
+        values += ["yesterday", "2026-11-16T10:00:00", "0001-01-01T00:00:00+14:00",
+                   "9999-12-31T23:59:59-14:00", "1969-12-31T23:59:59Z"]
     if action.choices:
         values.append("no-such-choice")
     return values
