@@ -228,8 +228,9 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
     """The settings from ``environ`` (default ``os.environ``); ``home`` is ``--home`` if given."""
     env = os.environ if environ is None else environ
     source = "--home" if home else "TICKETS_HOME"
-    home_text = home or env.get("TICKETS_HOME") or str(Path.home() / ".local" / "share" / "tickets")
-    home_dir = checked(source, home_directory, home_text)
+    explicit = home or env.get("TICKETS_HOME")
+    home_text = explicit or str(Path.home() / ".local" / "share" / "tickets")
+    home_dir = Path(checked(source, valid_text, home_text)).expanduser()
     database_url = setting(env, "TICKETS_DATABASE_URL", valid_text,
                            f"sqlite:///{home_dir / 'events.sqlite3'}")
     default_read = database_url if database_url.startswith("postgres") else \
@@ -252,6 +253,8 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
         database_connect_timeout=setting(
             env, "TICKETS_DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S.parse_int, 10),
     )
+    if explicit or settings.uses_home:  # a default home no store lives in is never looked at
+        checked(source, home_directory, home_text)
     settings.event_store_env()  # fail early on a malformed database URL
     intake_services(env)
     return settings

@@ -126,3 +126,11 @@ def test_an_unreachable_database_is_waited_for_as_configured_and_named(
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"error: cannot connect to the event store at 127.0.0.1:{port} within 2 s")
     assert "field=TICKETS_DATABASE_URL" in last and "secret" not in err
+
+
+def test_a_default_home_no_store_lives_in_is_not_looked_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/etc/passwd")  # the default home would be below a file
+    settings = load_settings({"TICKETS_DATABASE_URL": "postgresql://u@h/db"})
+    assert not settings.uses_home
+    with pytest.raises(ConfigError, match="TICKETS_HOME: cannot create"):
+        load_settings({})  # SQLite, in that home
