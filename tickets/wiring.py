@@ -84,8 +84,8 @@ def store_address(settings: Settings) -> str:
 def _unavailable(settings: Settings, error: Exception) -> StoreUnavailable:
     if settings.is_postgres:
         return StoreUnavailable(
-            f"cannot connect to the event store at {store_address(settings)} within "
-            f"{settings.database_connect_timeout} s (TICKETS_DATABASE_CONNECT_TIMEOUT): {error}",
+            f"cannot use the event store at {store_address(settings)} (a connection is waited for "
+            f"{settings.database_connect_timeout} s at most, TICKETS_DATABASE_CONNECT_TIMEOUT): {error}",
             field="TICKETS_DATABASE_URL", rule="reachable")
     return StoreUnavailable(f"cannot open the event store {store_address(settings)}: {error}",
                             field="TICKETS_DATABASE_URL", rule="openable")

@@ -124,7 +124,8 @@ def test_an_unreachable_database_is_waited_for_as_configured_and_named(
     assert note["event"] == "event_store_waiting" and note["timeout_s"] == 2
     assert note["address"] == f"127.0.0.1:{port}"
     last = err.strip().splitlines()[-1]
-    assert last.startswith(f"error: cannot connect to the event store at 127.0.0.1:{port} within 2 s")
+    assert last.startswith(f"error: cannot use the event store at 127.0.0.1:{port} (a connection is "
+                           "waited for 2 s at most, TICKETS_DATABASE_CONNECT_TIMEOUT)")
     assert "field=TICKETS_DATABASE_URL" in last and "secret" not in err
 
 
