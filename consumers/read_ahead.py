@@ -9,7 +9,8 @@ the database and the broker still overlap); it is what embedded stores and tests
 A batch travels as a list of plain tuples ``(position, key, type, value)`` — the cheapest thing
 to pickle (about 0.4 µs a record; a dataclass costs 25). The child holds the hash chain's cache;
 if it dies, the parent's next ``result`` raises and the publisher stops without recording a
-position past what the broker acknowledged.
+position past what the broker acknowledged. If the parent dies (killed, its pipe reset), the child
+logs one line and exits.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -130,19 +131,17 @@ def _serve(conn: Connection, catalogue: Catalogue, store_env: dict[str, str]) ->
         conn.send(("error", f"cannot open the event store: {type(error).__name__}: {error}"))
         return
     reader = StoreReader(desk)
-    conn.send(("ok", []))
     try:
-        while True:
+        conn.send(("ok", []))
+        while (request := conn.recv()) is not None:
             try:
-                request: Any = conn.recv()
-            except EOFError:
-                return
-            if request is None:
-                return
-            try:
-                conn.send(("ok", outgoing(reader, *request)))
+                batch = outgoing(reader, *request)
             except Exception as error:  # reported to the parent, which stops publishing
                 log.error("publisher_read_failed", error=type(error).__name__)
                 conn.send(("error", f"{type(error).__name__}: {error}"))
+                continue
+            conn.send(("ok", batch))
+    except (EOFError, OSError) as error:  # the parent closed the pipe or was killed
+        log.info("publisher_read_parent_gone", error=type(error).__name__)
     finally:
         desk.close()

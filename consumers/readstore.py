@@ -171,8 +171,11 @@ class _PostgresTx:
 class ReadStore:
     """A connection factory for the read models. Thread-safe: one connection per thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connect_timeout: int = 10) -> None:
         self.url = url
+        #: Seconds a PostgreSQL connection may take (libpq waits for ever by default); a
+        #: ``connect_timeout`` in the URL wins.
+        self.connect_timeout = connect_timeout
         self._local = threading.local()
         if url.startswith("sqlite:///"):
             self.dialect = "sqlite"
@@ -195,7 +198,9 @@ class ReadStore:
             else:
                 import psycopg
 
-                conn = psycopg.connect(self.url, autocommit=False)
+                timeout: dict[str, Any] = (
+                    {} if "connect_timeout=" in self.url else {"connect_timeout": self.connect_timeout})
+                conn = psycopg.connect(self.url, autocommit=False, **timeout)
             self._local.conn = conn
         return conn
 

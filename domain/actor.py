@@ -25,7 +25,7 @@ class Actor:
                 f"actor role {self.role!r} is not one of {', '.join(ROLES)}",
                 field="actor", rule="known_role",
             )
-        if not _ID.fullmatch(self.id):
+        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             raise ValidationError(
                 "actor id must be 1-128 characters of letters, digits and ._@+-",
                 field="actor", rule="actor_id_format",

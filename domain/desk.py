@@ -8,6 +8,7 @@ points build it from configuration); the domain itself never reads the process e
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -361,6 +362,12 @@ class TicketDesk(Application[UUID]):
     # ---- the editor registry --------------------------------------------------------------
 
     def editors(self, desk: str, site_id: str) -> list[str]:
+        """A site's registered editors; refused for an unknown desk, a desk without a registry or
+        a site id that breaks the desk's ``site_id`` field rule."""
+        self._registry_limit(desk, site_id)
+        return self._registered(desk, site_id)
+
+    def _registered(self, desk: str, site_id: str) -> list[str]:
         try:
             registry: object = self.repository.get(registry_id(desk, site_id))
         except AggregateNotFoundError:
@@ -369,7 +376,7 @@ class TicketDesk(Application[UUID]):
         return list(registry.editors)
 
     def _check_is_editor(self, desk: Desk, site_id: str, requester: str) -> None:
-        if requester not in self.editors(desk.id, site_id):
+        if requester not in self._registered(desk.id, site_id):
             raise EntitlementError(
                 f"{requester} is not a registered editor of site {site_id}; each site may "
                 f"register at most {desk.editors_per_site} editors",
@@ -379,13 +386,7 @@ class TicketDesk(Application[UUID]):
     def _change_editors(
         self, desk: str, site_id: str, change: Callable[[SiteEditors, datetime, int], None],
     ) -> list[str]:
-        policy = self.catalogue.desk(desk)
-        if policy.editors_per_site is None:
-            raise ValidationError(
-                f"desk {desk} keeps no editor registry", field="desk", rule="has_editor_registry"
-            )
-        if not site_id:
-            raise ValidationError("a site id is required", field="site_id", rule="required")
+        limit = self._registry_limit(desk, site_id)
         for _attempt in range(_NUMBER_ATTEMPTS):
             now = self.clock.now()
             registry: SiteEditors
@@ -395,9 +396,9 @@ class TicketDesk(Application[UUID]):
                 registry = found
             except AggregateNotFoundError:
                 registry = SiteEditors(
-                    desk=desk, site_id=site_id, limit=policy.editors_per_site, occurred_at=now
+                    desk=desk, site_id=site_id, limit=limit, occurred_at=now
                 )
-            change(registry, now, policy.editors_per_site)
+            change(registry, now, limit)
             try:
                 self.save(registry)
             except IntegrityError:
@@ -405,6 +406,21 @@ class TicketDesk(Application[UUID]):
             return list(registry.editors)
         raise ConcurrencyError("the editor registry is too busy; try again", field="site_id",
                                rule="optimistic_concurrency")
+
+    def _registry_limit(self, desk: str, site_id: str) -> int:
+        """The desk's editors per site, once the desk and the site id are known to be good."""
+        policy = self.catalogue.desk(desk)
+        if policy.editors_per_site is None:
+            raise ValidationError(
+                f"desk {desk} keeps no editor registry", field="desk", rule="has_editor_registry"
+            )
+        if not site_id:
+            raise ValidationError("a site id is required", field="site_id", rule="required")
+        rule = policy.required_fields.get("site_id")
+        if rule is not None and rule.pattern is not None and not re.fullmatch(rule.pattern, site_id):
+            raise ValidationError(f"site_id must be {rule.description}", field="site_id",
+                                  rule="format")
+        return policy.editors_per_site
 
     def add_editor(self, desk: str, site_id: str, editor: str) -> list[str]:
         Actor("customer", editor)

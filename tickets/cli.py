@@ -1,12 +1,15 @@
 """The ``tickets`` command line: every command of the desk, on the configured event store.
 
-Errors go to stderr with a non-zero exit and no traceback: 1 for a refused command (the message
-names the ticket, field and rule), 2 for a malformed command line.
+Errors go to stderr as one line with a non-zero exit and no traceback: 2 for a malformed command
+line (the option and its rule, checked by the types in ``tickets.cli_types`` before anything runs),
+1 for a refused command, a bad setting, an unreachable server or an operating-system error (the
+message names the ticket, field or setting, and the rule; see ``tickets.cli_errors``).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -14,15 +17,17 @@ from typing import Any
 
 from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk, summary
-from domain.errors import TicketError, ValidationError
-from domain.times import parse_aware_time
+from domain.errors import ValidationError
+from tickets import cli_errors
 from tickets.cli_engine import HANDLERS as ENGINE_COMMANDS
 from tickets.cli_engine import add_parsers as add_engine_parsers
+from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser
 from tickets.config import Settings, load_settings
 from tickets.http.cli import HANDLERS as HTTP_COMMANDS
 from tickets.http.cli import add_parsers as add_http_parsers
 from tickets.intake_cli import add_intake_commands
 from tickets.kafka_cli import add_kafka_commands
+from tickets.logs import configure_logging
 from tickets.output import dumps, iso, plain, sla_json, sla_text
 from tickets.replay_cli import add_replay_commands
 from tickets.wiring import build_desk
@@ -36,10 +41,6 @@ def command(name: str) -> Callable[[Handler], Handler]:
         _COMMANDS[name] = fn
         return fn
     return register
-
-
-def parse_time(text: str, field: str = "at") -> datetime:
-    return parse_aware_time(text, field)
 
 
 def parse_fields(pairs: Sequence[str]) -> dict[str, str]:
@@ -59,7 +60,8 @@ def _desk(settings: Settings) -> TicketDesk:
 
 
 def _at(args: argparse.Namespace) -> datetime | None:
-    return parse_time(args.at) if getattr(args, "at", None) else None
+    at: datetime | None = args.at  # checked by ISO_TIME_WITH_ZONE
+    return at
 
 
 def _result(args: argparse.Namespace, desk: TicketDesk, result: CommandResult) -> Any:
@@ -111,8 +113,7 @@ _COMMANDS.update(HTTP_COMMANDS)  # token
 def cmd_show(args: argparse.Namespace, settings: Settings) -> Any:
     desk = _desk(settings)
     ticket = desk.get(args.ticket)
-    now = parse_time(args.now, "now") if args.now else None
-    report = desk.sla(ticket.id, now=now, explain=True)
+    report = desk.sla(ticket.id, now=args.now, explain=True)
     policy = desk.catalogue.desk(ticket.desk)
     if args.json:
         return {
@@ -179,6 +180,9 @@ def cmd_policies(args: argparse.Namespace, settings: Settings) -> Any:
 
 @command("editors")
 def cmd_editors(args: argparse.Namespace, settings: Settings) -> Any:
+    if args.action in ("add", "remove") and args.editor is None:
+        raise ValidationError(f"editors {args.action} needs --editor ID", field="editor",
+                              rule="required")
     desk = _desk(settings)
     if args.action == "add":
         editors = desk.add_editor(args.desk, args.site, args.editor)
@@ -198,8 +202,8 @@ def cmd_walkthrough(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tickets", description=__doc__.splitlines()[0])
-    common = argparse.ArgumentParser(add_help=False)
+    parser = TicketsParser(prog="tickets", description=__doc__.splitlines()[0])
+    common = TicketsParser(add_help=False)
     common.add_argument("--home", help="data directory (default: TICKETS_HOME)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -208,10 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
             actor: str = "agent:cli") -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
         if records:
-            p.add_argument("--at", help="when it happened, ISO 8601 with a zone (default: now)")
+            p.add_argument("--at", type=ISO_TIME_WITH_ZONE,
+                           help="when it happened, ISO 8601 with a zone (default: now)")
             p.add_argument("--actor", default=actor, help=f"role:id (default {actor})")
             p.add_argument("--channel", default="cli")
-            p.add_argument("--expected-version", type=int, default=None,
+            p.add_argument("--expected-version", type=VERSION, default=None,
                            help="refuse if the ticket has changed since this version")
         return p
 
@@ -255,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
     p = add("show", "a ticket's state and SLA timeline")
     p.add_argument("ticket")
-    p.add_argument("--now", help="compute the clocks as of this time (default: now)")
+    p.add_argument("--now", type=ISO_TIME_WITH_ZONE,
+                   help="compute the clocks as of this time (default: now)")
     p = add("list", "list tickets")
     p.add_argument("--desk")
     p.add_argument("--status")
@@ -266,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("editors", "the editor registry of a site")
     p.add_argument("action", choices=["list", "add", "remove"])
     p.add_argument("--desk", required=True)
-    p.add_argument("--site", required=True)
-    p.add_argument("--editor")
+    p.add_argument("--site", required=True, help="the site id, in the desk's format (web: 4 digits)")
+    p.add_argument("--editor", help="the editor's id (add and remove)")
     add("walkthrough", "a scripted walk through one ticket's life, printing its SLA timeline")
     add_engine_parsers(add)
     add_http_parsers(add)
@@ -279,18 +285,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a malformed command line: one line naming the option, exit 2
     try:
         settings = load_settings(home=args.home)
+        if args.home or settings.uses_home:
+            settings.ensure_home()
+        configure_logging(settings.log_format, logging.WARNING)  # stderr; `run` and others raise it
         output = _COMMANDS[args.command](args, settings)
-    except TicketError as error:
-        if getattr(args, "json", False):
-            print(dumps(error.as_dict() | {"message": str(error)}), file=sys.stderr)
-        else:
-            print(f"error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # one line and exit 1, whatever it was (see tickets.cli_errors)
+        refusal = cli_errors.as_ticket_error(error)
+        if refusal is None:
+            raise
+        return cli_errors.report(refusal, getattr(args, "json", False))
     if output is not None:
         try:
             print(output if isinstance(output, str) else dumps(output))

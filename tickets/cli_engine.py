@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import SystemClock, VirtualClock
-from domain.times import parse_aware_time
 from projections.audit_trail import trail
 from projections.dashboard import figures
 from projections.escalation_queues import queues
+from tickets.cli_types import ISO_TIME_WITH_ZONE, positive_int, positive_seconds, whole
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
 from tickets.engine import Engine, build_engine, install_stop_signals, run_engine
@@ -39,8 +39,8 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 AddParser = Callable[..., argparse.ArgumentParser]
 
 
-def _time(text: str | None, field: str = "now") -> datetime:
-    return SystemClock().now() if text is None else parse_aware_time(text, field)
+def _time(at: datetime | None) -> datetime:
+    return SystemClock().now() if at is None else at
 
 
 def _caught_up(settings: Settings, now: datetime) -> Engine:
@@ -126,23 +126,29 @@ HANDLERS: dict[str, Handler] = {
 def add_parsers(add: AddParser) -> None:
     """Add the engine's commands; ``add(name, help)`` makes a sub-parser with --home and --json."""
     p = add("run", "run the engine: feed the projections and fire due timers until stopped")
-    p.add_argument("--poll", type=float, default=0.2, help="seconds between looks at the store")
+    p.add_argument("--poll", type=positive_seconds(0.01, 60), default=0.2,
+                   help="seconds between looks at the store (0.2)")
     add_run_options(p)
     p = add("scheduler", "the scheduler, once: catch the projections up and fire what is due")
     p.add_argument("action", choices=["run-once"])
-    p.add_argument("--now", help="fire what is due at this time, on a clock set to it (default: now)")
+    p.add_argument("--now", type=ISO_TIME_WITH_ZONE,
+                   help="fire what is due at this time, on a clock set to it (default: now)")
     p = add("queues", "the escalation queues, per level")
-    p.add_argument("--now", help="as of this time (default: now)")
-    p.add_argument("--limit", type=int, default=100, help="at most this many per level")
+    p.add_argument("--now", type=ISO_TIME_WITH_ZONE, help="as of this time (default: now)")
+    p.add_argument("--limit", type=positive_int(100_000), default=100,
+                   help="at most this many per level (100)")
     p = add("dashboard", "the dashboard figures")
-    p.add_argument("--now", help="as of this time (default: now)")
+    p.add_argument("--now", type=ISO_TIME_WITH_ZONE, help="as of this time (default: now)")
     p = add("audit", "a ticket's audit trail, with each entry's hash")
     p.add_argument("ticket")
     p.add_argument("--show-personal", action="store_true",
                    help="show contact details unmasked (for auditors entitled to see them)")
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=positive_int(1_000_000), default=1000,
+                   help="at most this many entries (1000)")
     p = add("demo", "a simulated fortnight of a support desk on a virtual clock")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--tickets", type=int, default=300)
-    p.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
-    p.add_argument("--step", type=int, default=10, help="minutes per clock step (default 10)")
+    p.add_argument("--seed", type=whole(0, 2**32 - 1), default=7, help="the random seed (7)")
+    p.add_argument("--tickets", type=positive_int(100_000), default=300,
+                   help="tickets to open (300)")
+    p.add_argument("--days", type=positive_int(366), default=14, help="simulated days (14)")
+    p.add_argument("--step", type=positive_int(1_440, "minutes"), default=10,
+                   help="minutes per clock step (10)")

@@ -18,6 +18,7 @@ from consumers.intake import INTAKE_GROUP, Intake
 from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
 from domain.errors import ValidationError
+from tickets.cli_types import positive_int, positive_seconds
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings, intake_services
 from tickets.engine import install_stop_signals
@@ -84,10 +85,12 @@ def add_intake_commands(add: AddParser, handlers: MutableMapping[str, Handler]) 
     """Register ``intake`` and ``health``: ``add(name, help)`` makes a sub-parser."""
     p = add("intake", "the intake consumer: apply commands services publish on tickets.intake")
     p.add_argument("--group", default=INTAKE_GROUP, help="consumer group (the topic prefix goes first)")
-    p.add_argument("--batch", type=int, default=500, help="records per poll, applied together")
+    p.add_argument("--batch", type=positive_int(100_000), default=500,
+                   help="records per poll, applied together (500)")
     p = add("health", "check the database(s) and the broker; exit 1 if one is unreachable")
     p.add_argument("--no-database", action="store_true", help="skip the database checks")
     p.add_argument("--no-kafka", action="store_true", help="skip the broker check")
     p.add_argument("--topics", action="store_true", help="also require the four topics to exist")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds per check")
+    p.add_argument("--timeout", type=positive_seconds(0.1, 600), default=5.0,
+                   help="seconds per check (5)")
     handlers.update({"intake": cmd_intake, "health": cmd_health})

@@ -14,6 +14,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from domain.errors import ValidationError
+from tickets.cli_types import positive_int, positive_seconds
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
 from tickets.engine import install_stop_signals
@@ -67,12 +68,14 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> Any:
 def add_kafka_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
     """Register the commands: ``add(name, help)`` makes a sub-parser; ``handlers`` maps names to handlers."""
     p = add("publish", "publish the event store's events to Kafka (one leader, others stand by)")
-    p.add_argument("--batch", type=int, default=2000, help="events per acknowledged batch")
+    p.add_argument("--batch", type=positive_int(100_000), default=2000,
+                   help="events per acknowledged batch (2000)")
     p = add("consume", "a consumer group member applying tickets.events to the projections")
     p.add_argument("--group", default="projections", help="consumer group (the topic prefix goes first)")
     p.add_argument("--projection", action="append", metavar="NAME",
                    help="sla_timers, escalation_queues, audit_trail or dashboard (repeat; default: all)")
     p = add("schedule", "a scheduler group member: fires the due timers of its partitions")
     p.add_argument("--group", default="scheduler")
-    p.add_argument("--tick", type=float, default=1.0, help="seconds between looks at due timers")
+    p.add_argument("--tick", type=positive_seconds(0.01, 3_600), default=1.0,
+                   help="seconds between looks at due timers (1)")
     handlers.update({"publish": cmd_publish, "consume": cmd_consume, "schedule": cmd_schedule})

@@ -17,7 +17,6 @@ from typing import Any
 from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import ReadStore
 from domain.errors import TicketError, ValidationError
-from domain.times import parse_aware_time
 from replay import views
 from replay.as_of import as_of
 from replay.compare import compare, positions
@@ -28,6 +27,7 @@ from replay.personal import ROLES, may_unmask
 from replay.rebuild import rebuild
 from replay.swap import swap
 from replay.what_if import what_if
+from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser, positive_int
 from tickets.config import Settings
 from tickets.output import dumps
 from tickets.projections_registry import all_projections
@@ -43,25 +43,20 @@ class ReplayCheckFailed(TicketError):
     code = "check_failed"
 
 
-def _time(text: str | None, field: str) -> datetime | None:
-    return None if text is None else parse_aware_time(text, field)
-
-
 def _show(args: argparse.Namespace, data: Any, text: str) -> None:
     print(dumps(data) if args.json else text, flush=True)
 
 
 def cmd_as_of(args: argparse.Namespace, settings: Settings) -> Any:
     unmask = may_unmask(args.show_personal, args.role)
-    result = as_of(build_desk(settings), args.ticket, at=_time(args.at, "at"), version=args.version,
+    result = as_of(build_desk(settings), args.ticket, at=args.at, version=args.version,
                    unmask=unmask)
     return views.as_of_json(result) if args.json else views.as_of_text(result)
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> Any:
     unmask = may_unmask(args.show_personal, args.role)
-    scope = Scope(ticket=args.ticket, desk=args.desk, since=_time(args.since, "since"),
-                  until=_time(args.until, "until"))
+    scope = Scope(ticket=args.ticket, desk=args.desk, since=args.since, until=args.until)
     rows = export(build_desk(settings), scope, [Path(p) for p in args.out], unmask=unmask)
     summary = {"rows": rows, "files": args.out, "personal_data": "shown" if unmask else "masked"}
     return summary if args.json else f"wrote {rows} rows to {', '.join(args.out)}"
@@ -121,9 +116,8 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> Any:
 
 def cmd_what_if(args: argparse.Namespace, settings: Settings) -> Any:
     desk = build_desk(settings)
-    since = _time(args.since, "since")
-    assert since is not None
-    until = _time(args.until, "until") or desk.clock.now()
+    since: datetime = args.since  # a required option
+    until: datetime = args.until or desk.clock.now()
     result = what_if(desk, args.policy, since, until, plan=args.plan)
     return views.what_if_json(result) if args.json else views.what_if_text(result)
 
@@ -148,7 +142,7 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
     """Add ``replay`` and its tools; ``add(name, help)`` makes a parser with --home and --json."""
     commands["replay"] = cmd_replay
     group = add("replay", "for auditors: history as of a moment, exports, integrity, rebuilds, what-if")
-    common = argparse.ArgumentParser(add_help=False)
+    common = TicketsParser(add_help=False)
     common.add_argument("--home", default=argparse.SUPPRESS, help="data directory (TICKETS_HOME)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output")
@@ -160,15 +154,16 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
     p = tool("as-of", "a ticket's state and SLA clocks as of a time or a version, event by event")
     p.add_argument("ticket")
     when = p.add_mutually_exclusive_group(required=True)
-    when.add_argument("--at", help="as of this time (events that occurred at or before it)")
-    when.add_argument("--version", type=int, help="as of this version of the ticket")
+    when.add_argument("--at", type=ISO_TIME_WITH_ZONE,
+                      help="as of this time (events that occurred at or before it)")
+    when.add_argument("--version", type=VERSION, help="as of this version of the ticket")
     _personal(p)
     p = tool("export", "events with their hash chain as JSON Lines or CSV (by file suffix)")
     p.add_argument("--out", action="append", required=True, metavar="FILE.jsonl|FILE.csv")
     p.add_argument("--ticket")
     p.add_argument("--desk")
-    p.add_argument("--since", help="occurred at or after (ISO 8601)")
-    p.add_argument("--until", help="occurred before (ISO 8601)")
+    p.add_argument("--since", type=ISO_TIME_WITH_ZONE, help="occurred at or after (ISO 8601)")
+    p.add_argument("--until", type=ISO_TIME_WITH_ZONE, help="occurred before (ISO 8601)")
     _personal(p)
     p = tool("verify", "check the hash chains of the store against the audit trail (exit 1: broken)")
     p.add_argument("ticket", nargs="?", help="one ticket (default: every ticket)")
@@ -178,8 +173,10 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
                         "(needs KAFKA_BOOTSTRAP_SERVERS and a topic that keeps every event)")
     p.add_argument("--into", help="sqlite:///FILE or postgresql://...?options=-csearch_path%%3DSCHEMA "
                                   "(default: HOME/read_models.rebuilt.sqlite3)")
-    p.add_argument("--parts", type=int, default=2, help="processes, each its share of the tickets (2)")
-    p.add_argument("--batch", type=int, default=50_000, help="events per transaction (50000)")
+    p.add_argument("--parts", type=positive_int(64), default=2,
+                   help="processes, each its share of the tickets (2)")
+    p.add_argument("--batch", type=positive_int(10_000_000), default=50_000,
+                   help="events per transaction (50000)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     then = p.add_mutually_exclusive_group()
     then.add_argument("--swap", action="store_true",
@@ -190,6 +187,8 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
                         "events the live one recorded (refused otherwise)")
     p = tool("what-if", "a period's SLA outcomes under another policy file, against the live policy")
     p.add_argument("policy", help="the policy file (TOML) to replay under")
-    p.add_argument("--since", required=True, help="tickets opened at or after (ISO 8601)")
-    p.add_argument("--until", help="and before; the clocks are as of then (default: now)")
+    p.add_argument("--since", type=ISO_TIME_WITH_ZONE, required=True,
+                   help="tickets opened at or after (ISO 8601)")
+    p.add_argument("--until", type=ISO_TIME_WITH_ZONE,
+                   help="and before; the clocks are as of then (default: now)")
     p.add_argument("--plan", help="evaluate every ticket under this plan of the policy")

@@ -15,16 +15,16 @@ from typing import Any
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
+from tickets.config import SQLITE_SYNCHRONOUS, checked
+
 SYNCHRONOUS = "SQLITE_SYNCHRONOUS"
-LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 class TicketsSQLiteFactory(SQLiteFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
-        level = (self.env.get(SYNCHRONOUS) or "NORMAL").upper()
-        if level not in LEVELS:
-            raise OSError(f"{SYNCHRONOUS} must be one of {', '.join(LEVELS)}, not {level!r}")
+        # Checked again here, for an environment made without ``tickets.config`` (the rule is its).
+        level = checked(SYNCHRONOUS, SQLITE_SYNCHRONOUS.parse, self.env.get(SYNCHRONOUS) or "NORMAL")
         pool: Any = self.datastore.pool
         create = pool._create_connection
 

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-from eventsourcing.persistence import PersistenceError
+import structlog
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from consumers.buffered_random import BufferedSystemRandom
 from domain.catalogue import Catalogue, load_catalogue
 from domain.clock import Clock
 from domain.desk import TicketDesk
-from tickets.config import Settings
+from domain.errors import TicketError
+from tickets.config import Settings, postgres_address
 
 D = TypeVar("D", bound=TicketDesk)
+
+log = structlog.get_logger("tickets.wiring")
+
+#: A connection that takes longer than this gets a log line saying what is awaited, and how long.
+SLOW_CONNECT_NOTE_S = 1.0
+
+
+class StoreUnavailable(TicketError):
+    """The event store cannot be reached or opened (``field`` names the setting to look at)."""
+
+    code = "unavailable"
 
 
 def build_catalogue(settings: Settings) -> Catalogue:
@@ -40,14 +56,53 @@ def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = No
     concurrently updated", for all but one of them: the loser waits a moment and tries again.
     """
     if settings.database_url.startswith("sqlite:///"):
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.ensure_home()
     the_catalogue = catalogue or build_catalogue(settings)
     for attempt in range(1, attempts + 1):
         try:
-            return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
-                        rng=BufferedSystemRandom())
+            with _said_if_slow(settings):
+                return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
+                            rng=BufferedSystemRandom())
         except PersistenceError as error:
-            if attempt == attempts or not any(race in str(error) for race in CREATION_RACES):
-                raise
-            time.sleep(0.2 * attempt)
+            if attempt < attempts and any(race in str(error) for race in CREATION_RACES):
+                time.sleep(0.2 * attempt)
+                continue
+            if isinstance(error, OperationalError | InterfaceError):
+                raise _unavailable(settings, error) from None
+            raise
     raise AssertionError("unreachable")
+
+
+def store_address(settings: Settings) -> str:
+    """Where the event store is, for messages: ``host:port`` or the SQLite file (no password)."""
+    if settings.is_postgres:
+        host, port = postgres_address(settings.database_url, "TICKETS_DATABASE_URL")
+        return f"{host}:{port}"
+    return settings.database_url.removeprefix("sqlite:///")
+
+
+def _unavailable(settings: Settings, error: Exception) -> StoreUnavailable:
+    if settings.is_postgres:
+        return StoreUnavailable(
+            f"cannot use the event store at {store_address(settings)} (a connection is waited for "
+            f"{settings.database_connect_timeout} s at most, TICKETS_DATABASE_CONNECT_TIMEOUT): {error}",
+            field="TICKETS_DATABASE_URL", rule="reachable")
+    return StoreUnavailable(f"cannot open the event store {store_address(settings)}: {error}",
+                            field="TICKETS_DATABASE_URL", rule="openable")
+
+
+@contextmanager
+def _said_if_slow(settings: Settings) -> Iterator[None]:
+    """Log what the process waits for, and for how long at most, if connecting is slow."""
+    if not settings.is_postgres:
+        yield
+        return
+    timer = threading.Timer(SLOW_CONNECT_NOTE_S, lambda: log.warning(
+        "event_store_waiting", address=store_address(settings),
+        timeout_s=settings.database_connect_timeout, setting="TICKETS_DATABASE_CONNECT_TIMEOUT"))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

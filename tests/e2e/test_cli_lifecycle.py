@@ -29,9 +29,10 @@ class Cli:
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "--json").stdout)
 
-    def refused(self, *args: str) -> str:
+    def refused(self, *args: str, code: int = 1) -> str:
+        """Refused: 1 by the desk, 2 for a malformed command line (``code=2``)."""
         result = self.run(*args, ok=False)
-        assert result.returncode == 1
+        assert result.returncode == code
         assert "Traceback" not in result.stderr
         return result.stderr
 
@@ -93,8 +94,8 @@ def test_bad_input_gets_a_clear_error_and_leaves_the_store_unchanged(cli: Cli) -
     assert "who_may_open" in cli.refused("open", "--desk", "o365", "--requester", "c-1",
                                          "--role", "guest", "--title", "x")
     assert "not_in_future" in cli.refused("respond", n, "--at", "2999-01-01T00:00:00Z")
-    assert "aware_time" in cli.refused("respond", n, "--at", "2026-11-16T10:00:00")
-    assert "iso8601" in cli.refused("respond", n, "--at", "yesterday")
+    assert "aware_time" in cli.refused("respond", n, "--at", "2026-11-16T10:00:00", code=2)
+    assert "iso8601" in cli.refused("respond", n, "--at", "yesterday", code=2)
     assert "not_before_previous_event" in cli.refused(
         "respond", n, "--at", "2026-11-16T09:00:00+01:00")
     assert "known_ticket" in cli.refused("show", "MSO-000000")

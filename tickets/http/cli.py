@@ -14,6 +14,7 @@ from typing import Any
 
 from consumers.readstore import ReadStore
 from domain.errors import ValidationError
+from tickets.cli_types import PORT
 from tickets.config import Settings
 from tickets.engine import Engine
 from tickets.http.tokens import ROLES, TokenStore
@@ -60,7 +61,7 @@ def add_parsers(add: AddParser) -> None:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--http-port", type=int, default=8080, help="HTTP API and dashboard port (8080)")
+    p.add_argument("--http-port", type=PORT, default=8080, help="HTTP API and dashboard port (8080)")
     p.add_argument("--http-host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--no-http", action="store_true", help="run without the HTTP API and dashboard")
