@@ -6,11 +6,9 @@ import re
 from datetime import date, time
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import holidays
 
 from domain.calendar import BusinessCalendar, OpeningHours
+from domain.calendar_validation import country_problem, zone_problem
 from domain.policy_toml import Table, positive
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,10 +48,9 @@ def _office(table: Table) -> dict[str, Any]:
 
 def _timezone(table: Table) -> str:
     name = table.get("timezone", str)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise table.error(f"unknown time zone {name!r}", "timezone") from None
+    problem = zone_problem(name)
+    if problem is not None:
+        raise table.error(problem, "timezone")
     return name
 
 
@@ -97,10 +94,10 @@ def _holidays(table: Table) -> tuple[str | None, str | None]:
     spec = table.table("holidays")
     spec.expect("country", "subdivision")
     country, subdivision = spec.get("country", str), spec.get("subdivision", str, None)
-    try:
-        holidays.country_holidays(country, subdiv=subdivision)
-    except NotImplementedError as exc:
-        raise spec.error(f"the holidays package does not know this: {exc}") from None
+    problem = country_problem(country, subdivision)
+    if problem is not None:
+        raise spec.error(problem, "subdivision" if problem.startswith("unknown subdivision")
+                         else "country")
     return country, subdivision
 
 

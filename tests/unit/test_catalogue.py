@@ -191,10 +191,11 @@ BAD = {
                          "at least one opening range"),
     "hours on a 24x7 calendar": ("always_open = true", 'always_open = true\nhours = {}',
                                  "calendars.always.hours", "always-open calendar takes no hours"),
-    "unknown holiday country": ('country = "NL"', 'country = "XX"', "calendars.office.holidays",
-                                "does not know"),
+    "unknown holiday country": ('country = "NL"', 'country = "XX"',
+                                "calendars.office.holidays.country", "unknown holiday country"),
     "unknown holiday subdivision": ('country = "NL"', 'country = "NL", subdivision = "ZZ"',
-                                    "calendars.office.holidays", "does not know"),
+                                    "calendars.office.holidays.subdivision",
+                                    "unknown subdivision 'ZZ' of NL; subdivisions: Midden"),
     "bad date": ('"2026-12-24"', '"24/12/2026"', "calendars.office.extra_holidays[0]",
                  "is not a date"),
     "threshold above one": ("warning_threshold = 0.75", "warning_threshold = 1.5",
@@ -227,6 +228,31 @@ BAD = {
     "bad severity name": ("severities.B]", "severities.\"B C\"]",
                           "plans.standard.severities.B C", "not a valid severity name"),
 }
+
+
+#: Names ``zoneinfo`` can open but that are no zone (folders, stray files), and plain typos.
+NOT_ZONES = ("Europe", "America", "Asia", "Etc", "", "Europe/", "zone1970.tab", "Amsterdam",
+             "../etc/passwd")
+#: Names the ``holidays`` package answers to as attributes but that are no country, and typos.
+NOT_COUNTRIES = ("utils", "HolidayBase", "holidays", "countries", "financial", "XX", "nl", "")
+
+
+@pytest.mark.parametrize("zone", NOT_ZONES)
+def test_a_name_that_is_no_zone_of_the_database_is_refused(zone: str, tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('"Europe/Amsterdam"', repr(zone).replace("'", '"'), 1))
+    with pytest.raises(PolicyError) as caught:
+        load_desk(path)
+    assert (caught.value.file, caught.value.key) == (str(path), "calendars.office.timezone")
+    assert "not a zone of the IANA time zone database" in caught.value.message
+
+
+@pytest.mark.parametrize("country", NOT_COUNTRIES)
+def test_a_name_that_is_no_supported_country_is_refused(country: str, tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('country = "NL"', f'country = "{country}"', 1))
+    with pytest.raises(PolicyError) as caught:
+        load_desk(path)
+    assert (caught.value.file, caught.value.key) == (str(path), "calendars.office.holidays.country")
+    assert "not a country the holidays package supports" in caught.value.message
 
 
 @pytest.mark.parametrize("case", list(BAD))
