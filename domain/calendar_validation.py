@@ -52,6 +52,12 @@ def check_calendar(cal: BusinessCalendar) -> Checked:
         raise ValueError(f"{where}: holiday_subdivision needs a holiday_country")
     if cal.holiday_country is not None:
         _check_country(cal.holiday_country, cal.holiday_subdivision, where)
+    elif cal.holiday_exceptions or cal.pinned_years:
+        raise ValueError(f"{where}: holiday exceptions and pinned holiday dates need a "
+                         "holiday_country")
+    for day in cal.pinned_holidays:
+        if not isinstance(day, date) or isinstance(day, datetime) or day.year not in cal.pinned_years:
+            raise ValueError(f"{where}: pinned holiday {day!r} is not a date of a pinned year")
     return Checked(week, extra, removed, _zone(cal.timezone, where))
 
 

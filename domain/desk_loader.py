@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from domain.calendar import BusinessCalendar
+from domain.durations import parse_duration
 from domain.policy import (
     Category,
     Desk,
@@ -41,9 +42,12 @@ def read_desk(root: Table) -> Desk:
     calendars = {c.name: read_calendar(c) for c in root.children("calendars", _NAME, "calendar")}
     calendar = _calendar_ref(calendars)
     inactivity = _inactivity(root.table("inactivity"), calendar)
-    plans = {p.name: _plan(p, calendar) for p in root.children("plans", _NAME, "plan")}
+    levels = (head.names("escalation_levels", _FIELD)
+              if "escalation_levels" in head.data else Desk.escalation_levels)
+    plans = {p.name: _plan(p, calendar, levels) for p in root.children("plans", _NAME, "plan")}
     categories = {
-        c.name: _category(c, plans) for c in root.children("categories", _NAME, "category")
+        c.name: _category(c, plans, calendar)
+        for c in root.children("categories", _NAME, "category")
     }
     fields = {f.name: _field(f) for f in root.children("fields", _FIELD, "field", required=False)}
     return Desk(
@@ -59,8 +63,7 @@ def read_desk(root: Table) -> Desk:
                           if "editors_per_site" in head.data else None),
         reopen_within=(head.duration("reopen_within", inactivity.calendar)
                        if "reopen_within" in head.data else None),
-        escalation_levels=(head.names("escalation_levels", _FIELD)
-                           if "escalation_levels" in head.data else Desk.escalation_levels),
+        escalation_levels=levels,
     )
 
 
@@ -74,9 +77,9 @@ def _calendar_ref(calendars: Mapping[str, BusinessCalendar]) -> CalendarRef:
     return lookup
 
 
-def _plan(table: Table, calendar: CalendarRef) -> Plan:
+def _plan(table: Table, calendar: CalendarRef, levels: tuple[str, ...]) -> Plan:
     table.expect("description", "who_may_open", "auto_escalation", "default_severity",
-                 "severities")
+                 "severities", "targets_for", "starting_level")
     severities = {
         s.name: _severity(s, calendar) for s in table.children("severities", _SEVERITY, "severity")
     }
@@ -84,11 +87,41 @@ def _plan(table: Table, calendar: CalendarRef) -> Plan:
     if default not in severities:
         raise table.error(f"{default!r} is not one of: {', '.join(severities)}",
                           "default_severity")
+    who = table.names("who_may_open", _FIELD)
     return Plan(
         name=table.name, description=table.get("description", str, ""), severities=severities,
-        default_severity=default, who_may_open=frozenset(table.names("who_may_open", _FIELD)),
+        default_severity=default, who_may_open=frozenset(who),
         auto_escalation=table.get("auto_escalation", bool, False),
+        targets_for=_targets_for(table, who), starting_levels=_starting_levels(table, who, levels),
     )
+
+
+def _targets_for(table: Table, who: tuple[str, ...]) -> frozenset[str] | None:
+    """The roles promised the plan's targets: each one a role that may open a ticket."""
+    if "targets_for" not in table.data:
+        return None
+    roles = table.names("targets_for", _FIELD)
+    for i, role in enumerate(roles):
+        if role not in who:
+            raise table.error(f"{role!r} may not open tickets under this plan "
+                              f"(who_may_open: {', '.join(who)})", f"targets_for[{i}]")
+    return frozenset(roles)
+
+
+def _starting_levels(table: Table, who: tuple[str, ...], levels: tuple[str, ...]) -> dict[str, str]:
+    """Role -> the level its tickets start at: a role that may open, a level of the ladder."""
+    if "starting_level" not in table.data:
+        return {}
+    spec = table.table("starting_level")
+    for role in spec.data:
+        if role not in who:
+            raise spec.error(f"{role!r} may not open tickets under this plan "
+                             f"(who_may_open: {', '.join(who)})", role)
+        level = spec.get(role, str)
+        if level not in levels:
+            raise spec.error(f"{level!r} is not a level of desk.escalation_levels "
+                             f"({', '.join(levels)})", role)
+    return {role: spec.get(role, str) for role in spec.data}
 
 
 def _severity(table: Table, calendar: CalendarRef) -> Severity:
@@ -104,14 +137,35 @@ def _severity(table: Table, calendar: CalendarRef) -> Severity:
     return Severity(table.name, table.get("description", str), targets)
 
 
-def _category(table: Table, plans: Mapping[str, Plan]) -> Category:
-    table.expect("description", "max_severity")
+def _category(table: Table, plans: Mapping[str, Plan], calendar: CalendarRef) -> Category:
+    table.expect("description", "max_severity", "calendar")
     top = table.get("max_severity", str, None)
     for plan in plans.values():
         if top is not None and top not in plan.severities:
             raise table.error(f"{top!r} is not a severity of plan {plan.name!r} "
                               f"(its severities: {', '.join(plan.severities)})", "max_severity")
-    return Category(table.name, top, table.get("description", str, ""))
+    on = calendar(table) if "calendar" in table.data else None
+    return Category(table.name, top, table.get("description", str, ""), on,
+                    _retargeted(table, plans, on) if on is not None else {})
+
+
+def _retargeted(
+    table: Table, plans: Mapping[str, Plan], on: BusinessCalendar
+) -> dict[tuple[str, str], dict[TargetKind, Target]]:
+    """Every plan's targets as written, measured on the category's calendar instead."""
+    found: dict[tuple[str, str], dict[TargetKind, Target]] = {}
+    for plan in plans.values():
+        for severity in plan.severities.values():
+            moved = {}
+            for kind, target in severity.targets.items():
+                try:
+                    duration = parse_duration(target.text, on)
+                except ValueError as exc:
+                    raise table.error(f"plans.{plan.name}.severities.{severity.name}."
+                                      f"{kind.value}: {exc}", "calendar") from None
+                moved[kind] = Target(kind, duration, on, target.text)
+            found[(plan.name, severity.name)] = moved
+    return found
 
 
 def _field(table: Table) -> FieldRule:
