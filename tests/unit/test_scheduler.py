@@ -145,7 +145,11 @@ def zoom_ticket(rig: Rig, plan: str, opened: str) -> str:
 
 
 def test_a_breach_escalates_once(rig: Rig) -> None:
-    number = zoom_ticket(rig, "premier", "2026-11-16T10:00:00+01:00")
+    number = zoom_ticket(rig, "premier-plus", "2026-11-16T10:00:00+01:00")
+    rig.clock.set(at("2026-11-16T13:01:00+01:00"))
+    rig.desk.escalate(number, "at_risk", target="first_response", actor=AGENT,
+                      at=at("2026-11-16T13:00:00+01:00"))  # by hand: the at-risk timer is spent
+    rig.desk.assign(number, "a-2", "level_2", actor=AGENT, at=at("2026-11-16T13:01:00+01:00"))
     due = at("2026-11-16T14:00:00+01:00")  # P2 first response: 4 office hours
     assert rig.tick(due - timedelta(seconds=1)) == []
     assert rig.tick(due) == ["escalate_breach:fired"]
@@ -153,7 +157,7 @@ def test_a_breach_escalates_once(rig: Rig) -> None:
         assert rig.tick(due + timedelta(minutes=minutes)) == []
     escalated = rig.events(number, "Escalated")
     assert [(e.payload["reason"], e.payload["target"]) for e in escalated] == [
-        ("breach", "first_response")]
+        ("at_risk", "first_response"), ("breach", "first_response")]
 
 
 def test_at_risk_escalation_only_on_premier_plus(rig: Rig) -> None:
@@ -216,9 +220,10 @@ def test_two_schedulers_in_threads_close_each_ticket_once(catalogue: Catalogue, 
 
 
 @pytest.mark.parametrize(("asked", "warn", "close"), [
-    # Wed 1 Apr 14:00; Good Friday 3 Apr and Easter Monday 6 Apr are holidays:
-    # Thu 2 (1), Tue 7 (2), Wed 8 (3: warn), Thu 9 (4), Fri 10 Apr 14:00 (5: close)
-    ("2026-04-01T14:00:00+02:00", "2026-04-08T14:00:00+02:00", "2026-04-10T14:00:00+02:00"),
+    # Wed 1 Apr 14:00; Easter Monday 6 Apr is a holiday, Good Friday 3 Apr is not (the desk is
+    # open on it: not a general holiday in Dutch law, not named by the page):
+    # Thu 2 (1), Fri 3 (2), Tue 7 (3: warn), Wed 8 (4), Thu 9 Apr 14:00 (5: close)
+    ("2026-04-01T14:00:00+02:00", "2026-04-07T14:00:00+02:00", "2026-04-09T14:00:00+02:00"),
     # Wed 22 Apr 10:00; King's Day Mon 27 Apr is a holiday:
     # Thu 23 (1), Fri 24 (2), Tue 28 (3: warn), Wed 29 (4), Thu 30 Apr 10:00 (5: close)
     ("2026-04-22T10:00:00+02:00", "2026-04-28T10:00:00+02:00", "2026-04-30T10:00:00+02:00"),
