@@ -227,6 +227,38 @@ BAD = {
     "unknown table": ("[plans.standard.severities.A]", "[extra.A]", "extra", "unknown key"),
     "bad severity name": ("severities.B]", "severities.\"B C\"]",
                           "plans.standard.severities.B C", "not a valid severity name"),
+    "targets for a role that may not open": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\ntargets_for = ["member"]',
+                                             "plans.standard.targets_for[0]",
+                                             "'member' may not open tickets under this plan"),
+    "targets for no role": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\ntargets_for = []', "plans.standard.targets_for",
+                            "at least one name"),
+    "starting level off the ladder": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\nstarting_level = { admin = "level_9" }',
+                                      "plans.standard.starting_level.admin",
+                                      "'level_9' is not a level of desk.escalation_levels"),
+    "starting level of a role that may not open": (
+        'who_may_open = ["admin"]', 'who_may_open = ["admin"]\nstarting_level = { guest = "level_2" }',
+        "plans.standard.starting_level.guest", "'guest' may not open tickets"),
+    "starting level not a name": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\nstarting_level = { admin = 2 }',
+                                  "plans.standard.starting_level.admin", "must be a string"),
+    "category calendar unknown": ('max_severity = "B"', 'max_severity = "B"\ncalendar = "weekends"',
+                                  "categories.billing.calendar", "unknown calendar 'weekends'"),
+    "holiday exception unknown": ('country = "NL"', 'country = "NL", except = ["Good Fryday"]',
+                                  "calendars.office.holidays.except[0]",
+                                  "is not a holiday the holidays package names for NL"),
+    "pinned holidays: not a year": ('holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 26 = {} }',
+                                    "calendars.office.holiday_dates.26", "is not a year"),
+    "pinned holiday of another year": (
+        'holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 2026 = { 2027-01-01 = "New Year" } }',
+        "calendars.office.holiday_dates.2026.2027-01-01", "is not in 2026"),
+    "pinned holiday not a date": (
+        'holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 2026 = { 2026-13-01 = "x" } }',
+        "calendars.office.holiday_dates.2026.2026-13-01", "is not a date"),
+    "pinned holiday without a name": (
+        'holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 2026 = { 2026-01-01 = 1 } }',
+        "calendars.office.holiday_dates.2026.2026-01-01", "must be a string"),
+    "pinned holidays without a country": ('holidays = { country = "NL" }', 'holiday_dates = { 2026 = {} }',
+                                          "calendars.office.holiday_dates",
+                                          "pinned holiday dates need holidays"),
 }
 
 
@@ -377,10 +409,37 @@ def test_vianet_working_days_are_fifteen_hours(shipped: Catalogue) -> None:
 def test_vianet_billing_is_at_most_severity_b(shipped: Catalogue) -> None:
     vianet = shipped.desk("vianet")
     vianet.check_severity_allowed("special-agreement", "billing", "B")
+    vianet.check_severity_allowed("special-agreement", "presales", "B")
     vianet.check_severity_allowed("special-agreement", "technical", "A")
+    with pytest.raises(EntitlementError, match="presales tickets are at most severity B"):
+        vianet.check_severity_allowed("special-agreement", "presales", "A")
     with pytest.raises(EntitlementError) as caught:
         vianet.check_severity_allowed("special-agreement", "billing", "A")
     assert caught.value.rule == "category_max_severity"
+
+
+def test_vianet_measures_each_kind_of_case_on_its_own_calendar(shipped: Catalogue) -> None:
+    vianet = shipped.desk("vianet")
+    billing = vianet.targets("standard", "billing", "B", "admin")[FIRST]
+    presales = vianet.targets("standard", "presales", "C", "admin")[FIRST]
+    technical = vianet.targets("standard", "technical", "B", "admin")[FIRST]
+    assert (billing.calendar.name, billing.duration, billing.text) == (
+        "beijing-office", 9 * H, "1 working day")
+    assert (presales.calendar.name, presales.duration) == ("local-office", 27 * H)
+    assert (technical.calendar.name, technical.duration) == ("beijing", 15 * H)
+    assert vianet.calendars["beijing-office"].holiday_country == "CN"
+    assert vianet.targets("special-agreement", "technical", "A", "admin")[FIRST].calendar.always_open
+
+
+def test_zoom_promises_targets_and_level_2_to_licensed_admins(shipped: Catalogue) -> None:
+    zoom = shipped.desk("zoom")
+    for name in ("premier", "premier-plus"):
+        plan = zoom.plans[name]
+        assert (plan.targets_for, dict(plan.starting_levels)) == ({"admin"}, {"admin": "level_2"})
+        assert zoom.targets(name, "technical", "P1", "licensed_member") == {}
+        assert set(zoom.targets(name, "technical", "P1", "admin")) == {FIRST, RESOLUTION}
+    assert zoom.plans["access"].targets_for is None
+    assert zoom.plans["access"].starting_level("admin", "front_line") == "front_line"
 
 
 def test_vianet_severity_a_needs_the_special_agreement(shipped: Catalogue) -> None:
