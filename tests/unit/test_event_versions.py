@@ -13,3 +13,13 @@ def test_opened_v1_with_contact_fields_loads_as_v2(desk: TicketDesk) -> None:
     assert ticket.fields == {"contact_name": "Ann", "contact_email": "ann@example.org"}
     assert Ticket.Opened.class_version == 2
     assert desk.history(V1_NUMBER)[0].payload["fields"]["contact_name"] == "Ann"
+
+
+def test_an_opened_event_stored_without_a_level_starts_at_the_front_line(desk: TicketDesk) -> None:
+    """``level`` joined ``Opened`` without a new class version: events stored before it load at
+    the front line, and their payload (which the audit hash covers) stays as it was written."""
+    store_v1_opened(desk)
+    assert desk.get(V1_NUMBER).level == "front_line"
+    assert "level" not in desk.history(V1_NUMBER)[0].payload
+    assert desk.facts(V1_NUMBER).level == "front_line"
+    assert desk.facts(V1_NUMBER).requester_role == "user"
