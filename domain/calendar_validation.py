@@ -115,11 +115,13 @@ def zone_problem(name: object) -> str | None:
 def country_problem(country: object, subdivision: object) -> str | None:
     """Why (``country``, ``subdivision``) is not known to the ``holidays`` package, or None."""
     subdivisions = known_countries().get(country) if isinstance(country, str) else None
-    if subdivisions is None:
+    if subdivisions is None or not isinstance(country, str):
         return (f"unknown holiday country {country!r}: not a country the holidays package "
                 "supports (codes such as 'NL', 'BE', 'CN')")
     if subdivision is None:
         return None
+    if not isinstance(subdivision, str):
+        return f"a subdivision is a code such as {', '.join(subdivisions[:3]) or 'none'}"
     try:
         holidays.country_holidays(country, subdiv=subdivision, years=())
     except (NotImplementedError, ValueError, TypeError, AttributeError):

@@ -65,6 +65,10 @@ first_response = { within = "90m", calendar = "office" }
 """
 
 
+WHO = 'who_may_open = ["admin"]'
+NL = 'holidays = { country = "NL" }'
+
+
 def write(folder: Path, text: str, name: str = "acme.toml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
@@ -227,36 +231,36 @@ BAD = {
     "unknown table": ("[plans.standard.severities.A]", "[extra.A]", "extra", "unknown key"),
     "bad severity name": ("severities.B]", "severities.\"B C\"]",
                           "plans.standard.severities.B C", "not a valid severity name"),
-    "targets for a role that may not open": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\ntargets_for = ["member"]',
+    "targets for a role that may not open": (WHO, WHO + '\ntargets_for = ["member"]',
                                              "plans.standard.targets_for[0]",
                                              "'member' may not open tickets under this plan"),
-    "targets for no role": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\ntargets_for = []', "plans.standard.targets_for",
+    "targets for no role": (WHO, WHO + "\ntargets_for = []", "plans.standard.targets_for",
                             "at least one name"),
-    "starting level off the ladder": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\nstarting_level = { admin = "level_9" }',
+    "starting level off the ladder": (WHO, WHO + '\nstarting_level = { admin = "level_9" }',
                                       "plans.standard.starting_level.admin",
                                       "'level_9' is not a level of desk.escalation_levels"),
     "starting level of a role that may not open": (
-        'who_may_open = ["admin"]', 'who_may_open = ["admin"]\nstarting_level = { guest = "level_2" }',
+        WHO, WHO + '\nstarting_level = { guest = "level_2" }',
         "plans.standard.starting_level.guest", "'guest' may not open tickets"),
-    "starting level not a name": ('who_may_open = ["admin"]', 'who_may_open = ["admin"]\nstarting_level = { admin = 2 }',
+    "starting level not a name": (WHO, WHO + "\nstarting_level = { admin = 2 }",
                                   "plans.standard.starting_level.admin", "must be a string"),
     "category calendar unknown": ('max_severity = "B"', 'max_severity = "B"\ncalendar = "weekends"',
                                   "categories.billing.calendar", "unknown calendar 'weekends'"),
     "holiday exception unknown": ('country = "NL"', 'country = "NL", except = ["Good Fryday"]',
                                   "calendars.office.holidays.except[0]",
                                   "is not a holiday the holidays package names for NL"),
-    "pinned holidays: not a year": ('holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 26 = {} }',
+    "pinned holidays: not a year": (NL, NL + "\nholiday_dates = { 26 = {} }",
                                     "calendars.office.holiday_dates.26", "is not a year"),
     "pinned holiday of another year": (
-        'holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 2026 = { 2027-01-01 = "New Year" } }',
+        NL, NL + '\nholiday_dates = { 2026 = { 2027-01-01 = "New Year" } }',
         "calendars.office.holiday_dates.2026.2027-01-01", "is not in 2026"),
     "pinned holiday not a date": (
-        'holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 2026 = { 2026-13-01 = "x" } }',
+        NL, NL + '\nholiday_dates = { 2026 = { 2026-13-01 = "x" } }',
         "calendars.office.holiday_dates.2026.2026-13-01", "is not a date"),
     "pinned holiday without a name": (
-        'holidays = { country = "NL" }', 'holidays = { country = "NL" }\nholiday_dates = { 2026 = { 2026-01-01 = 1 } }',
+        NL, NL + "\nholiday_dates = { 2026 = { 2026-01-01 = 1 } }",
         "calendars.office.holiday_dates.2026.2026-01-01", "must be a string"),
-    "pinned holidays without a country": ('holidays = { country = "NL" }', 'holiday_dates = { 2026 = {} }',
+    "pinned holidays without a country": (NL, "holiday_dates = { 2026 = {} }",
                                           "calendars.office.holiday_dates",
                                           "pinned holiday dates need holidays"),
 }

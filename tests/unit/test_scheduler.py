@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from consumers.envelope import format_time
 from consumers.feed import EmbeddedFeed
 from consumers.readstore import ReadStore
-from consumers.envelope import format_time
 from consumers.scheduler import Scheduler
 from consumers.scheduler_timers import SchedulerTimersProjection, due_actions
 from consumers.store_reader import StoreReader
