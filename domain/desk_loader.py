@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Mapping
 
 from domain.calendar import BusinessCalendar
-from domain.durations import parse_duration
 from domain.policy import (
     Category,
     Desk,
@@ -22,6 +21,15 @@ from domain.policy import (
     TargetKind,
 )
 from domain.policy_calendars import read_calendar
+from domain.policy_targets import (
+    CalendarByKey,
+    category_calendars,
+    category_targets,
+    check_categories,
+    moved,
+    starting_levels,
+    targets_for,
+)
 from domain.policy_toml import REQUIRED, Table, matching, one_of, positive
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -40,15 +48,21 @@ def read_desk(root: Table) -> Desk:
     head.expect("id", "name", "version", "ticket_prefix", "default_plan", "default_category",
                 "warning_threshold", "editors_per_site", "reopen_within", "escalation_levels")
     calendars = {c.name: read_calendar(c) for c in root.children("calendars", _NAME, "calendar")}
-    calendar = _calendar_ref(calendars)
+    by_key = _calendar_by_key(calendars)
+
+    def calendar(table: Table) -> BusinessCalendar:
+        return by_key(table, "calendar")
     inactivity = _inactivity(root.table("inactivity"), calendar)
     levels = (head.names("escalation_levels", _FIELD)
               if "escalation_levels" in head.data else Desk.escalation_levels)
-    plans = {p.name: _plan(p, calendar, levels) for p in root.children("plans", _NAME, "plan")}
+    plan_tables = list(root.children("plans", _NAME, "plan"))
+    plans = {p.name: _plan(p, by_key, levels) for p in plan_tables}
     categories = {
         c.name: _category(c, plans, calendar)
         for c in root.children("categories", _NAME, "category")
     }
+    for table in plan_tables:
+        check_categories(table, plans[table.name], categories)
     fields = {f.name: _field(f) for f in root.children("fields", _FIELD, "field", required=False)}
     return Desk(
         id=matching(head, "id", _DESK_ID, "lower-case letters, digits and '-'"),
@@ -67,61 +81,37 @@ def read_desk(root: Table) -> Desk:
     )
 
 
-def _calendar_ref(calendars: Mapping[str, BusinessCalendar]) -> CalendarRef:
-    def lookup(table: Table) -> BusinessCalendar:
-        name = table.get("calendar", str)
+def _calendar_by_key(calendars: Mapping[str, BusinessCalendar]) -> CalendarByKey:
+    def lookup(table: Table, key: str) -> BusinessCalendar:
+        name = table.get(key, str)
         if name not in calendars:
             raise table.error(
-                f"unknown calendar {name!r}; this file defines: {', '.join(calendars)}", "calendar")
+                f"unknown calendar {name!r}; this file defines: {', '.join(calendars)}", key)
         return calendars[name]
     return lookup
 
 
-def _plan(table: Table, calendar: CalendarRef, levels: tuple[str, ...]) -> Plan:
+def _plan(table: Table, by_key: CalendarByKey, levels: tuple[str, ...]) -> Plan:
     table.expect("description", "who_may_open", "auto_escalation", "default_severity",
-                 "severities", "targets_for", "starting_level")
+                 "severities", "targets_for", "starting_level", "category_calendars")
     severities = {
-        s.name: _severity(s, calendar) for s in table.children("severities", _SEVERITY, "severity")
+        s.name: _severity(s, lambda t: by_key(t, "calendar"))
+        for s in table.children("severities", _SEVERITY, "severity")
     }
     default = table.get("default_severity", str)
     if default not in severities:
         raise table.error(f"{default!r} is not one of: {', '.join(severities)}",
                           "default_severity")
     who = table.names("who_may_open", _FIELD)
+    by_category = category_calendars(table, by_key)
     return Plan(
         name=table.name, description=table.get("description", str, ""), severities=severities,
         default_severity=default, who_may_open=frozenset(who),
         auto_escalation=table.get("auto_escalation", bool, False),
-        targets_for=_targets_for(table, who), starting_levels=_starting_levels(table, who, levels),
+        targets_for=targets_for(table, who), starting_levels=starting_levels(table, who, levels),
+        category_calendars=by_category,
+        category_targets=category_targets(table, severities, by_category),
     )
-
-
-def _targets_for(table: Table, who: tuple[str, ...]) -> frozenset[str] | None:
-    """The roles promised the plan's targets: each one a role that may open a ticket."""
-    if "targets_for" not in table.data:
-        return None
-    roles = table.names("targets_for", _FIELD)
-    for i, role in enumerate(roles):
-        if role not in who:
-            raise table.error(f"{role!r} may not open tickets under this plan "
-                              f"(who_may_open: {', '.join(who)})", f"targets_for[{i}]")
-    return frozenset(roles)
-
-
-def _starting_levels(table: Table, who: tuple[str, ...], levels: tuple[str, ...]) -> dict[str, str]:
-    """Role -> the level its tickets start at: a role that may open, a level of the ladder."""
-    if "starting_level" not in table.data:
-        return {}
-    spec = table.table("starting_level")
-    for role in spec.data:
-        if role not in who:
-            raise spec.error(f"{role!r} may not open tickets under this plan "
-                             f"(who_may_open: {', '.join(who)})", role)
-        level = spec.get(role, str)
-        if level not in levels:
-            raise spec.error(f"{level!r} is not a level of desk.escalation_levels "
-                             f"({', '.join(levels)})", role)
-    return {role: spec.get(role, str) for role in spec.data}
 
 
 def _severity(table: Table, calendar: CalendarRef) -> Severity:
@@ -145,27 +135,10 @@ def _category(table: Table, plans: Mapping[str, Plan], calendar: CalendarRef) ->
             raise table.error(f"{top!r} is not a severity of plan {plan.name!r} "
                               f"(its severities: {', '.join(plan.severities)})", "max_severity")
     on = calendar(table) if "calendar" in table.data else None
-    return Category(table.name, top, table.get("description", str, ""), on,
-                    _retargeted(table, plans, on) if on is not None else {})
-
-
-def _retargeted(
-    table: Table, plans: Mapping[str, Plan], on: BusinessCalendar
-) -> dict[tuple[str, str], dict[TargetKind, Target]]:
-    """Every plan's targets as written, measured on the category's calendar instead."""
-    found: dict[tuple[str, str], dict[TargetKind, Target]] = {}
-    for plan in plans.values():
-        for severity in plan.severities.values():
-            moved = {}
-            for kind, target in severity.targets.items():
-                try:
-                    duration = parse_duration(target.text, on)
-                except ValueError as exc:
-                    raise table.error(f"plans.{plan.name}.severities.{severity.name}."
-                                      f"{kind.value}: {exc}", "calendar") from None
-                moved[kind] = Target(kind, duration, on, target.text)
-            found[(plan.name, severity.name)] = moved
-    return found
+    targets = {} if on is None else {
+        (plan.name, severity): found for plan in plans.values()
+        for severity, found in moved(table, "calendar", plan.severities, on, plan.name).items()}
+    return Category(table.name, top, table.get("description", str, ""), on, targets)
 
 
 def _field(table: Table) -> FieldRule:

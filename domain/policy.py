@@ -48,6 +48,10 @@ class Plan:
     auto_escalation: bool = False  # the scheduler escalates at risk and at breach; else nobody does
     targets_for: frozenset[str] | None = None  # roles promised the targets; None: every role
     starting_levels: Mapping[str, str] = field(default_factory=dict)  # role -> first level
+    category_calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    #: ``category_calendars``: per category, each severity's targets on that category's calendar.
+    category_targets: Mapping[str, Mapping[str, Mapping[TargetKind, Target]]] = field(
+        default_factory=dict)
 
     def rank(self, severity: str) -> int:
         """0 for the most severe; larger is milder."""
@@ -164,12 +168,16 @@ class Desk:
     def targets(
         self, plan: str, category: str, severity: str, role: str | None
     ) -> Mapping[TargetKind, Target]:
-        """The targets of a ticket: its severity's, on its category's calendar if it names one,
-        and none when the plan does not promise them to the requester's role."""
+        """The targets of a ticket: its severity's, measured on the calendar the plan names for
+        its category, else on the category's own calendar, else on each target's; none when the
+        plan does not promise them to the requester's role."""
         p = self.plan(plan)
         found = p.severities.get(severity)
         if found is None or not p.promises_targets_to(role):
             return {}
+        by_plan = p.category_targets.get(category)
+        if by_plan is not None:
+            return by_plan.get(severity, found.targets)
         cat = self.categories.get(category)
         if cat is not None and cat.calendar is not None:
             return cat.targets.get((p.name, severity), found.targets)

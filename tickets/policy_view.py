@@ -39,6 +39,8 @@ def desk_json(desk: Desk) -> dict[str, Any]:
                 "scheduler": scheduler_text(plan),
                 "targets_for": sorted(plan.targets_for) if plan.targets_for is not None else None,
                 "starting_level": dict(sorted(plan.starting_levels.items())),
+                "category_calendars": {
+                    cat: on.name for cat, on in sorted(plan.category_calendars.items())},
                 "default_severity": plan.default_severity,
                 "severities": {
                     sev.name: {
@@ -101,6 +103,8 @@ def desk_text(desk: Desk) -> str:
             lines.append(f"    targets for {', '.join(sorted(plan.targets_for))} only")
         for role, level in sorted(plan.starting_levels.items()):
             lines.append(f"    {role} starts at {level}")
+        for name, on in sorted(plan.category_calendars.items()):
+            lines.append(f"    {name} targets on calendar {on.name}")
         for sev in plan.severities.values():
             targets = ", ".join(
                 f"{kind.value} {t.text} ({hours(t.duration)} on {t.calendar.name})"

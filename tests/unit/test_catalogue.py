@@ -260,6 +260,12 @@ BAD = {
     "pinned holiday without a name": (
         NL, NL + "\nholiday_dates = { 2026 = { 2026-01-01 = 1 } }",
         "calendars.office.holiday_dates.2026.2026-01-01", "must be a string"),
+    "plan's calendar for an unknown category": (
+        WHO, WHO + '\ncategory_calendars = { billnig = "office" }',
+        "plans.standard.category_calendars.billnig", "'billnig' is not a category of this file"),
+    "plan's category calendar unknown": (
+        WHO, WHO + '\ncategory_calendars = { billing = "weekends" }',
+        "plans.standard.category_calendars.billing", "unknown calendar 'weekends'"),
     "pinned holidays without a country": (NL, "holiday_dates = { 2026 = {} }",
                                           "calendars.office.holiday_dates",
                                           "pinned holiday dates need holidays"),
@@ -420,6 +426,20 @@ def test_vianet_billing_is_at_most_severity_b(shipped: Catalogue) -> None:
     with pytest.raises(EntitlementError) as caught:
         vianet.check_severity_allowed("special-agreement", "billing", "A")
     assert caught.value.rule == "category_max_severity"
+
+
+def test_a_plan_may_name_a_calendar_per_category_over_the_categorys_own(tmp_path: Path) -> None:
+    text = BASE.replace('"90m", calendar = "office"', '"1 working day", calendar = "always"')
+    text = text.replace('max_severity = "B"', 'max_severity = "B"\ncalendar = "always"')
+    plain = load_desk(write(tmp_path, text))
+    mine = load_desk(write(tmp_path, text.replace(
+        WHO, WHO + '\ncategory_calendars = { billing = "office" }'), "mine.toml"))
+    office = mine.calendars["office"]
+    for desk, calendar, day in ((plain, "always", 24 * H), (mine, "office", office.working_days(1))):
+        b = desk.targets("standard", "billing", "B", "admin")[FIRST]
+        assert (b.calendar.name, b.duration, b.text) == (calendar, day, "1 working day")
+        assert desk.targets("standard", "technical", "B", "admin")[FIRST].calendar.name == "always"
+    assert office.working_days(1) != 24 * H
 
 
 def test_vianet_measures_each_kind_of_case_on_its_own_calendar(shipped: Catalogue) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from domain.catalogue import Catalogue
+from importlib import resources
+from pathlib import Path
+
+from domain.catalogue import Catalogue, load_desk
 from tickets.policy_view import describe_catalogue
 
 
@@ -38,3 +41,17 @@ def test_the_json_carries_the_new_keys(catalogue: Catalogue) -> None:
     assert (office["open_on"], office["pinned_years"]) == (["Good Friday"], [2024, 2025, 2026, 2027])
     [vianet] = describe_catalogue(catalogue, "vianet", as_json=True)
     assert vianet["categories"]["billing"] == {"max_severity": "B", "calendar": "beijing-office"}
+
+
+def test_a_plans_calendar_per_category_is_shown(tmp_path: Path) -> None:
+    text = resources.files("domain").joinpath("policies", "vianet.toml").read_text("utf-8")
+    path = tmp_path / "vianet.toml"
+    path.write_text(text.replace('who_may_open = ["admin"]\ndefault_severity = "C"',
+                                 'who_may_open = ["admin"]\ndefault_severity = "C"\n'
+                                 'category_calendars = { billing = "always" }', 1), "utf-8")
+    catalogue = Catalogue([load_desk(path)])
+    assert "    billing targets on calendar always" in describe_catalogue(
+        catalogue, "vianet", as_json=False).splitlines()
+    [vianet] = describe_catalogue(catalogue, "vianet", as_json=True)
+    assert vianet["plans"]["standard"]["category_calendars"] == {"billing": "always"}
+    assert vianet["plans"]["special-agreement"]["category_calendars"] == {}
