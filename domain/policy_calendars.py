@@ -101,16 +101,18 @@ def _holidays(table: Table) -> tuple[str | None, str | None, frozenset[str]]:
     spec = table.table("holidays")
     spec.expect("country", "subdivision", "except")
     country, subdivision = spec.get("country", str), spec.get("subdivision", str, None)
-    problem = country_problem(country, subdivision)
-    if problem is not None:
-        raise spec.error(problem, "subdivision" if problem.startswith("unknown subdivision")
-                         else "country")
+    for key, problem in (("country", country_problem(country, None)),
+                         ("subdivision", country_problem(country, subdivision))):
+        if problem is not None:
+            raise spec.error(problem, key)
     return country, subdivision, _exceptions(spec, country, subdivision)
 
 
 def _exceptions(spec: Table, country: str, subdivision: str | None) -> frozenset[str]:
     """Holiday names the calendar is open on; each must be a name the package gives the country."""
     names = spec.get("except", list, [])
+    if not names:
+        return frozenset()
     known = {name for year in EXCEPTION_YEARS
              for name in country_holidays(country, subdivision, year).values()}
     for i, name in enumerate(names):
