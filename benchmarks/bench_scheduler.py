@@ -62,7 +62,7 @@ def bulk_rows(store: ReadStore, count: int, rng: random.Random) -> None:
         due = WARN + timedelta(minutes=rng.randrange(60, 30 * 24 * 60))
         values = {
             "ticket_id": str(UUID(int=rng.getrandbits(128))), "kind": "first_response",
-            "number": f"BLK-{i:06d}", "desk": "zoom", "plan": "premier", "severity": "P3",
+            "number": f"BLK-{i:06d}", "desk": "zoom", "plan": "premier-plus", "severity": "P3",
             "level": "front_line", "ticket_status": "new", "state": "running",
             "start_at": format_time(ASKED), "due": format_time(due), "at_risk_at": None,
             "stopped_at": None, "used_seconds": 0.0, "target_seconds": 86400.0,

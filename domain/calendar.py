@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from domain.calendar_days import DAY, clear_caches, country_holidays
+from domain.calendar_days import DAY, clear_caches, library_holidays
 from domain.calendar_spans import (
     FAR,
     Pause,
@@ -61,6 +61,11 @@ class BusinessCalendar:
     always_open: bool = False
     working_day: timedelta | None = None
     version: int = 1
+    #: Holiday names (as the ``holidays`` package gives them) on which the calendar is open.
+    holiday_exceptions: frozenset[str] = frozenset()
+    #: Years whose holidays are these pinned dates, never the library's (see ``holiday_name``).
+    pinned_years: frozenset[int] = frozenset()
+    pinned_holidays: Mapping[date, str] = field(default_factory=dict, repr=False)
     if TYPE_CHECKING:  # derived in __post_init__; not fields, so not compared, shown or hashed
         _tz: ZoneInfo = field(init=False)
         _week: tuple[OpeningHours, ...] = field(init=False)
@@ -73,12 +78,16 @@ class BusinessCalendar:
         put(self, "hours", WeekHours({d: iv for d, iv in enumerate(week) if iv}))
         put(self, "extra_holidays", extra)
         put(self, "removed_holidays", removed)
+        put(self, "holiday_exceptions", frozenset(self.holiday_exceptions))
+        put(self, "pinned_years", frozenset(self.pinned_years))
+        put(self, "pinned_holidays", dict(self.pinned_holidays))
         put(self, "_tz", tz)
         put(self, "_week", week)
         put(self, "_day_length", self._compute_day_length(week))
         put(self, "_hash", hash((
             self.name, self.timezone, week, self.holiday_country, self.holiday_subdivision,
             extra, removed, self.always_open, self.working_day, self.version,
+            self.holiday_exceptions, self.pinned_years, tuple(sorted(self.pinned_holidays.items())),
         )))
 
     def __hash__(self) -> int:
@@ -112,14 +121,22 @@ class BusinessCalendar:
     # -- dates and instants --------------------------------------------------------------------
 
     def holiday_name(self, day: date) -> str | None:
-        """The name of the holiday on local date ``day``, or None when it is not one."""
+        """The name of the holiday on local date ``day``, or None when it is not one.
+
+        A pinned year's holidays are its pinned dates, whatever the installed ``holidays``
+        release says, so a policy version resolves to the same dates forever; other years ask
+        the library (less ``holiday_exceptions``). Extra and removed dates apply to both.
+        """
         if isinstance(day, datetime):
             raise ValueError("holiday_name takes a local date, not a datetime")
         if self.always_open or day in self.removed_holidays:
             return None
         if self.holiday_country is not None:
-            name = country_holidays(self.holiday_country, self.holiday_subdivision, day.year)
-            found = name.get(day)
+            if day.year in self.pinned_years:
+                found = self.pinned_holidays.get(day)
+            else:
+                found = library_holidays(self.holiday_country, self.holiday_subdivision,
+                                         day.year, self.holiday_exceptions).get(day)
             if found is not None:
                 return found
         return "extra holiday" if day in self.extra_holidays else None

@@ -35,6 +35,17 @@ def country_holidays(country: str, subdivision: str | None, year: int) -> dict[d
     return dict(found.items())
 
 
+def library_holidays(
+    country: str, subdivision: str | None, year: int, exceptions: frozenset[str] = frozenset()
+) -> dict[date, str]:
+    """The year's holidays as the installed ``holidays`` release gives them, less ``exceptions``
+    (holiday names the calendar is open on)."""
+    found = country_holidays(country, subdivision, year)
+    if not exceptions:
+        return found
+    return {day: name for day, name in found.items() if name not in exceptions}
+
+
 #: Per calendar (equal calendars share), per local date ordinal: the date's ``DayInfo``.
 _DAYS: dict[BusinessCalendar, dict[int, DayInfo]] = {}
 _MAX_CALENDARS = 256

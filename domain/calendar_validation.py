@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 
@@ -51,6 +52,12 @@ def check_calendar(cal: BusinessCalendar) -> Checked:
         raise ValueError(f"{where}: holiday_subdivision needs a holiday_country")
     if cal.holiday_country is not None:
         _check_country(cal.holiday_country, cal.holiday_subdivision, where)
+    elif cal.holiday_exceptions or cal.pinned_years:
+        raise ValueError(f"{where}: holiday exceptions and pinned holiday dates need a "
+                         "holiday_country")
+    for day in cal.pinned_holidays:
+        if not isinstance(day, date) or isinstance(day, datetime) or day.year not in cal.pinned_years:
+            raise ValueError(f"{where}: pinned holiday {day!r} is not a date of a pinned year")
     return Checked(week, extra, removed, _zone(cal.timezone, where))
 
 
@@ -81,11 +88,53 @@ class WeekHours(Mapping[int, OpeningHours]):
         return repr(self._data)
 
 
-def _zone(name: str, where: str) -> ZoneInfo:
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    """The zone database's keys: a folder such as ``Europe`` or a stray file is not a zone."""
+    return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=1)
+def known_countries() -> Mapping[str, tuple[str, ...]]:
+    """The ``holidays`` package's supported countries and their subdivision codes.
+
+    The package looks a country up as any attribute of itself (``utils``, ``HolidayBase``), so a
+    name is only trusted when the package lists it as a supported country.
+    """
+    return {code: tuple(subdivisions)
+            for code, subdivisions in holidays.list_supported_countries().items()}
+
+
+def zone_problem(name: object) -> str | None:
+    """Why ``name`` is not a time zone of the zone database, or None when it is one."""
+    if not isinstance(name, str) or name not in known_zones():
+        return f"unknown time zone {name!r}: not a zone of the IANA time zone database"
+    return None
+
+
+def country_problem(country: object, subdivision: object) -> str | None:
+    """Why (``country``, ``subdivision``) is not known to the ``holidays`` package, or None."""
+    subdivisions = known_countries().get(country) if isinstance(country, str) else None
+    if subdivisions is None or not isinstance(country, str):
+        return (f"unknown holiday country {country!r}: not a country the holidays package "
+                "supports (codes such as 'NL', 'BE', 'CN')")
+    if subdivision is None:
+        return None
+    if not isinstance(subdivision, str):
+        return f"a subdivision is a code such as {', '.join(subdivisions[:3]) or 'none'}"
     try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError, TypeError) as exc:  # ZoneInfoNotFoundError is a KeyError
-        raise ValueError(f"{where}: unknown time zone {name!r}") from exc
+        holidays.country_holidays(country, subdiv=subdivision, years=())
+    except (NotImplementedError, ValueError, TypeError, AttributeError):
+        known = ", ".join(subdivisions) or "none"
+        return f"unknown subdivision {subdivision!r} of {country}; subdivisions: {known}"
+    return None
+
+
+def _zone(name: str, where: str) -> ZoneInfo:
+    problem = zone_problem(name)
+    if problem is not None:
+        raise ValueError(f"{where}: {problem}")
+    return ZoneInfo(name)
 
 
 def _week_hours(hours: Mapping[int, Any], where: str) -> tuple[OpeningHours, ...]:
@@ -138,7 +187,6 @@ def _dates(values: Iterable[date], where: str, what: str) -> frozenset[date]:
 
 
 def _check_country(country: str, subdivision: str | None, where: str) -> None:
-    try:
-        holidays.country_holidays(country, subdiv=subdivision, years=())
-    except NotImplementedError as exc:
-        raise ValueError(f"{where}: unknown holiday country or subdivision: {exc}") from None
+    problem = country_problem(country, subdivision)
+    if problem is not None:
+        raise ValueError(f"{where}: {problem}")

@@ -172,6 +172,7 @@ class TicketDesk(Application[UUID]):
                 desk=policy.id, policy_version=policy.version, plan=the_plan.name,
                 category=the_category.name, severity=severity, requester=requester,
                 requester_role=requester_role, title=clean_title, fields=clean_fields,
+                level=the_plan.starting_level(requester_role, policy.escalation_levels[0]),
             )
             try:
                 self.save(ticket, *self._receipts(command_id, ticket))

@@ -21,6 +21,15 @@ from domain.policy import (
     TargetKind,
 )
 from domain.policy_calendars import read_calendar
+from domain.policy_targets import (
+    CalendarByKey,
+    category_calendars,
+    category_targets,
+    check_categories,
+    moved,
+    starting_levels,
+    targets_for,
+)
 from domain.policy_toml import REQUIRED, Table, matching, one_of, positive
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -39,12 +48,21 @@ def read_desk(root: Table) -> Desk:
     head.expect("id", "name", "version", "ticket_prefix", "default_plan", "default_category",
                 "warning_threshold", "editors_per_site", "reopen_within", "escalation_levels")
     calendars = {c.name: read_calendar(c) for c in root.children("calendars", _NAME, "calendar")}
-    calendar = _calendar_ref(calendars)
+    by_key = _calendar_by_key(calendars)
+
+    def calendar(table: Table) -> BusinessCalendar:
+        return by_key(table, "calendar")
     inactivity = _inactivity(root.table("inactivity"), calendar)
-    plans = {p.name: _plan(p, calendar) for p in root.children("plans", _NAME, "plan")}
+    levels = (head.names("escalation_levels", _FIELD)
+              if "escalation_levels" in head.data else Desk.escalation_levels)
+    plan_tables = list(root.children("plans", _NAME, "plan"))
+    plans = {p.name: _plan(p, by_key, levels) for p in plan_tables}
     categories = {
-        c.name: _category(c, plans) for c in root.children("categories", _NAME, "category")
+        c.name: _category(c, plans, calendar)
+        for c in root.children("categories", _NAME, "category")
     }
+    for table in plan_tables:
+        check_categories(table, plans[table.name], categories)
     fields = {f.name: _field(f) for f in root.children("fields", _FIELD, "field", required=False)}
     return Desk(
         id=matching(head, "id", _DESK_ID, "lower-case letters, digits and '-'"),
@@ -59,35 +77,40 @@ def read_desk(root: Table) -> Desk:
                           if "editors_per_site" in head.data else None),
         reopen_within=(head.duration("reopen_within", inactivity.calendar)
                        if "reopen_within" in head.data else None),
-        escalation_levels=(head.names("escalation_levels", _FIELD)
-                           if "escalation_levels" in head.data else Desk.escalation_levels),
+        escalation_levels=levels,
     )
 
 
-def _calendar_ref(calendars: Mapping[str, BusinessCalendar]) -> CalendarRef:
-    def lookup(table: Table) -> BusinessCalendar:
-        name = table.get("calendar", str)
+def _calendar_by_key(calendars: Mapping[str, BusinessCalendar]) -> CalendarByKey:
+    def lookup(table: Table, key: str) -> BusinessCalendar:
+        name = table.get(key, str)
         if name not in calendars:
             raise table.error(
-                f"unknown calendar {name!r}; this file defines: {', '.join(calendars)}", "calendar")
+                f"unknown calendar {name!r}; this file defines: {', '.join(calendars)}", key)
         return calendars[name]
     return lookup
 
 
-def _plan(table: Table, calendar: CalendarRef) -> Plan:
+def _plan(table: Table, by_key: CalendarByKey, levels: tuple[str, ...]) -> Plan:
     table.expect("description", "who_may_open", "auto_escalation", "default_severity",
-                 "severities")
+                 "severities", "targets_for", "starting_level", "category_calendars")
     severities = {
-        s.name: _severity(s, calendar) for s in table.children("severities", _SEVERITY, "severity")
+        s.name: _severity(s, lambda t: by_key(t, "calendar"))
+        for s in table.children("severities", _SEVERITY, "severity")
     }
     default = table.get("default_severity", str)
     if default not in severities:
         raise table.error(f"{default!r} is not one of: {', '.join(severities)}",
                           "default_severity")
+    who = table.names("who_may_open", _FIELD)
+    by_category = category_calendars(table, by_key)
     return Plan(
         name=table.name, description=table.get("description", str, ""), severities=severities,
-        default_severity=default, who_may_open=frozenset(table.names("who_may_open", _FIELD)),
+        default_severity=default, who_may_open=frozenset(who),
         auto_escalation=table.get("auto_escalation", bool, False),
+        targets_for=targets_for(table, who), starting_levels=starting_levels(table, who, levels),
+        category_calendars=by_category,
+        category_targets=category_targets(table, severities, by_category),
     )
 
 
@@ -104,14 +127,18 @@ def _severity(table: Table, calendar: CalendarRef) -> Severity:
     return Severity(table.name, table.get("description", str), targets)
 
 
-def _category(table: Table, plans: Mapping[str, Plan]) -> Category:
-    table.expect("description", "max_severity")
+def _category(table: Table, plans: Mapping[str, Plan], calendar: CalendarRef) -> Category:
+    table.expect("description", "max_severity", "calendar")
     top = table.get("max_severity", str, None)
     for plan in plans.values():
         if top is not None and top not in plan.severities:
             raise table.error(f"{top!r} is not a severity of plan {plan.name!r} "
                               f"(its severities: {', '.join(plan.severities)})", "max_severity")
-    return Category(table.name, top, table.get("description", str, ""))
+    on = calendar(table) if "calendar" in table.data else None
+    targets = {} if on is None else {
+        (plan.name, severity): found for plan in plans.values()
+        for severity, found in moved(table, "calendar", plan.severities, on, plan.name).items()}
+    return Category(table.name, top, table.get("description", str, ""), on, targets)
 
 
 def _field(table: Table) -> FieldRule:

@@ -50,6 +50,7 @@ class TicketFacts:
     severity_changes: tuple[tuple[datetime, str, str], ...] = ()
     escalated_for: tuple[str, ...] = ()  # "reason:target" of rule-fired escalations
     complaint: bool = False
+    requester_role: str | None = None  # None: facts stored before the role was kept
 
     @property
     def pauses(self) -> tuple[Pause, ...]:
@@ -71,7 +72,8 @@ def fold(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
         return TicketFacts(
             ticket_id=entry.ticket_id, number=p["number"], desk=p["desk"],
             policy_version=int(p["policy_version"]), plan=p["plan"], category=p["category"],
-            severity=p["severity"], status="new", level="front_line",
+            severity=p["severity"], status="new", level=p.get("level", "front_line"),
+            requester_role=p.get("requester_role"),
             opened_at=entry.occurred_at, version=entry.version,
             last_occurred_at=entry.occurred_at,
             severity_changes=((entry.occurred_at, p["severity"], "opened"),),

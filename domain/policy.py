@@ -45,11 +45,29 @@ class Plan:
     severities: Mapping[str, Severity]  # in file order: most severe first
     default_severity: str
     who_may_open: frozenset[str]  # requester roles allowed to open a ticket
-    auto_escalation: bool = False
+    auto_escalation: bool = False  # the scheduler escalates at risk and at breach; else nobody does
+    targets_for: frozenset[str] | None = None  # roles promised the targets; None: every role
+    starting_levels: Mapping[str, str] = field(default_factory=dict)  # role -> first level
+    category_calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    #: ``category_calendars``: per category, each severity's targets on that category's calendar.
+    category_targets: Mapping[str, Mapping[str, Mapping[TargetKind, Target]]] = field(
+        default_factory=dict)
 
     def rank(self, severity: str) -> int:
         """0 for the most severe; larger is milder."""
         return list(self.severities).index(severity)
+
+    def promises_targets_to(self, role: str | None) -> bool:
+        """Whether a ticket opened by ``role`` is promised this plan's targets.
+
+        ``None`` is a ticket whose role is not known (facts stored before roles were kept):
+        it keeps the targets it had.
+        """
+        return self.targets_for is None or role is None or role in self.targets_for
+
+    def starting_level(self, role: str, lowest: str) -> str:
+        """The level a ticket opened by ``role`` starts at (``lowest`` unless the plan says)."""
+        return self.starting_levels.get(role, lowest)
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,9 @@ class Category:
     name: str
     max_severity: str | None = None  # the most severe level this category may have
     description: str = ""
+    calendar: BusinessCalendar | None = None  # every target of the category is measured on it
+    #: With a calendar: each (plan, severity)'s targets, re-read on that calendar.
+    targets: Mapping[tuple[str, str], Mapping[TargetKind, Target]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,24 @@ class Desk:
                 f"{cat.name} tickets are at most severity {cat.max_severity}, not {name}",
                 field="severity", rule="category_max_severity",
             )
+
+    def targets(
+        self, plan: str, category: str, severity: str, role: str | None
+    ) -> Mapping[TargetKind, Target]:
+        """The targets of a ticket: its severity's, measured on the calendar the plan names for
+        its category, else on the category's own calendar, else on each target's; none when the
+        plan does not promise them to the requester's role."""
+        p = self.plan(plan)
+        found = p.severities.get(severity)
+        if found is None or not p.promises_targets_to(role):
+            return {}
+        by_plan = p.category_targets.get(category)
+        if by_plan is not None:
+            return by_plan.get(severity, found.targets)
+        cat = self.categories.get(category)
+        if cat is not None and cat.calendar is not None:
+            return cat.targets.get((p.name, severity), found.targets)
+        return found.targets
 
     def calendar(self, name: str) -> BusinessCalendar:
         try:

@@ -6,20 +6,22 @@ import re
 from datetime import date, time
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import holidays
 
 from domain.calendar import BusinessCalendar, OpeningHours
+from domain.calendar_days import country_holidays
+from domain.calendar_validation import country_problem, zone_problem
 from domain.policy_toml import Table, positive
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_YEAR = re.compile(r"\d{4}")
+#: The years an ``except`` name is looked for (names the package gives in any of them).
+EXCEPTION_YEARS = tuple(range(2000, 2051))
 _RANGE = re.compile(r"(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)")
 
 
 def read_calendar(table: Table) -> BusinessCalendar:
-    table.expect("timezone", "hours", "holidays", "extra_holidays", "removed_holidays",
-                 "always_open", "working_day", "version")
+    table.expect("timezone", "hours", "holidays", "holiday_dates", "extra_holidays",
+                 "removed_holidays", "always_open", "working_day", "version")
     version = positive(table, "version", 1)
     fields = _always_open(table) if table.get("always_open", bool, False) else _office(table)
     try:
@@ -29,7 +31,8 @@ def read_calendar(table: Table) -> BusinessCalendar:
 
 
 def _always_open(table: Table) -> dict[str, Any]:
-    for key in ("hours", "holidays", "extra_holidays", "removed_holidays", "working_day"):
+    for key in ("hours", "holidays", "holiday_dates", "extra_holidays", "removed_holidays",
+                "working_day"):
         if key in table.data:
             raise table.error("an always-open calendar takes no " + key, key)
     zone = _timezone(table) if "timezone" in table.data else "UTC"
@@ -37,10 +40,12 @@ def _always_open(table: Table) -> dict[str, Any]:
 
 
 def _office(table: Table) -> dict[str, Any]:
-    country, subdivision = _holidays(table)
+    country, subdivision, exceptions = _holidays(table)
+    years, pinned = _pinned(table, country)
     return {
         "timezone": _timezone(table), "hours": _hours(table.table("hours")),
         "holiday_country": country, "holiday_subdivision": subdivision,
+        "holiday_exceptions": exceptions, "pinned_years": years, "pinned_holidays": pinned,
         "extra_holidays": _dates(table, "extra_holidays"),
         "removed_holidays": _dates(table, "removed_holidays"),
         "working_day": (table.duration("working_day", None)
@@ -50,10 +55,9 @@ def _office(table: Table) -> dict[str, Any]:
 
 def _timezone(table: Table) -> str:
     name = table.get("timezone", str)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise table.error(f"unknown time zone {name!r}", "timezone") from None
+    problem = zone_problem(name)
+    if problem is not None:
+        raise table.error(problem, "timezone")
     return name
 
 
@@ -91,17 +95,57 @@ def _clock(minutes: int) -> time:
     return time(0, 0) if minutes == 24 * 60 else time(minutes // 60, minutes % 60)
 
 
-def _holidays(table: Table) -> tuple[str | None, str | None]:
+def _holidays(table: Table) -> tuple[str | None, str | None, frozenset[str]]:
     if "holidays" not in table.data:
-        return None, None
+        return None, None, frozenset()
     spec = table.table("holidays")
-    spec.expect("country", "subdivision")
+    spec.expect("country", "subdivision", "except")
     country, subdivision = spec.get("country", str), spec.get("subdivision", str, None)
-    try:
-        holidays.country_holidays(country, subdiv=subdivision)
-    except NotImplementedError as exc:
-        raise spec.error(f"the holidays package does not know this: {exc}") from None
-    return country, subdivision
+    for key, problem in (("country", country_problem(country, None)),
+                         ("subdivision", country_problem(country, subdivision))):
+        if problem is not None:
+            raise spec.error(problem, key)
+    return country, subdivision, _exceptions(spec, country, subdivision)
+
+
+def _exceptions(spec: Table, country: str, subdivision: str | None) -> frozenset[str]:
+    """Holiday names the calendar is open on; each must be a name the package gives the country."""
+    names = spec.get("except", list, [])
+    if not names:
+        return frozenset()
+    known = {name for year in EXCEPTION_YEARS
+             for name in country_holidays(country, subdivision, year).values()}
+    for i, name in enumerate(names):
+        if type(name) is not str or name not in known:
+            raise spec.error(f"{name!r} is not a holiday the holidays package names for "
+                             f"{country} in {EXCEPTION_YEARS[0]}-{EXCEPTION_YEARS[-1]}",
+                             f"except[{i}]")
+    return frozenset(names)
+
+
+def _pinned(table: Table, country: str | None) -> tuple[frozenset[int], dict[date, str]]:
+    """``[holiday_dates.<year>]``: each year's holiday dates and names, pinned for this version."""
+    if "holiday_dates" not in table.data:
+        return frozenset(), {}
+    spec = table.table("holiday_dates")
+    if country is None:
+        raise spec.error("pinned holiday dates need holidays = { country = ... }")
+    years: set[int] = set()
+    pinned: dict[date, str] = {}
+    for key in spec.data:
+        if not _YEAR.fullmatch(key):
+            raise spec.error(f"{key!r} is not a year (YYYY)", key)
+        dates = spec.table(key)
+        for text in dates.data:
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                raise dates.error(f"{text!r} is not a date (YYYY-MM-DD)", text) from None
+            if day.year != int(key):
+                raise dates.error(f"{text} is not in {key}", text)
+            pinned[day] = dates.get(text, str)
+        years.add(int(key))
+    return frozenset(years), pinned
 
 
 def _dates(table: Table, name: str) -> frozenset[date]:

@@ -4,6 +4,10 @@ For each target (first response, next update, resolution or restore, auto-close)
 due time, the business time used, the paused spans and the state, and on request the explained
 timeline: each span says why it counted or not (open, outside hours, weekend, holiday, paused).
 
+Which targets a ticket has is the desk's to say (``Desk.targets``): its severity's, measured on its
+category's calendar when the category names one, and none when the plan promises them to other
+requester roles only.
+
 Rules written down here, since the pages leave them open:
 - All targets run from the ticket's opening and use its *current* severity: a severity change
   re-targets from the ticket's start.
@@ -127,8 +131,7 @@ def _target_clock(
 def compute(facts: TicketFacts, desk: Desk, now: datetime, *, explain: bool = False) -> SlaReport:
     """The ticket's clocks as of ``now`` (``now`` never earlier than the last event counts)."""
     now = max(now, facts.last_occurred_at)
-    severity = desk.plan(facts.plan).severities.get(facts.severity)
-    targets = severity.targets if severity is not None else {}
+    targets = desk.targets(facts.plan, facts.category, facts.severity, facts.requester_role)
     closed = facts.status == "closed"
     clocks: list[TargetClock] = []
 

@@ -30,6 +30,8 @@ FUTURE_TOLERANCE = timedelta(seconds=2)
 
 SEVERITY_REASONS = ("triage", "customer_could_not_cooperate", "reclassified")
 ESCALATION_REASONS = ("rule", "at_risk", "breach", "complaint", "by_hand")
+#: The reasons the scheduler escalates for, on a plan with ``auto_escalation`` only.
+AUTOMATIC_REASONS = ("at_risk", "breach")
 CLOSE_REASONS = ("resolved", "closed_by_requester", "no_reply")
 
 
@@ -61,6 +63,10 @@ class Ticket(Aggregate):
         requester_role: str
         title: str
         fields: dict[str, str]
+        # ``level`` (the level the ticket starts at, when the plan sends the requester's role
+        # past the front line) was added without a new class version: events stored without
+        # it start at the front line, and their stored payload (and hash) stays as written.
+        level: str
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -122,7 +128,7 @@ class Ticket(Aggregate):
     def __init__(
         self, occurred_at: datetime, actor: str, channel: str, number: str, desk: str,
         policy_version: int, plan: str, category: str, severity: str, requester: str,
-        requester_role: str, title: str, fields: dict[str, str],
+        requester_role: str, title: str, fields: dict[str, str], level: str = "front_line",
     ) -> None:
         self.number = number
         self.desk = desk
@@ -139,7 +145,7 @@ class Ticket(Aggregate):
         self.opened_at = occurred_at
         self.last_occurred_at = occurred_at
         self.agent: str | None = None
-        self.level = "front_line"
+        self.level = level
         self.first_response_at: datetime | None = None
         self.pending_info_since: datetime | None = None
         self.auto_close_warned_at: datetime | None = None
@@ -186,6 +192,20 @@ class Ticket(Aggregate):
                 EntitlementError,
                 "only the requester (or a service acting for them) may do this",
                 "actor", "requester_only",
+            )
+
+    def check_plan_escalates_automatically(self, desk: Desk) -> None:
+        """Only a plan that promises automatic escalation is escalated by the engine itself.
+
+        Elsewhere a risk or a breach is shown for a person to act on; this refusal also stops a
+        timer computed before the rule held (an old read-model row) from escalating.
+        """
+        if not desk.plan(self.plan).auto_escalation:
+            raise self._refuse(
+                EntitlementError,
+                f"plan {self.plan} of desk {desk.id} has no automatic escalation; "
+                "a person escalates its tickets",
+                "reason", "auto_escalation_in_plan",
             )
 
     def check_desk(self, desk: Desk) -> None:
@@ -346,6 +366,8 @@ class Ticket(Aggregate):
                 LifecycleError, f"already escalated for {reason} of {target}", "target",
                 "escalated_once_per_target",
             )
+        if actor.role == "system" and reason in AUTOMATIC_REASONS:
+            self.check_plan_escalates_automatically(desk)
         levels = desk.escalation_levels
         if reason == "complaint":
             level = level or levels[-1]

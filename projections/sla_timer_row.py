@@ -65,9 +65,12 @@ class TimerRow:
 def next_action(clock: TargetClock, facts: TicketFacts, desk: Desk) -> tuple[str, datetime] | None:
     """What the scheduler must do next for this clock, and when; None when nothing is left to do.
 
-    A ticket already at the desk's top level (a complaint puts it there) cannot be escalated:
-    the domain refuses, so no escalation is scheduled that would sit at the head of the
-    scheduler's query for ever.
+    Only a plan with ``auto_escalation`` has its tickets escalated by the scheduler: at risk,
+    then at breach. On any other plan a breach is recorded and shown (the clock's state in this
+    row, the escalation queues, the dashboard and its metric, the ticket's timeline) for a person
+    to act on, and nothing is scheduled for it. A ticket already at the desk's top level (a
+    complaint puts it there) cannot be escalated: the domain refuses, so no escalation is
+    scheduled that would sit at the head of the scheduler's query for ever.
     """
     if clock.kind == AUTO_CLOSE:
         if facts.warned_at is None:
@@ -75,9 +78,11 @@ def next_action(clock: TargetClock, facts: TicketFacts, desk: Desk) -> tuple[str
         return _action("close_no_reply", clock.due)
     if clock.stopped_at is not None or clock.due is None:
         return None  # met, cancelled, breached and stopped, or paused: the due time is not known
+    if not desk.plan(facts.plan).auto_escalation:
+        return None
     if facts.level == desk.escalation_levels[-1]:
         return None
-    if desk.plan(facts.plan).auto_escalation and f"at_risk:{clock.kind}" not in facts.escalated_for:
+    if f"at_risk:{clock.kind}" not in facts.escalated_for:
         return _action("escalate_at_risk", clock.at_risk_at)
     if f"breach:{clock.kind}" not in facts.escalated_for:
         return _action("escalate_breach", clock.due)

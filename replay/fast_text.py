@@ -51,8 +51,8 @@ _ENCODE: Any = (
 _SAME_FIELDS = tuple(sorted(f.name for f in fields(TicketFacts))) == (
     "agent", "category", "close_reason", "closed_at", "closed_spans", "complaint", "desk",
     "escalated_for", "first_response_at", "info_pauses", "last_agent_reply_at", "last_occurred_at",
-    "level", "number", "opened_at", "pending_since", "plan", "policy_version", "severity",
-    "severity_changes", "status", "ticket_id", "version", "warned_at",
+    "level", "number", "opened_at", "pending_since", "plan", "policy_version", "requester_role",
+    "severity", "severity_changes", "status", "ticket_id", "version", "warned_at",
 )
 
 
@@ -71,7 +71,7 @@ def facts_text(facts: TicketFacts) -> str:
         "last_agent_reply_at": _opt(f.last_agent_reply_at),
         "last_occurred_at": time_text(f.last_occurred_at), "level": f.level, "number": f.number,
         "opened_at": time_text(f.opened_at), "pending_since": _opt(f.pending_since),
-        "plan": f.plan, "policy_version": f.policy_version,
+        "plan": f.plan, "policy_version": f.policy_version, "requester_role": f.requester_role,
         "severity": f.severity,
         "severity_changes": [[time_text(when), severity, reason]
                              for when, severity, reason in f.severity_changes],

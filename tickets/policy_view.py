@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.calendar import BusinessCalendar
 from domain.catalogue import Catalogue
-from domain.policy import Desk
+from domain.policy import Desk, Plan
 from tickets.output import hours
 
 
@@ -24,11 +25,22 @@ def desk_json(desk: Desk) -> dict[str, Any]:
             "warn_after": desk.inactivity.warn_text,
             "close_after": desk.inactivity.close_text,
         },
-        "categories": {c.name: {"max_severity": c.max_severity} for c in desk.categories.values()},
+        "escalation_levels": list(desk.escalation_levels),
+        "calendars": {name: calendar_json(c) for name, c in desk.calendars.items()},
+        "categories": {
+            c.name: {"max_severity": c.max_severity,
+                     "calendar": c.calendar.name if c.calendar is not None else None}
+            for c in desk.categories.values()
+        },
         "plans": {
             plan.name: {
                 "who_may_open": sorted(plan.who_may_open),
                 "auto_escalation": plan.auto_escalation,
+                "scheduler": scheduler_text(plan),
+                "targets_for": sorted(plan.targets_for) if plan.targets_for is not None else None,
+                "starting_level": dict(sorted(plan.starting_levels.items())),
+                "category_calendars": {
+                    cat: on.name for cat, on in sorted(plan.category_calendars.items())},
                 "default_severity": plan.default_severity,
                 "severities": {
                     sev.name: {
@@ -46,15 +58,53 @@ def desk_json(desk: Desk) -> dict[str, Any]:
     }
 
 
+def calendar_json(cal: BusinessCalendar) -> dict[str, Any]:
+    return {
+        "always_open": cal.always_open, "timezone": cal.timezone,
+        "holidays": cal.holiday_country, "subdivision": cal.holiday_subdivision,
+        "open_on": sorted(cal.holiday_exceptions),
+        "pinned_years": sorted(cal.pinned_years),
+    }
+
+
+def scheduler_text(plan: Plan) -> str:
+    """What the plan's ``auto_escalation`` makes the scheduler do, in words."""
+    if plan.auto_escalation:
+        return "escalates at risk and at breach"
+    return "never escalates: risks and breaches are shown for a person to act on"
+
+
+def _calendar_line(cal: BusinessCalendar) -> str:
+    if cal.always_open:
+        return f"  calendar {cal.name}: 24x7"
+    days = "holidays " + (cal.holiday_country or "none")
+    if cal.holiday_exceptions:
+        days += " except " + ", ".join(sorted(cal.holiday_exceptions))
+    if cal.pinned_years:
+        days += f", dates pinned for {min(cal.pinned_years)}-{max(cal.pinned_years)}"
+    return f"  calendar {cal.name}: {cal.timezone}, {days}"
+
+
 def desk_text(desk: Desk) -> str:
     lines = [f"{desk.id} — {desk.name} (v{desk.version}, {desk.source})"]
+    lines += [_calendar_line(c) for c in desk.calendars.values()]
     lines.append(
         f"  auto-close: warn after {desk.inactivity.warn_text}, close after "
         f"{desk.inactivity.close_text} on calendar {desk.inactivity.calendar.name}"
     )
+    for cat in desk.categories.values():
+        rules = [f"at most {cat.max_severity}"] if cat.max_severity else []
+        rules += [f"targets on calendar {cat.calendar.name}"] if cat.calendar else []
+        lines.append(f"  category {cat.name}" + (f": {', '.join(rules)}" if rules else ""))
     for plan in desk.plans.values():
-        flags = " auto-escalation" if plan.auto_escalation else ""
-        lines.append(f"  plan {plan.name}: opened by {', '.join(sorted(plan.who_may_open))}{flags}")
+        lines.append(f"  plan {plan.name}: opened by {', '.join(sorted(plan.who_may_open))}; "
+                     f"scheduler {scheduler_text(plan)}")
+        if plan.targets_for is not None:
+            lines.append(f"    targets for {', '.join(sorted(plan.targets_for))} only")
+        for role, level in sorted(plan.starting_levels.items()):
+            lines.append(f"    {role} starts at {level}")
+        for name, on in sorted(plan.category_calendars.items()):
+            lines.append(f"    {name} targets on calendar {on.name}")
         for sev in plan.severities.values():
             targets = ", ".join(
                 f"{kind.value} {t.text} ({hours(t.duration)} on {t.calendar.name})"

@@ -71,7 +71,7 @@ def test_a_ticket_walks_its_whole_life_through_the_cli(cli: Cli, tmp_path: Path)
     shown = cli.json("show", n)
     assert shown["status"] == "closed" and shown["severity"] == "high"
     assert shown["close_reason"] == "closed_by_requester" and shown["level"] == "level_2"
-    assert shown["policy"]["desk"] == "nl-vendor" and shown["policy"]["version"] == 1
+    assert shown["policy"]["desk"] == "nl-vendor" and shown["policy"]["version"] == 2
     first = next(c for c in shown["sla"] if c["kind"] == "first_response")
     # high: 4 business hours from Monday 10:00 → due 14:00 local (13:00Z); answered at 10:30.
     assert first == first | {"state": "met", "due": "2026-11-16T13:00:00Z", "used": 1800.0}

@@ -1,8 +1,9 @@
 """The dashboard page in headless Chromium, over the engine's HTTP server on a virtual clock.
 
 A ticket sent through ``POST /api/commands`` appears on the SLA board; when the virtual clock
-passes its due time, the engine's scheduler escalates it for the breach, the change stream tells
-the page, and the card moves to the breached column. A screenshot lands in ``test-artifacts/``.
+passes its due time, the change stream tells the page (the o365 plan promises no automatic
+escalation: the breach is shown for a person to act on), and the card moves to the breached
+column. A screenshot lands in ``test-artifacts/``.
 
 Chromium and ChromeDriver are Debian's (``/usr/bin/chromium``, ``/usr/bin/chromedriver``); the
 session fixture installs them with apt-get when they are missing (CI runs as root).

@@ -65,6 +65,10 @@ first_response = { within = "90m", calendar = "office" }
 """
 
 
+WHO = 'who_may_open = ["admin"]'
+NL = 'holidays = { country = "NL" }'
+
+
 def write(folder: Path, text: str, name: str = "acme.toml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
@@ -191,10 +195,11 @@ BAD = {
                          "at least one opening range"),
     "hours on a 24x7 calendar": ("always_open = true", 'always_open = true\nhours = {}',
                                  "calendars.always.hours", "always-open calendar takes no hours"),
-    "unknown holiday country": ('country = "NL"', 'country = "XX"', "calendars.office.holidays",
-                                "does not know"),
+    "unknown holiday country": ('country = "NL"', 'country = "XX"',
+                                "calendars.office.holidays.country", "unknown holiday country"),
     "unknown holiday subdivision": ('country = "NL"', 'country = "NL", subdivision = "ZZ"',
-                                    "calendars.office.holidays", "does not know"),
+                                    "calendars.office.holidays.subdivision",
+                                    "unknown subdivision 'ZZ' of NL; subdivisions: Midden"),
     "bad date": ('"2026-12-24"', '"24/12/2026"', "calendars.office.extra_holidays[0]",
                  "is not a date"),
     "threshold above one": ("warning_threshold = 0.75", "warning_threshold = 1.5",
@@ -226,7 +231,70 @@ BAD = {
     "unknown table": ("[plans.standard.severities.A]", "[extra.A]", "extra", "unknown key"),
     "bad severity name": ("severities.B]", "severities.\"B C\"]",
                           "plans.standard.severities.B C", "not a valid severity name"),
+    "targets for a role that may not open": (WHO, WHO + '\ntargets_for = ["member"]',
+                                             "plans.standard.targets_for[0]",
+                                             "'member' may not open tickets under this plan"),
+    "targets for no role": (WHO, WHO + "\ntargets_for = []", "plans.standard.targets_for",
+                            "at least one name"),
+    "starting level off the ladder": (WHO, WHO + '\nstarting_level = { admin = "level_9" }',
+                                      "plans.standard.starting_level.admin",
+                                      "'level_9' is not a level of desk.escalation_levels"),
+    "starting level of a role that may not open": (
+        WHO, WHO + '\nstarting_level = { guest = "level_2" }',
+        "plans.standard.starting_level.guest", "'guest' may not open tickets"),
+    "starting level not a name": (WHO, WHO + "\nstarting_level = { admin = 2 }",
+                                  "plans.standard.starting_level.admin", "must be a string"),
+    "category calendar unknown": ('max_severity = "B"', 'max_severity = "B"\ncalendar = "weekends"',
+                                  "categories.billing.calendar", "unknown calendar 'weekends'"),
+    "holiday exception unknown": ('country = "NL"', 'country = "NL", except = ["Good Fryday"]',
+                                  "calendars.office.holidays.except[0]",
+                                  "is not a holiday the holidays package names for NL"),
+    "pinned holidays: not a year": (NL, NL + "\nholiday_dates = { 26 = {} }",
+                                    "calendars.office.holiday_dates.26", "is not a year"),
+    "pinned holiday of another year": (
+        NL, NL + '\nholiday_dates = { 2026 = { 2027-01-01 = "New Year" } }',
+        "calendars.office.holiday_dates.2026.2027-01-01", "is not in 2026"),
+    "pinned holiday not a date": (
+        NL, NL + '\nholiday_dates = { 2026 = { 2026-13-01 = "x" } }',
+        "calendars.office.holiday_dates.2026.2026-13-01", "is not a date"),
+    "pinned holiday without a name": (
+        NL, NL + "\nholiday_dates = { 2026 = { 2026-01-01 = 1 } }",
+        "calendars.office.holiday_dates.2026.2026-01-01", "must be a string"),
+    "plan's calendar for an unknown category": (
+        WHO, WHO + '\ncategory_calendars = { billnig = "office" }',
+        "plans.standard.category_calendars.billnig", "'billnig' is not a category of this file"),
+    "plan's category calendar unknown": (
+        WHO, WHO + '\ncategory_calendars = { billing = "weekends" }',
+        "plans.standard.category_calendars.billing", "unknown calendar 'weekends'"),
+    "pinned holidays without a country": (NL, "holiday_dates = { 2026 = {} }",
+                                          "calendars.office.holiday_dates",
+                                          "pinned holiday dates need holidays"),
 }
+
+
+#: Names ``zoneinfo`` can open but that are no zone (folders, stray files), and plain typos.
+NOT_ZONES = ("Europe", "America", "Asia", "Etc", "", "Europe/", "zone1970.tab", "Amsterdam",
+             "../etc/passwd")
+#: Names the ``holidays`` package answers to as attributes but that are no country, and typos.
+NOT_COUNTRIES = ("utils", "HolidayBase", "holidays", "countries", "financial", "XX", "nl", "")
+
+
+@pytest.mark.parametrize("zone", NOT_ZONES)
+def test_a_name_that_is_no_zone_of_the_database_is_refused(zone: str, tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('"Europe/Amsterdam"', repr(zone).replace("'", '"'), 1))
+    with pytest.raises(PolicyError) as caught:
+        load_desk(path)
+    assert (caught.value.file, caught.value.key) == (str(path), "calendars.office.timezone")
+    assert "not a zone of the IANA time zone database" in caught.value.message
+
+
+@pytest.mark.parametrize("country", NOT_COUNTRIES)
+def test_a_name_that_is_no_supported_country_is_refused(country: str, tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('country = "NL"', f'country = "{country}"', 1))
+    with pytest.raises(PolicyError) as caught:
+        load_desk(path)
+    assert (caught.value.file, caught.value.key) == (str(path), "calendars.office.holidays.country")
+    assert "not a country the holidays package supports" in caught.value.message
 
 
 @pytest.mark.parametrize("case", list(BAD))
@@ -351,10 +419,51 @@ def test_vianet_working_days_are_fifteen_hours(shipped: Catalogue) -> None:
 def test_vianet_billing_is_at_most_severity_b(shipped: Catalogue) -> None:
     vianet = shipped.desk("vianet")
     vianet.check_severity_allowed("special-agreement", "billing", "B")
+    vianet.check_severity_allowed("special-agreement", "presales", "B")
     vianet.check_severity_allowed("special-agreement", "technical", "A")
+    with pytest.raises(EntitlementError, match="presales tickets are at most severity B"):
+        vianet.check_severity_allowed("special-agreement", "presales", "A")
     with pytest.raises(EntitlementError) as caught:
         vianet.check_severity_allowed("special-agreement", "billing", "A")
     assert caught.value.rule == "category_max_severity"
+
+
+def test_a_plan_may_name_a_calendar_per_category_over_the_categorys_own(tmp_path: Path) -> None:
+    text = BASE.replace('"90m", calendar = "office"', '"1 working day", calendar = "always"')
+    text = text.replace('max_severity = "B"', 'max_severity = "B"\ncalendar = "always"')
+    plain = load_desk(write(tmp_path, text))
+    mine = load_desk(write(tmp_path, text.replace(
+        WHO, WHO + '\ncategory_calendars = { billing = "office" }'), "mine.toml"))
+    office = mine.calendars["office"]
+    for desk, calendar, day in ((plain, "always", 24 * H), (mine, "office", office.working_days(1))):
+        b = desk.targets("standard", "billing", "B", "admin")[FIRST]
+        assert (b.calendar.name, b.duration, b.text) == (calendar, day, "1 working day")
+        assert desk.targets("standard", "technical", "B", "admin")[FIRST].calendar.name == "always"
+    assert office.working_days(1) != 24 * H
+
+
+def test_vianet_measures_each_kind_of_case_on_its_own_calendar(shipped: Catalogue) -> None:
+    vianet = shipped.desk("vianet")
+    billing = vianet.targets("standard", "billing", "B", "admin")[FIRST]
+    presales = vianet.targets("standard", "presales", "C", "admin")[FIRST]
+    technical = vianet.targets("standard", "technical", "B", "admin")[FIRST]
+    assert (billing.calendar.name, billing.duration, billing.text) == (
+        "beijing-office", 9 * H, "1 working day")
+    assert (presales.calendar.name, presales.duration) == ("local-office", 27 * H)
+    assert (technical.calendar.name, technical.duration) == ("beijing", 15 * H)
+    assert vianet.calendars["beijing-office"].holiday_country == "CN"
+    assert vianet.targets("special-agreement", "technical", "A", "admin")[FIRST].calendar.always_open
+
+
+def test_zoom_promises_targets_and_level_2_to_licensed_admins(shipped: Catalogue) -> None:
+    zoom = shipped.desk("zoom")
+    for name in ("premier", "premier-plus"):
+        plan = zoom.plans[name]
+        assert (plan.targets_for, dict(plan.starting_levels)) == ({"admin"}, {"admin": "level_2"})
+        assert zoom.targets(name, "technical", "P1", "licensed_member") == {}
+        assert set(zoom.targets(name, "technical", "P1", "admin")) == {FIRST, RESOLUTION}
+    assert zoom.plans["access"].targets_for is None
+    assert zoom.plans["access"].starting_level("admin", "front_line") == "front_line"
 
 
 def test_vianet_severity_a_needs_the_special_agreement(shipped: Catalogue) -> None:

@@ -44,3 +44,13 @@ def test_a_v1_receipt_loads_and_answers_its_own_sender_only(desk: TicketDesk) ->
     assert again.accepted and again.duplicate and again.ticket_number == V1_NUMBER
     other = execute(desk, {**reply}, Actor("service", "chatbot"))
     assert other.accepted and not other.duplicate and other.version == 2
+
+
+def test_an_opened_event_stored_without_a_level_starts_at_the_front_line(desk: TicketDesk) -> None:
+    """``level`` joined ``Opened`` without a new class version: events stored before it load at
+    the front line, and their payload (which the audit hash covers) stays as it was written."""
+    store_v1_opened(desk)
+    assert desk.get(V1_NUMBER).level == "front_line"
+    assert "level" not in desk.history(V1_NUMBER)[0].payload
+    assert desk.facts(V1_NUMBER).level == "front_line"
+    assert desk.facts(V1_NUMBER).requester_role == "user"

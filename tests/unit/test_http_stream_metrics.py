@@ -121,13 +121,15 @@ def test_metrics_count_requests_per_route_and_read_the_read_models(rig: HttpRig)
     assert samples[("tickets_projection_position", (("projection", "dashboard"),))] == 1
     assert samples[("tickets_projection_lag_events", (("projection", "sla_timers"),))] == 1
     assert samples[("tickets_event_log_position", ())] == 2
-    assert samples[("tickets_timers_due", ())] == 1  # the projected ticket's breach escalation
+    # o365 promises no automatic escalation: the breach is counted for people, never a timer.
+    assert samples[("tickets_timers_due", ())] == 0
     breached = (("desk", "o365"), ("severity", "A"), ("state", "breached"))
     assert samples[("tickets_sla_tickets", breached)] == 1
     rig.feed.catch_up()
     samples = _samples(rig.client.get("/metrics").text)
     assert samples[("tickets_projection_lag_events", (("projection", "sla_timers"),))] == 0
-    assert samples[("tickets_timers_due", ())] == 2
+    assert samples[("tickets_sla_tickets", breached)] == 2
+    assert samples[("tickets_timers_due", ())] == 0
 
 
 def test_the_hooks_for_the_feed_and_the_scheduler_count_into_the_same_metrics(rig: HttpRig) -> None:

@@ -9,7 +9,6 @@ from consumers.envelope import Envelope
 from consumers.feed import EmbeddedFeed
 from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
-from domain.actor import SCHEDULER
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from projections.base import apply_batch, create_schema
@@ -24,9 +23,9 @@ def catch_up(desk: TicketDesk, store: ReadStore, batch_size: int = 1000) -> Embe
     return feed_into(desk, store, EscalationQueuesProjection(desk.catalogue), batch_size)
 
 
-def open_ticket(desk: TicketDesk, plan: str, severity: str, when: str) -> str:
+def open_ticket(desk: TicketDesk, plan: str, severity: str, when: str, role: str = "admin") -> str:
     return desk.open(desk="zoom", plan=plan, severity=severity, requester=CUSTOMER.id,
-                     requester_role="admin", title="T", actor=SERVICE, at=at(when)).number
+                     requester_role=role, title="T", actor=SERVICE, at=at(when)).number
 
 
 def shown(store: ReadStore, when: str) -> dict[str, list[tuple[str, str, str]]]:
@@ -43,18 +42,19 @@ def dump(store: ReadStore, table: str) -> list[tuple[object, ...]]:
 def test_a_ticket_joins_its_levels_queue_when_at_risk_and_stays_once_breached(
     desk: TicketDesk, tmp_path: Path
 ) -> None:
-    # Zoom Premier P2, Monday 09:00 Amsterdam: first response due 13:00, at risk from 12:00.
+    # Zoom Premier P2, Monday 09:00 Amsterdam: first response due 13:00, at risk from 12:00. A
+    # licensed admin's ticket starts at level 2 ("Direct niveau 2 ... Beheerders met licentie").
     n = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
     store = read_store(tmp_path)
     catch_up(desk, store)
     assert shown(store, "2026-11-16T11:59:59+01:00") == {}
     assert shown(store, "2026-11-16T12:00:00+01:00") == {
-        "front_line": [(n, "at_risk", "first_response at risk, due 2026-11-16T12:00Z")]}
+        "level_2": [(n, "at_risk", "first_response at risk, due 2026-11-16T12:00Z")]}
     assert shown(store, "2026-11-16T13:00:00+01:00") == {
-        "front_line": [(n, "breached", "first_response breached 2026-11-16T12:00Z")]}
-    [entry] = queues(store, at("2026-11-16T13:00:00+01:00"))["front_line"]
+        "level_2": [(n, "breached", "first_response breached 2026-11-16T12:00Z")]}
+    [entry] = queues(store, at("2026-11-16T13:00:00+01:00"))["level_2"]
     assert entry == QueueEntry(
-        ticket_id=str(desk.ticket_id(n)), number=n, desk="zoom", severity="P2", level="front_line",
+        ticket_id=str(desk.ticket_id(n)), number=n, desk="zoom", severity="P2", level="level_2",
         kind="first_response", due=at("2026-11-16T13:00:00+01:00"),
         at_risk_at=at("2026-11-16T12:00:00+01:00"), reason_base="sla", state="breached",
         reason="first_response breached 2026-11-16T12:00Z",
@@ -66,10 +66,10 @@ def test_each_queue_lists_the_earliest_deadline_first(desk: TicketDesk, tmp_path
     sooner = open_ticket(desk, "premier", "P1", "2026-11-16T09:30:00+01:00")  # due 10:30
     store = read_store(tmp_path)
     catch_up(desk, store)
-    assert [e.number for e in queues(store, at("2026-11-16T14:00:00+01:00"))["front_line"]] == [
+    assert [e.number for e in queues(store, at("2026-11-16T14:00:00+01:00"))["level_2"]] == [
         sooner, later]
     assert [e.number for e in queues(store, at("2026-11-16T14:00:00+01:00"),
-                                     limit_per_level=1)["front_line"]] == [sooner]
+                                     limit_per_level=1)["level_2"]] == [sooner]
 
 
 def test_the_clock_shown_is_the_running_one_with_the_earliest_deadline(
@@ -78,35 +78,36 @@ def test_the_clock_shown_is_the_running_one_with_the_earliest_deadline(
     n = open_ticket(desk, "premier", "P1", "2026-11-16T09:00:00+01:00")
     store = read_store(tmp_path)
     catch_up(desk, store)
-    [before] = queues(store, at("2026-11-16T10:00:00+01:00"))["front_line"]
+    [before] = queues(store, at("2026-11-16T10:00:00+01:00"))["level_2"]
     assert (before.kind, before.due) == ("first_response", at("2026-11-16T10:00:00+01:00"))
     desk.respond(n, actor=AGENT, at=at("2026-11-16T09:50:00+01:00"))
     catch_up(desk, store)
     assert shown(store, "2026-11-16T12:00:00+01:00") == {
-        "front_line": [(n, "at_risk", "resolution at risk, due 2026-11-16T12:00Z")]}
+        "level_2": [(n, "at_risk", "resolution at risk, due 2026-11-16T12:00Z")]}
 
 
-def test_a_breach_escalation_moves_the_ticket_to_level_2_with_its_reason(
+def test_a_breach_escalation_moves_the_ticket_up_a_level_with_its_reason(
     desk: TicketDesk, tmp_path: Path
 ) -> None:
     n = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
-    desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+    desk.escalate(n, "breach", target="first_response", actor=AGENT,
                   at=at("2026-11-16T13:00:00+01:00"))
     store = read_store(tmp_path)
     catch_up(desk, store)
-    assert shown(store, "2026-11-16T13:00:00+01:00") == {"level_2": [
+    assert shown(store, "2026-11-16T13:00:00+01:00") == {"service_manager": [
         (n, "breached", "breach of first_response; first_response breached 2026-11-16T12:00Z")]}
 
 
 def test_a_complaint_goes_to_the_service_manager_queue(desk: TicketDesk, tmp_path: Path) -> None:
     n = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
-    lower = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
+    # A licensed member's ticket starts at the front line, without targets.
+    lower = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00", "licensed_member")
     desk.escalate(n, "complaint", actor=CUSTOMER, at=at("2026-11-16T09:10:00+01:00"))
     desk.escalate(lower, "complaint", "level_2", actor=CUSTOMER, at=at("2026-11-16T09:10:00+01:00"))
     store = read_store(tmp_path)
     catch_up(desk, store)
     assert shown(store, "2026-11-16T09:10:00+01:00") == {"service_manager": [
-        (number, "complaint", "complaint") for number in sorted((n, lower))]}  # same due: by number
+        (number, "complaint", "complaint") for number in (n, lower)]}  # no due time: last
     [entry, _] = queues(store, at("2026-11-16T13:00:00+01:00"))["service_manager"]
     assert (entry.state, entry.reason) == (
         "complaint", "complaint; first_response breached 2026-11-16T12:00Z")
@@ -142,7 +143,7 @@ def test_an_assignment_back_to_the_front_line_ends_the_escalation(
 def test_met_and_closed_tickets_leave_the_queue(desk: TicketDesk, tmp_path: Path) -> None:
     answered = open_ticket(desk, "premier", "P3", "2026-11-16T09:00:00+01:00")  # first response only
     closed = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
-    desk.escalate(closed, "breach", target="first_response", actor=SCHEDULER,
+    desk.escalate(closed, "breach", target="first_response", actor=AGENT,
                   at=at("2026-11-16T13:00:00+01:00"))
     store = read_store(tmp_path)
     catch_up(desk, store)
@@ -176,7 +177,7 @@ def test_duplicate_envelopes_are_skipped(desk: TicketDesk, tmp_path: Path, catal
         assert apply_batch(tx, projection, envelopes[:1]) == []
         assert apply_batch(tx, projection, envelopes) == []
     assert [dump(store, t) for t in TABLES] == before
-    assert shown(store, "2026-11-16T09:30:00+01:00") == {"level_2": [
+    assert shown(store, "2026-11-16T09:30:00+01:00") == {"service_manager": [
         (n, "escalated", "escalated by hand")]}
     assert store.read("SELECT COUNT(*) FROM set_aside") == [(0,)]
 
@@ -210,8 +211,8 @@ def test_a_gap_and_an_unknown_type_are_set_aside_while_other_tickets_apply(
     }
     at_risk = "first_response at risk, due 2026-11-16T12:00Z"
     assert shown(store, "2026-11-16T12:00:00+01:00") == {
-        "front_line": [(n, "at_risk", at_risk) for n in sorted((odd, gap))],  # same due: by number
-        "level_2": [(fine, "at_risk", "escalated by hand; " + at_risk)],
+        "level_2": [(n, "at_risk", at_risk) for n in sorted((odd, gap))],  # same due: by number
+        "service_manager": [(fine, "at_risk", "escalated by hand; " + at_risk)],
     }
 
 
@@ -220,7 +221,7 @@ def test_a_rebuild_from_position_zero_equals_the_live_catch_up(desk: TicketDesk,
     a = open_ticket(desk, "premier-plus", "P2", "2026-11-02T09:00:00+01:00")
     b = open_ticket(desk, "premier", "P1", "2026-11-02T09:05:00+01:00")
     catch_up(desk, live, batch_size=3)
-    desk.escalate(b, "at_risk", target="first_response", actor=SCHEDULER,
+    desk.escalate(b, "at_risk", target="first_response", actor=AGENT,
                   at=at("2026-11-02T09:55:00+01:00"))
     desk.escalate(a, "complaint", actor=CUSTOMER, at=at("2026-11-02T10:00:00+01:00"))
     c = open_ticket(desk, "premier", "P2", "2026-11-02T10:05:00+01:00")

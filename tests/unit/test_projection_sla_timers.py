@@ -76,15 +76,18 @@ def test_rows_carry_the_domain_clock_with_due_and_at_risk_times(
             clock.due, clock.at_risk_at, clock.state, clock.start)
 
 
-def test_breach_escalation_is_the_next_action_on_plans_without_auto_escalation(
+def test_no_escalation_is_scheduled_on_plans_without_auto_escalation(
     desk: TicketDesk, tmp_path: Path
 ) -> None:
+    """Zoom: "Automatische escalatie | | | Inbegrepen" (Premier+ only): Premier's clocks are kept
+    and shown, but the scheduler has nothing to do for them."""
     n = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
     store = read_store(tmp_path)
     catch_up(desk, store)
     rows = timers(desk, store, n)
-    assert action(rows["first_response"]) == ("escalate_breach", "2026-11-16T12:00:00+00:00")
-    assert action(rows["resolution"]) == ("escalate_breach", "2026-11-16T16:00:00+00:00")
+    assert [action(rows[kind]) for kind in ("first_response", "resolution")] == [(None, None)] * 2
+    assert rows["first_response"].due == at("2026-11-16T13:00:00+01:00")
+    assert state_now(rows["first_response"], at("2026-11-16T13:00:00+01:00")) is ClockState.BREACHED
 
 
 def test_at_risk_escalation_comes_first_on_premier_plus(desk: TicketDesk, tmp_path: Path) -> None:
@@ -99,16 +102,20 @@ def test_at_risk_escalation_comes_first_on_premier_plus(desk: TicketDesk, tmp_pa
 def test_a_breach_escalation_leaves_the_schedule_once_it_has_fired(
     desk: TicketDesk, tmp_path: Path
 ) -> None:
-    n = open_ticket(desk, "premier", "P2", "2026-11-16T09:00:00+01:00")
+    n = open_ticket(desk, "premier-plus", "P2", "2026-11-16T09:00:00+01:00")
     store = read_store(tmp_path)
+    desk.escalate(n, "at_risk", target="first_response", actor=SCHEDULER,
+                  at=at("2026-11-16T11:00:00+00:00"))
+    desk.assign(n, "a-2", "level_2", actor=AGENT, at=at("2026-11-16T11:01:00+00:00"))
     desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
                   at=at("2026-11-16T12:00:00+00:00"))
+    desk.assign(n, "a-2", "level_2", actor=AGENT, at=at("2026-11-16T12:01:00+00:00"))
     catch_up(desk, store)
     rows = timers(desk, store, n)
     assert action(rows["first_response"]) == (None, None)
     assert (rows["first_response"].state, rows["first_response"].level) == (
         ClockState.BREACHED, "level_2")
-    assert action(rows["resolution"]) == ("escalate_breach", "2026-11-16T16:00:00+00:00")
+    assert action(rows["resolution"]) == ("escalate_at_risk", "2026-11-16T14:00:00+00:00")
 
 
 def test_premier_plus_escalates_at_risk_then_at_breach(desk: TicketDesk, tmp_path: Path) -> None:
@@ -118,8 +125,12 @@ def test_premier_plus_escalates_at_risk_then_at_breach(desk: TicketDesk, tmp_pat
                   at=at("2026-11-16T11:00:00+00:00"))
     catch_up(desk, store)
     first = timers(desk, store, n)["first_response"]
+    assert action(first) == (None, None)  # a licensed admin starts at level 2: now at the top
+    assert (first.state, first.level) == (ClockState.AT_RISK, "service_manager")
+    desk.assign(n, "a-2", "level_2", actor=AGENT, at=at("2026-11-16T11:30:00+00:00"))
+    catch_up(desk, store)
+    first = timers(desk, store, n)["first_response"]
     assert action(first) == ("escalate_breach", "2026-11-16T12:00:00+00:00")
-    assert (first.state, first.level) == (ClockState.AT_RISK, "level_2")
     desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
                   at=at("2026-11-16T12:00:00+00:00"))
     catch_up(desk, store)
@@ -196,7 +207,7 @@ def test_a_pause_makes_the_resolution_due_null_until_the_customer_replies(
     catch_up(desk, store)
     resumed = timers(desk, store, n)["resolution"]
     assert resumed.due == at("2026-11-17T17:00:00+01:00")
-    assert action(resumed) == ("escalate_breach", "2026-11-17T16:00:00+00:00")
+    assert action(resumed) == (None, None)  # Premier: no automatic escalation
 
 
 def test_a_severity_change_retargets_the_rows_from_the_start(desk: TicketDesk, tmp_path: Path) -> None:
@@ -216,18 +227,18 @@ def test_a_severity_change_retargets_the_rows_from_the_start(desk: TicketDesk, t
 
 
 def test_next_actions_lists_what_is_due_earliest_first(desk: TicketDesk, tmp_path: Path) -> None:
-    early = open_ticket(desk, "premier", "P1", "2026-11-16T09:00:00+01:00")  # due 10:00 +01:00
-    late = open_ticket(desk, "premier", "P2", "2026-11-16T09:30:00+01:00")  # due 13:30 +01:00
+    early = open_ticket(desk, "premier-plus", "P1", "2026-11-16T09:00:00+01:00")  # at risk 09:45
+    late = open_ticket(desk, "premier-plus", "P2", "2026-11-16T09:30:00+01:00")  # at risk 12:30
     store = read_store(tmp_path)
     catch_up(desk, store)
     due = next_actions(store, at("2026-11-16T12:30:00+00:00"))
     assert [(a.number, a.kind, a.action, a.at) for a in due] == [
-        (early, "first_response", "escalate_breach", at("2026-11-16T09:00:00+00:00")),
-        (early, "resolution", "escalate_breach", at("2026-11-16T12:00:00+00:00")),
-        (late, "first_response", "escalate_breach", at("2026-11-16T12:30:00+00:00")),
+        (early, "first_response", "escalate_at_risk", at("2026-11-16T08:45:00+00:00")),
+        (early, "resolution", "escalate_at_risk", at("2026-11-16T11:00:00+00:00")),
+        (late, "first_response", "escalate_at_risk", at("2026-11-16T11:30:00+00:00")),
     ]
     assert next_actions(store, at("2026-11-16T12:30:00+00:00"), limit=1) == due[:1]
-    assert next_actions(store, at("2026-11-16T08:59:59+00:00")) == []
+    assert next_actions(store, at("2026-11-16T08:44:59+00:00")) == []
 
 
 def test_due_before_lists_only_running_clocks_past_due(desk: TicketDesk, tmp_path: Path) -> None:
@@ -320,7 +331,7 @@ def test_stored_facts_are_the_domains_own_fold(desk: TicketDesk, tmp_path: Path)
     # A Dutch vendor ticket that goes through nearly every event, so that every field is set.
     n = open_ticket(desk, "standard", "normal", "2026-11-02T09:00:00+01:00", name="nl-vendor",
                     role="user")
-    desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+    desk.escalate(n, "breach", target="first_response", actor=AGENT,
                   at=at("2026-11-02T17:00:00+01:00"))
     desk.assign(n, "a-1", "level_2", actor=AGENT, at=at("2026-11-02T17:05:00+01:00"))
     desk.respond(n, actor=AGENT, at=at("2026-11-03T09:00:00+01:00"))
@@ -352,7 +363,7 @@ def test_a_rebuild_from_position_zero_equals_the_live_catch_up(desk: TicketDesk,
     catch_up(desk, live, batch_size=3)
     desk.respond(a, actor=AGENT, at=at("2026-11-02T09:30:00+01:00"))
     desk.request_info(a, actor=AGENT, at=at("2026-11-02T09:40:00+01:00"))
-    desk.escalate(b, "at_risk", target="first_response", actor=SCHEDULER,
+    desk.escalate(b, "at_risk", target="first_response", actor=AGENT,
                   at=at("2026-11-02T09:55:00+01:00"))
     catch_up(desk, live, batch_size=3)
     c = open_ticket(desk, "premier", "P3", "2026-11-03T09:00:00+01:00")

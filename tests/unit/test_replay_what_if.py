@@ -41,19 +41,19 @@ def test_the_same_policy_changes_no_outcome(desk: TicketDesk, tmp_path: Path) ->
 def test_a_tighter_target_turns_met_responses_into_breaches_with_both_policy_versions(
     desk: TicketDesk, tmp_path: Path
 ) -> None:
-    tighter = policy(tmp_path, "zoom", ("version = 1", "version = 2"),
+    tighter = policy(tmp_path, "zoom", ("version = 2", "version = 3"),
                      ('within = "4 hours"', 'within = "10 minutes"'))
     result = what_if(desk, tighter, WEEK_START, WEEK_END)
     changed = [(t, o) for t in result.tickets for o in t.changed]
     assert changed
     assert all(o.kind in ("first_response", "resolution") for _, o in changed)
     assert any((o.before.state, o.after.state) == ("met", "breached") for _, o in changed)
-    assert all(o.before.policy_version == 1 and o.after.policy_version == 2 for _, o in changed)
+    assert all(o.before.policy_version == 2 and o.after.policy_version == 3 for _, o in changed)
     assert all(o.after.calendar_version is not None for _, o in changed)
     totals = result.totals()
     assert totals["outcomes_changed"] == len(changed)
     assert totals["breached_after"] > totals["breached_before"]  # type: ignore[operator]
-    assert (result.live_version, result.other_version) == (1, 2)
+    assert (result.live_version, result.other_version) == (2, 3)
 
 
 def test_an_added_holiday_moves_due_times_and_names_the_calendar_version(

@@ -12,15 +12,18 @@ from typing import Any
 
 import pytest
 
+from consumers.envelope import format_time
 from consumers.feed import EmbeddedFeed
 from consumers.readstore import ReadStore
 from consumers.scheduler import Scheduler
+from consumers.scheduler_timers import SchedulerTimersProjection, due_actions
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
-from projections.sla_timers import NEXT_ACTIONS_SQL, SlaTimersProjection
+from domain.sla import ClockState
+from projections.sla_timers import NEXT_ACTIONS_SQL, SlaTimersProjection, due_before, state_now
 
 AGENT = Actor("agent", "a-1")
 SERVICE = Actor("service", "webform")
@@ -145,7 +148,11 @@ def zoom_ticket(rig: Rig, plan: str, opened: str) -> str:
 
 
 def test_a_breach_escalates_once(rig: Rig) -> None:
-    number = zoom_ticket(rig, "premier", "2026-11-16T10:00:00+01:00")
+    number = zoom_ticket(rig, "premier-plus", "2026-11-16T10:00:00+01:00")
+    rig.clock.set(at("2026-11-16T13:01:00+01:00"))
+    rig.desk.escalate(number, "at_risk", target="first_response", actor=AGENT,
+                      at=at("2026-11-16T13:00:00+01:00"))  # by hand: the at-risk timer is spent
+    rig.desk.assign(number, "a-2", "level_2", actor=AGENT, at=at("2026-11-16T13:01:00+01:00"))
     due = at("2026-11-16T14:00:00+01:00")  # P2 first response: 4 office hours
     assert rig.tick(due - timedelta(seconds=1)) == []
     assert rig.tick(due) == ["escalate_breach:fired"]
@@ -153,7 +160,7 @@ def test_a_breach_escalates_once(rig: Rig) -> None:
         assert rig.tick(due + timedelta(minutes=minutes)) == []
     escalated = rig.events(number, "Escalated")
     assert [(e.payload["reason"], e.payload["target"]) for e in escalated] == [
-        ("breach", "first_response")]
+        ("at_risk", "first_response"), ("breach", "first_response")]
 
 
 def test_at_risk_escalation_only_on_premier_plus(rig: Rig) -> None:
@@ -216,9 +223,10 @@ def test_two_schedulers_in_threads_close_each_ticket_once(catalogue: Catalogue, 
 
 
 @pytest.mark.parametrize(("asked", "warn", "close"), [
-    # Wed 1 Apr 14:00; Good Friday 3 Apr and Easter Monday 6 Apr are holidays:
-    # Thu 2 (1), Tue 7 (2), Wed 8 (3: warn), Thu 9 (4), Fri 10 Apr 14:00 (5: close)
-    ("2026-04-01T14:00:00+02:00", "2026-04-08T14:00:00+02:00", "2026-04-10T14:00:00+02:00"),
+    # Wed 1 Apr 14:00; Easter Monday 6 Apr is a holiday, Good Friday 3 Apr is not (the desk is
+    # open on it: not a general holiday in Dutch law, not named by the page):
+    # Thu 2 (1), Fri 3 (2), Tue 7 (3: warn), Wed 8 (4), Thu 9 Apr 14:00 (5: close)
+    ("2026-04-01T14:00:00+02:00", "2026-04-07T14:00:00+02:00", "2026-04-09T14:00:00+02:00"),
     # Wed 22 Apr 10:00; King's Day Mon 27 Apr is a holiday:
     # Thu 23 (1), Fri 24 (2), Tue 28 (3: warn), Wed 29 (4), Thu 30 Apr 10:00 (5: close)
     ("2026-04-22T10:00:00+02:00", "2026-04-28T10:00:00+02:00", "2026-04-30T10:00:00+02:00"),
@@ -251,3 +259,74 @@ def test_a_tick_reads_only_the_due_rows(rig: Rig) -> None:
     assert store.rows_read == 3
     plan = store.read(f"EXPLAIN QUERY PLAN {NEXT_ACTIONS_SQL}", ("2026-11-19T10:00:00.000000Z", 10))
     assert any("USING INDEX sla_timers_next_action" in str(row) for row in plan)
+
+
+def test_a_premier_breach_is_shown_and_never_escalated_by_the_scheduler(rig: Rig) -> None:
+    """Zoom: "Automatische escalatie | | | Inbegrepen" — automatic escalation is included on
+    Premier+ alone; a breach on Premier is recorded and shown for a person to act on."""
+    number = zoom_ticket(rig, "premier", "2026-11-16T10:00:00+01:00")
+    due = at("2026-11-16T14:00:00+01:00")  # P2 first response: 4 office hours
+    when = at("2026-11-16T10:00:00+01:00")
+    while when < due + timedelta(days=3):
+        when += timedelta(minutes=15)
+        assert rig.tick(when) == []
+    assert rig.events(number, "Escalated") == []
+    [late] = due_before(rig.store, due + timedelta(seconds=1))
+    assert (late.number, late.kind, late.next_action) == (number, "first_response", None)
+    assert state_now(late, due) is ClockState.BREACHED
+    clock = rig.desk.sla(number, now=due).clock("first_response")
+    assert clock is not None and clock.state is ClockState.BREACHED
+
+
+def test_premier_plus_is_escalated_by_the_scheduler_at_risk_and_at_breach(rig: Rig) -> None:
+    """Zoom: "Automatische escalatie | | | Inbegrepen" (Premier+). A licensed admin's ticket
+    starts at level 2; at risk it goes to the service manager, who hands it back to level 2, and
+    at breach it goes up again."""
+    number = zoom_ticket(rig, "premier-plus", "2026-11-16T10:00:00+01:00")
+    risk, due = at("2026-11-16T13:00:00+01:00"), at("2026-11-16T14:00:00+01:00")
+    assert rig.tick(risk - timedelta(seconds=1)) == []
+    assert rig.tick(risk) == ["escalate_at_risk:fired"]
+    assert rig.desk.get(number).level == "service_manager"
+    rig.clock.set(risk + timedelta(minutes=10))
+    rig.desk.assign(number, "a-2", "level_2", actor=AGENT, at=risk + timedelta(minutes=10))
+    assert rig.tick(due - timedelta(seconds=1)) == []
+    assert rig.tick(due) == ["escalate_breach:fired"]
+    assert rig.tick(due + timedelta(hours=1)) == []
+    escalated = rig.events(number, "Escalated")
+    assert [(e.payload["reason"], e.payload["level"], e.actor) for e in escalated] == [
+        ("at_risk", "service_manager", "system:scheduler"),
+        ("breach", "service_manager", "system:scheduler")]
+
+
+def test_a_timer_left_from_before_the_rule_is_refused_on_a_plan_without_auto_escalation(
+    rig: Rig
+) -> None:
+    """A read model written by an older version may still hold a breach escalation for a Premier
+    ticket: the desk refuses it, so the scheduler cannot escalate what the plan does not promise."""
+    number = zoom_ticket(rig, "premier", "2026-11-16T10:00:00+01:00")
+    due = at("2026-11-16T14:00:00+01:00")
+    rig.clock.set(due)
+    rig.feed.catch_up()
+    with rig.store.transaction() as tx:
+        tx.execute("UPDATE sla_timers SET next_action = 'escalate_breach', next_action_at = ? "
+                   "WHERE kind = 'first_response'", (format_time(due),))
+    assert rig.tick(due, catch_up=False) == ["escalate_breach:refused:auto_escalation_in_plan"]
+    assert rig.events(number, "Escalated") == []
+    rig.desk.escalate(number, "breach", target="first_response", actor=AGENT, at=due)  # a person may
+    assert [e.actor for e in rig.events(number, "Escalated")] == ["agent:a-1"]
+
+
+def test_the_kafka_scheduler_group_schedules_escalations_only_where_the_plan_promises_them(
+    rig: Rig
+) -> None:
+    """The scheduler group's own timers (``scheduler_timers``) take the same decision: Zoom's
+    "Automatische escalatie" for Premier+ only."""
+    premier = zoom_ticket(rig, "premier", "2026-11-16T10:00:00+01:00")
+    plus = zoom_ticket(rig, "premier-plus", "2026-11-16T10:00:00+01:00")
+    projection = SchedulerTimersProjection(rig.desk.catalogue, lambda ticket_id: 0)
+    feed = EmbeddedFeed(StoreReader(rig.desk), rig.store, [projection])
+    feed.catch_up()
+    due = due_actions(rig.store, [0], at("2026-11-17T10:00:00+01:00"), 100)
+    assert {(a.number, a.kind, a.action) for a in due} == {
+        (plus, "first_response", "escalate_at_risk"), (plus, "resolution", "escalate_at_risk")}
+    assert premier not in {a.number for a in due}

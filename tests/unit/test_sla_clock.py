@@ -99,14 +99,14 @@ def test_rule_escalation_rechecks_the_clock_and_fires_once_per_target(desk: Tick
 
     n = open_ticket(desk, "o365", "enterprise", "A", "2026-11-14T22:00:00+00:00")
     with pytest.raises(LifecycleError) as caught:
-        desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+        desk.escalate(n, "breach", target="first_response", actor=AGENT,
                       at=at("2026-11-14T22:59:59+00:00"))
     assert caught.value.rule == "sla_clock_state"
-    desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+    desk.escalate(n, "breach", target="first_response", actor=AGENT,
                   at=at("2026-11-14T23:00:00+00:00"))
     assert desk.get(n).level == "level_2"
     with pytest.raises(LifecycleError) as caught:
-        desk.escalate(n, "breach", target="first_response", actor=SCHEDULER,
+        desk.escalate(n, "breach", target="first_response", actor=AGENT,
                       at=at("2026-11-14T23:00:01+00:00"))
     assert caught.value.rule == "escalated_once_per_target"
     assert desk.facts(n).escalated_for == ("breach:first_response",)

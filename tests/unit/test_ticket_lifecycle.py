@@ -197,6 +197,10 @@ def test_severity_a_needs_the_special_agreement_and_billing_is_at_most_b(desk: T
     with pytest.raises(EntitlementError) as caught:
         desk.open(**base, plan="special-agreement", category="billing", severity="A")  # type: ignore[arg-type]
     assert caught.value.rule == "category_max_severity"
+    # "Az A súlyossági szint csak terméktámogatási esetekben érhető el.": not for pre-sales either.
+    with pytest.raises(EntitlementError) as caught:
+        desk.open(**base, plan="special-agreement", category="presales", severity="A")  # type: ignore[arg-type]
+    assert caught.value.rule == "category_max_severity"
     assert desk.open(**base, plan="special-agreement", severity="A").number.startswith("VIA-")  # type: ignore[arg-type]
 
 
