@@ -14,6 +14,10 @@
 - ``TICKETS_SQLITE_SYNCHRONOUS``: ``NORMAL`` (default) or ``FULL`` for the SQLite event store.
 - ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
 - ``TICKETS_INTAKE_SERVICES``: services allowed on the intake topic, comma-separated (default: any).
+- ``TICKETS_SIGNING_KEYS``: the keys that sign and verify records on ``tickets.events``,
+  ``ID:HEXSECRET`` separated by commas (secrets of 32 bytes or more); unset: records are neither
+  signed nor checked for a signature (see consumers/signing.py, docs/kafka.md).
+- ``TICKETS_SIGNING_KEY_ID``: the key id the publisher signs with (default: the first listed).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from consumers.signing import SigningKeys, parse_keys
 from domain.errors import ValidationError
 
 
@@ -38,6 +43,8 @@ class Settings:
     kafka_topic_prefix: str = ""
     kafka_session_timeout_ms: int = 10_000
     kafka_commit_interval_ms: int = 1_000
+    #: Records on ``tickets.events`` are signed and checked with these (None: not at all).
+    signing_keys: SigningKeys | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -100,7 +107,17 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
         kafka_topic_prefix=env.get("TICKETS_KAFKA_TOPIC_PREFIX", ""),
         kafka_session_timeout_ms=int(env.get("TICKETS_KAFKA_SESSION_TIMEOUT_MS") or 10_000),
         kafka_commit_interval_ms=_milliseconds(env, "TICKETS_KAFKA_COMMIT_INTERVAL_MS", 1_000),
+        signing_keys=_signing_keys(env),
     )
+
+
+def _signing_keys(env: Mapping[str, str]) -> SigningKeys | None:
+    text = env.get("TICKETS_SIGNING_KEYS", "").strip()
+    if not text:
+        if env.get("TICKETS_SIGNING_KEY_ID", "").strip():
+            raise ValueError("TICKETS_SIGNING_KEY_ID: set, but TICKETS_SIGNING_KEYS is not")
+        return None
+    return parse_keys(text, env.get("TICKETS_SIGNING_KEY_ID", "").strip() or None)
 
 
 def _milliseconds(env: Mapping[str, str], name: str, default: int) -> int:
