@@ -59,6 +59,15 @@ def refusal(envelope: Envelope, head: Head) -> str | None:
     return None
 
 
+def _conflict(envelope: Envelope, applied_hash: str) -> str | None:
+    """Why a copy of the version applied last is not a duplicate of it, or None (it is one)."""
+    if envelope.hash != applied_hash:
+        return f"version {envelope.version} was applied with another hash"
+    if recomputed_hash(envelope) != envelope.hash:
+        return f"hash mismatch at version {envelope.version}: the hash is not that of the content"
+    return None
+
+
 def _gap(envelope: Envelope, last: int) -> str:
     return f"gap in versions: expected {last + 1}, got {envelope.version}"
 
@@ -96,8 +105,10 @@ def admit(
             head = heads.get(envelope.ticket_id, (0, None))
             last, applied_hash = head
             if envelope.version <= last:
-                if envelope.version == last and applied_hash not in (None, envelope.hash):
-                    aside.append((envelope, f"version {last} was applied with another hash"))
+                if envelope.version == last and applied_hash is not None:
+                    conflict = _conflict(envelope, applied_hash)
+                    if conflict is not None:
+                        aside.append((envelope, conflict))
                 continue  # a duplicate: already applied
             if envelope.version != last + 1:
                 aside.append((envelope, _gap(envelope, last)))

@@ -77,6 +77,9 @@ def test_versions_already_applied_are_skipped_and_one_with_another_hash_is_set_a
     heads: dict[str, Head] = {TICKET: (2, second.hash)}
     assert only(heads, [first, second]) == ([], [])
     assert only(heads, [other]) == ([], [(2, "version 2 was applied with another hash")])
+    altered = replace(second, payload={"n": 99})  # the applied hash, other content
+    assert only(heads, [altered]) == (
+        [], [(2, "hash mismatch at version 2: the hash is not that of the content")])
 
 
 def test_a_gap_is_set_aside_with_the_version_expected() -> None:
