@@ -95,29 +95,46 @@ def admit(
     """Per (heads, batch) of each projection: the envelopes to apply and those set aside, with why.
 
     Each projection's ``heads`` (ticket → head) is moved on past the envelopes it is to apply.
+    The usual group, every projection fed the same batch from the same heads, is judged once.
     """
+    if not work:
+        return []
+    heads, batch = work[0]
+    if all(other is batch and mine == heads for mine, other in work[1:]):
+        fresh, aside = _admit(heads, batch, {})
+        for mine, _ in work[1:]:
+            mine.clear()
+            mine.update(heads)
+        return [(list(fresh), list(aside)) for _ in work]
     refused = _refused_somewhere(work)
-    results: list[tuple[list[Envelope], list[tuple[Envelope, str]]]] = []
-    for heads, batch in work:
-        fresh: list[Envelope] = []
-        aside: list[tuple[Envelope, str]] = []
-        for envelope in batch:
-            head = heads.get(envelope.ticket_id, (0, None))
-            last, applied_hash = head
-            if envelope.version <= last:
-                if envelope.version == last and applied_hash is not None:
-                    conflict = _conflict(envelope, applied_hash)
-                    if conflict is not None:
-                        aside.append((envelope, conflict))
-                continue  # a duplicate: already applied
-            if envelope.version != last + 1:
-                aside.append((envelope, _gap(envelope, last)))
-                continue
-            reason = refused.get(id(envelope)) or refusal(envelope, head)
-            if reason is not None:
-                aside.append((envelope, reason))
-                continue
-            heads[envelope.ticket_id] = (envelope.version, envelope.hash)
-            fresh.append(envelope)
-        results.append((fresh, aside))
-    return results
+    return [_admit(mine, other, refused) for mine, other in work]
+
+
+def _admit(
+    heads: dict[str, Head], batch: Sequence[Envelope], refused: dict[int, str],
+) -> tuple[list[Envelope], list[tuple[Envelope, str]]]:
+    fresh: list[Envelope] = []
+    aside: list[tuple[Envelope, str]] = []
+    none: Head = (0, None)
+    for envelope in batch:
+        head = heads.get(envelope.ticket_id, none)
+        last, applied_hash = head
+        version = envelope.version
+        if version <= last:
+            if version == last and applied_hash is not None:
+                conflict = _conflict(envelope, applied_hash)
+                if conflict is not None:
+                    aside.append((envelope, conflict))
+            continue  # a duplicate: already applied
+        if version != last + 1:
+            aside.append((envelope, _gap(envelope, last)))
+            continue
+        reason = refused.get(id(envelope)) if refused else None
+        if reason is None:
+            reason = refusal(envelope, head)
+        if reason is not None:
+            aside.append((envelope, reason))
+            continue
+        heads[envelope.ticket_id] = (version, envelope.hash)
+        fresh.append(envelope)
+    return fresh, aside
