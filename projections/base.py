@@ -6,6 +6,10 @@ batch, applies the pure function to each envelope in order, writes its rows, and
 records the projection's position in the same transaction. So a crash anywhere leaves either
 all of a batch or none of it, and a restart applies every event exactly once.
 
+What a projection is given has passed the group's admission (``projections.admission``): the
+version gate, and each envelope's hash and link to the version applied before, decided once for
+every projection of the group.
+
 Several projections fed the same batch (``apply_batches``) read everything first — the version
 gate's applied versions of every projection in one query, then each projection's state
 (``read_state``) — and only then write. Projections share no table (applied versions and
@@ -137,18 +141,6 @@ def read_versions(tx: Tx, projections: Sequence[str], ticket_ids: Sequence[str])
         f"SELECT projection, ticket_id, version, hash FROM projection_versions "
         f"WHERE projection IN ({marks}) AND ticket_id {{in}}", list(projections), ticket_ids,
     )
-
-
-def gate(
-    applied: dict[str, Head], batch: Sequence[Envelope]
-) -> tuple[list[Envelope], list[SetAside]]:
-    """One projection's admission (``projections.admission``): skip versions already applied, set
-    aside a gap, a hash that is not the content's and a ``prev_hash`` that does not link.
-
-    ``applied`` (ticket → last applied version and hash) is moved on past the envelopes returned.
-    """
-    ((fresh, aside),) = admit([(applied, batch)])
-    return fresh, [SetAside(envelope, reason) for envelope, reason in aside]
 
 
 def record_set_aside(tx: Tx, items: Sequence[tuple[str, SetAside]]) -> None:
