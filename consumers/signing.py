@@ -14,9 +14,10 @@ Several keys can verify at once, and one of them signs: that is how a key is rot
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KEY_ID_HEADER = "signature-key"
 SIGNATURE_HEADER = "signature"
@@ -30,15 +31,26 @@ class SigningKeys:
 
     keys: Mapping[str, bytes]
     signing: str
+    #: Each key's HMAC with the key already taken in: a copy per record costs a third less than
+    #: ``hmac.digest``, which takes the key in again every time (the consumer's hot path).
+    _keyed: Mapping[bytes, hmac.HMAC] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.signing not in self.keys:
             raise ValueError(f"signing key id {self.signing!r} is not among the keys")
+        keyed = {k.encode("ascii"): hmac.new(secret, digestmod=hashlib.sha256)
+                 for k, secret in self.keys.items()}
+        object.__setattr__(self, "_keyed", keyed)
+
+    def _mac(self, key_id: bytes, value: bytes) -> bytes:
+        mac = self._keyed[key_id].copy()
+        mac.update(value)
+        return mac.hexdigest().encode("ascii")
 
     def sign(self, value: bytes) -> list[tuple[str, bytes]]:
         """The two headers that sign ``value``."""
-        mac = hmac.digest(self.keys[self.signing], value, "sha256").hex()
-        return [(KEY_ID_HEADER, self.signing.encode("ascii")), (SIGNATURE_HEADER, mac.encode("ascii"))]
+        key_id = self.signing.encode("ascii")
+        return [(KEY_ID_HEADER, key_id), (SIGNATURE_HEADER, self._mac(key_id, value))]
 
     def refusal(self, value: bytes, headers: Sequence[tuple[str, bytes]] | None) -> str | None:
         """Why the record (``value`` and its headers) is not signed by one of the keys, or None."""
@@ -50,14 +62,9 @@ class SigningKeys:
                 signature = content
         if key_id is None or signature is None:
             return "unsigned record: no signature-key or signature header"
-        try:
-            secret = self.keys.get(key_id.decode("ascii"))
-        except UnicodeDecodeError:
-            secret = None
-        if secret is None:
+        if key_id not in self._keyed:
             return f"signed under an unknown key id {key_id[:64]!r}"
-        expected = hmac.digest(secret, value, "sha256").hex().encode("ascii")
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(self._mac(key_id, value), signature):
             return f"bad signature under key id {key_id.decode('ascii')!r}"
         return None
 
