@@ -91,10 +91,14 @@ def phantom_opened(like: Envelope) -> Envelope:
 
 
 def same_as_rebuilt(settings: Settings, store: ReadStore, rebuilt_url: str) -> None:
-    """The read models, set-aside events left out, equal a rebuild from the store."""
-    live = projection_rows(store, select_projections(settings))
+    """The four projections' read models, set-aside events left out, equal a rebuild from the store
+    (the scheduler group's own applied versions are not part of it)."""
+    projections = select_projections(settings)
+    live = projection_rows(store, projections)
     again = rebuild(settings, rebuilt_url)
     live.pop("set_aside"), again.pop("set_aside")
+    names = {p.name for p in projections}
+    live["projection_versions"] = [r for r in live["projection_versions"] if r[0] in names]
     assert live == again
 
 
