@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from consumers.readstore import ReadStore
-from consumers.store_reader import TICKET_TOPICS
+from consumers.store_reader import TICKET_TOPICS, StoreReader
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
+from projections.base import apply_batches, create_schema
 from projections.sla_timers import timers_of
 from replay.compare import compare, positions
+from replay.fast_writer import FastWriter
+from replay.log_source import Sealed
 from replay.rebuild import rebuild
 from replay.swap import swap
+from tests.unit.projection_support import resealed
 from tests.unit.replay_week import project, sqlite_desk, write_week
 from tickets.projections_registry import all_projections
 
@@ -172,3 +177,33 @@ def test_swap_refuses_while_a_feed_holds_the_live_database(
         swap(target, live.url)
     assert caught.value.rule == "no_feed_running"
     assert (tmp_path / "new.sqlite3").exists()
+
+
+def test_a_rebuild_from_records_holding_forgeries_sets_them_aside_as_the_live_group_does(
+    desk: TicketDesk, tmp_path: Path
+) -> None:
+    """Records from ``tickets.events`` are not the store's own: the fast rebuild checks each one's
+    hash and link, and a ticket with a forgery goes the projections' own way."""
+    envelopes = StoreReader(desk).read(0, 100_000)
+    follows = [i for i, e in enumerate(envelopes) if i and envelopes[i - 1].ticket_id == e.ticket_id]
+    real = envelopes[follows[len(follows) // 2]]
+    wrong_hash = replace(real, type="Closed", payload={"reason": "resolved"}, position=real.position)
+    wrong_link = resealed(real, type="Closed", payload={"reason": "resolved"}, prev_hash="e" * 64,
+                          position=real.position + 1_000_000)
+    at = envelopes.index(real)
+    records = [*envelopes[:at], wrong_hash, wrong_link, *envelopes[at:]]
+    projections = all_projections(desk.catalogue)
+    live, rebuilt = ReadStore(url(tmp_path, "group.sqlite3")), ReadStore(url(tmp_path, "kafka.sqlite3"))
+    create_schema(live, projections)
+    create_schema(rebuilt, projections)
+    writer = FastWriter(desk.catalogue, projections, verify=True)
+    for start in range(0, len(records), 25):
+        chunk = records[start:start + 25]
+        with live.transaction() as tx:
+            apply_batches(tx, [(p, chunk) for p in projections])
+        with rebuilt.transaction() as tx:
+            writer.apply(tx, [Sealed.of(e) for e in chunk])
+    assert writer.slow_envelopes > 0
+    assert [d for d in compare(live, rebuilt, projections) if not d.same] == []
+    assert sorted(r[0].split(" at")[0] for r in rebuilt.read(
+        "SELECT reason FROM set_aside WHERE projection = 'dashboard'")) == ["broken link", "hash mismatch"]
