@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from consumers.envelope import GENESIS, Envelope, chained_hash
+from consumers.readstore import ReadStore, Tx
 from projections.admission import Head, admit
 from projections.audit_hash import envelope_content
+from projections.base import Projection, SetAside, apply_batch, create_schema
 
 TICKET = "672e4940-4dd6-5bcf-8cb4-9ae0f13981d7"
 OTHER = "0b0c0d0e-0000-5000-8000-000000000001"
@@ -129,3 +133,39 @@ def test_the_integrity_check_reports_applied_versions_the_store_does_not_hold_or
         (3, "applied_unknown", "dashboard)"), (2, "applied_altered", "sla_timers)")]
     phantom = check_chain(OTHER, "", [], [], applied=[("dashboard", 1, "a" * 64)])
     assert [(f.version, f.kind) for f in phantom.findings] == [(1, "applied_unknown")]
+
+
+def test_a_read_model_made_before_hashes_were_kept_gets_the_column_and_checks_links_from_there(
+    tmp_path: Path,
+) -> None:
+    store = ReadStore(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    events = chain(3)
+    with store.transaction() as tx:
+        tx.execute("CREATE TABLE projection_versions (projection TEXT NOT NULL, ticket_id TEXT NOT NULL, "
+                   "version BIGINT NOT NULL, PRIMARY KEY (projection, ticket_id))")
+        tx.execute("INSERT INTO projection_versions VALUES ('counted', ?, 1)", (TICKET,))
+    projection = Counted()
+    create_schema(store, [projection])
+    create_schema(store, [projection])  # a second start finds the column there
+    forged = sealed(2, "e" * 64)
+    with store.transaction() as tx:
+        assert apply_batch(tx, projection, [events[1]]) == []  # the link to version 1 is trusted once
+        aside = apply_batch(tx, projection, [sealed(3, "e" * 64), forged])
+    assert [a.reason.split(":")[0] for a in aside] == [
+        "broken link at version 3", "version 2 was applied with another hash"]
+    assert store.read("SELECT version, hash FROM projection_versions") == [(2, events[1].hash)]
+    assert projection.applied == [2]
+    store.close()
+
+
+class Counted(Projection):
+    """A projection that only remembers which versions it was given."""
+
+    name = "counted"
+
+    def __init__(self) -> None:
+        self.applied: list[int] = []
+
+    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Any = None) -> list[SetAside]:
+        self.applied += [e.version for e in batch]
+        return []
