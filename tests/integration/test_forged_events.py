@@ -33,6 +33,7 @@ from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.desk import TicketDesk
 from projections.audit_hash import envelope_content
+from projections.base import create_schema
 from replay.integrity import verify
 from tickets.config import Settings
 from tickets.devservers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
@@ -255,3 +256,17 @@ def test_with_signing_keys_unsigned_and_wrongly_signed_records_go_to_the_dead_le
     assert verify(desk, store).ok
     store.close()
     desk.close()
+
+
+def test_a_postgres_read_model_made_before_hashes_were_kept_gets_the_column(
+    pg_database: PostgresDatabase,
+) -> None:
+    store = ReadStore(pg_database.dsn)
+    with store.transaction() as tx:
+        tx.execute("CREATE TABLE projection_versions (projection TEXT NOT NULL, ticket_id TEXT NOT NULL, "
+                   "version BIGINT NOT NULL, PRIMARY KEY (projection, ticket_id))")
+        tx.execute("INSERT INTO projection_versions VALUES ('dashboard', 't', 3)")
+    create_schema(store, [])
+    create_schema(store, [])
+    assert store.read("SELECT projection, version, hash FROM projection_versions") == [("dashboard", 3, None)]
+    store.close()
