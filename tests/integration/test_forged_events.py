@@ -36,7 +36,7 @@ from projections.audit_hash import envelope_content
 from projections.base import create_schema
 from replay.integrity import verify
 from tickets.config import Settings
-from tickets.devservers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
+from tickets.devservers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import (
     build_consumer,
     build_publisher,
@@ -109,16 +109,19 @@ def applied(store: ReadStore, ticket_id: str) -> set[tuple[str, int, str]]:
 
 
 def test_forged_hashes_links_and_gaps_are_set_aside_for_every_projection_and_the_real_event_applies(
-    pg_database: PostgresDatabase, kafka_broker: KafkaEndpoint, kafka_topic_prefix: str,
-    tmp_path: Path,
+    pg_database: PostgresDatabase, postgres_server: PostgresAccess, kafka_broker: KafkaEndpoint,
+    kafka_topic_prefix: str, tmp_path: Path,
 ) -> None:
-    settings = settings_of(environment(pg_database.dsn, pg_database.dsn, kafka_broker,
-                                       kafka_topic_prefix, str(tmp_path)))
+    env = environment(pg_database.dsn, pg_database.dsn, kafka_broker, kafka_topic_prefix, str(tmp_path))
+    settings = settings_of(env)
+    timers_url = postgres_server.create_schema().dsn  # a group of the SLA timers alone, no audit trail
+    timers_settings = settings_of({**env, "TICKETS_READ_MODEL_URL": timers_url})
     create_topics(kafka_broker, kafka_topic_prefix)
     desk = new_desk(settings)
     written = write_lives(desk, 4, full=False)
-    store = ReadStore(pg_database.dsn)
+    store, timers_store = ReadStore(pg_database.dsn), ReadStore(timers_url)
     names = [p.name for p in select_projections(settings)]
+    timers = InThread(build_consumer(timers_settings, "timers", ["sla_timers"], **FAST))
     consumer = InThread(build_consumer(settings, "projections", **FAST))
     publisher = InThread(build_publisher(settings, read_process=False))
     try:
@@ -134,14 +137,24 @@ def test_forged_hashes_links_and_gaps_are_set_aside_for_every_projection_and_the
         produce(settings, [(e, []) for e in forged])
         wait_until(lambda: count(store, "set_aside") == len(forged) * len(names), 30,
                    "the forgeries set aside")
+        wait_until(lambda: count(timers_store, "set_aside") == len(forged), 30, "the timers' set aside")
         assert {(p, v) for p, v, _ in applied(store, head.ticket_id)} == {(p, head.version) for p in names}
         desk.respond(head.ticket_id, actor=AGENT)  # the real next version
+        real = StoreReader(desk).read(0, 10_000)[-1]
         publisher = InThread(build_publisher(settings, read_process=False))
         wait_until(lambda: count(store, "audit_trail") == written + 1, 30, "the real event")
+        wait_until(lambda: applied(timers_store, head.ticket_id) == {("sla_timers", real.version, real.hash)},
+                   30, "the real event in the timers' group")
+        timer_rows = "SELECT * FROM sla_timers ORDER BY ticket_id, kind"
+        wait_until(lambda: timers_store.read(timer_rows) == store.read(timer_rows), 30,
+                   "the same timers in both groups")
     finally:
         consumer.halt()
+        timers.halt()
         publisher.halt()
-    real = StoreReader(desk).read(0, 10_000)[-1]
+    aside = ("SELECT position, version, reason FROM set_aside WHERE projection = 'sla_timers' "
+             "ORDER BY position")
+    assert timers_store.read(aside) == store.read(aside)
     assert (real.ticket_id, real.version, real.type) == (head.ticket_id, head.version + 1, "Responded")
     assert applied(store, head.ticket_id) == {(p, real.version, real.hash) for p in names}
     reasons = store.read("SELECT projection, version, reason FROM set_aside")
@@ -156,6 +169,7 @@ def test_forged_hashes_links_and_gaps_are_set_aside_for_every_projection_and_the
     same_as_rebuilt(settings, store, f"sqlite:///{tmp_path / 'rebuilt.sqlite3'}")
     assert verify(desk, store).ok
     store.close()
+    timers_store.close()
     desk.close()
 
 
