@@ -9,7 +9,8 @@ schema of the same database:
 * ``runner``: the consumer-group runner (``GroupRunner``) applying every record to all four
   projections with its offsets, one transaction per poll, timed from its first batch (the group
   join is left out); ``--profile`` prints its hottest functions;
-* ``--each``: each projection alone through ``apply_batch`` (no Kafka), to show where time goes.
+* ``--each``: each projection alone through ``apply_batch`` (no Kafka), to show where time goes;
+* ``--signed``: the records signed (``consumers.signing``) and the runner checking every signature.
 
 Starts its own servers unless ``--external``. Run: ``python benchmarks/bench_consumer.py [--json]``.
 """
@@ -38,6 +39,7 @@ from consumers.envelope import Envelope
 from consumers.kafka_runner import GroupRunner
 from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
 from consumers.readstore import ReadStore
+from consumers.signing import parse_keys
 from consumers.store_reader import StoreReader
 from domain.catalogue import load_catalogue
 from projections.base import apply_batch, create_schema
@@ -52,8 +54,10 @@ FAST = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wa
 def publish(kafka: KafkaSettings, envelopes: list[Envelope]) -> None:
     producer = KafkaProducer(**kafka.producer_config())
     for e in envelopes:
-        producer.send(kafka.topics.events, key=ticket_key(e.ticket_id), value=e.encode(),
-                      headers=event_headers(e.type))
+        value = e.encode()
+        signed = kafka.signing.sign(value) if kafka.signing is not None else []
+        producer.send(kafka.topics.events, key=ticket_key(e.ticket_id), value=value,
+                      headers=event_headers(e.type) + signed)
     producer.flush()
     producer.close()
 
@@ -122,11 +126,12 @@ def main() -> None:
     parser.add_argument("--external", action="store_true")
     parser.add_argument("--each", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--signed", action="store_true", help="sign the records and check them")
     parser.add_argument("--sort", default="tottime", help="profile order: tottime or cumulative")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
-    results: dict[str, Any] = {"events": args.events}
+    results: dict[str, Any] = {"events": args.events, "signed": args.signed}
     with servers(args.external) as (dsn, endpoint):
         database = PostgresDatabase.from_dsn(dsn)
 
@@ -139,8 +144,9 @@ def main() -> None:
                                             args.events)
         envelopes = StoreReader(desk).read(0, written)
         desk.close()
+        signing = parse_keys(f"bench:{secrets.token_hex(32)}", None) if args.signed else None
         kafka = KafkaSettings(endpoint.bootstrap_servers, topic_prefix=f"bench{secrets.token_hex(3)}.",
-                              max_poll_records=2000)
+                              max_poll_records=2000, signing=signing)
         endpoint.create_topics([kafka.topics.events, kafka.topics.dlq], 3)
         publish(kafka, envelopes)
         say(f"{written} events in the store and on {kafka.topics.events} ({seconds:.1f} s)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from consumers.dead_letters import DeadLetter
 from consumers.envelope import Envelope, EnvelopeError, decode_with_entry
+from consumers.signing import SigningKeys
 
 
 @dataclass
@@ -23,8 +24,9 @@ class PolledBatch:
     records: int = 0
 
 
-def sort_records(polled: Mapping[Any, Sequence[Any]]) -> PolledBatch:
-    """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``)."""
+def sort_records(polled: Mapping[Any, Sequence[Any]], signing: SigningKeys | None = None) -> PolledBatch:
+    """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``);
+    with ``signing``, a record it does not verify is a dead letter before it is decoded."""
     batch = PolledBatch()
     for tp, records in polled.items():
         if not records:
@@ -32,6 +34,10 @@ def sort_records(polled: Mapping[Any, Sequence[Any]]) -> PolledBatch:
         for record in records:
             if record.value is None:
                 batch.dead.append(DeadLetter.of(record, "no value (a tombstone)"))
+                continue
+            refused = None if signing is None else signing.refusal(record.value, record.headers)
+            if refused is not None:
+                batch.dead.append(DeadLetter.of(record, refused))
                 continue
             try:
                 batch.envelopes.append(decode_with_entry(record.value))

@@ -1,14 +1,16 @@
 """The consumer-group runner: ``tickets.events`` into projections, offsets stored with the rows.
 
 One loop per process: poll a batch, sort it (``consumers.kafka_batch``), send what cannot be
-decoded to ``tickets.dlq`` (acknowledged before anything is stored, so a dead letter is never
-lost; a crash may send it twice), then in ONE read-store transaction advance the partitions'
-offsets (``consumers.consumer_offsets``, which also fences a member that lost its partitions) and
-apply the envelopes to every projection through ``read_batches``/``apply_read`` (the version gate
-skips duplicates), the offsets' statements sent with the projections' reads (on PostgreSQL a
-pipelined transaction: two round trips a batch), and on PostgreSQL a ``NOTIFY`` on
-``tickets_read_model`` naming the group, delivered when the batch commits. Only after that commit
-are the offsets committed to Kafka too, without waiting and at most once per
+decoded, or is not signed by a configured key (``consumers.signing``), to ``tickets.dlq``
+(acknowledged before anything is stored, so a dead letter is never lost; a crash may send it
+twice), then in ONE read-store transaction advance the partitions' offsets
+(``consumers.consumer_offsets``, which also fences a member that lost its partitions) and apply
+the envelopes to every projection through ``read_batches``/``apply_read`` (the group's admission,
+``projections.admission``, skips duplicates and sets aside a gap, a hash that is not the content's
+and a broken link, for every projection together), the offsets' statements sent with the
+projections' reads (on PostgreSQL a pipelined transaction: two round trips a batch), and on
+PostgreSQL a ``NOTIFY`` on ``tickets_read_model`` naming the group, delivered when the batch
+commits. Only after that commit are the offsets committed to Kafka too, without waiting and at most once per
 ``commit_interval_ms``, for lag tools; the read store is the truth: on assignment the runner seeks
 to the stored offsets, and to the beginning of a partition it has none for.
 
@@ -157,7 +159,8 @@ class GroupRunner:
             self._commit_due()
             return 0
         owned = self._owned.copy()
-        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned})
+        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned},
+                             self.settings.signing)
         if batch.records == 0:
             return 0
         if batch.dead:

@@ -24,6 +24,7 @@ from uuid import UUID
 from kafka.partitioner import DefaultPartitioner, murmur2
 
 from consumers.envelope import CONTENT_TYPE
+from consumers.signing import SigningKeys
 
 EVENTS = "tickets.events"
 DLQ = "tickets.dlq"
@@ -53,6 +54,9 @@ class KafkaConfigured(Protocol):
 
     @property
     def kafka_commit_interval_ms(self) -> int: ...
+
+    @property
+    def signing_keys(self) -> SigningKeys | None: ...
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,9 @@ class KafkaSettings:
     #: here (the engine's Prometheus metrics say what an operator watches). True turns them on
     #: for every client.
     client_metrics: bool = False
+    #: The publisher signs every event record with these; consumers refuse records they do not
+    #: verify (``consumers.signing``). None: no signing and no check.
+    signing: SigningKeys | None = None
 
     @classmethod
     def of(cls, settings: KafkaConfigured, **overrides: Any) -> KafkaSettings:
@@ -120,6 +127,7 @@ class KafkaSettings:
             "session_timeout_ms": settings.kafka_session_timeout_ms,
             "heartbeat_interval_ms": max(500, settings.kafka_session_timeout_ms // 6),
             "commit_interval_ms": settings.kafka_commit_interval_ms,
+            "signing": settings.signing_keys,
         }
         values.update(overrides)
         return cls(**values)

@@ -3,7 +3,8 @@
 Each round takes the next batch of ticket envelopes after the recorded position (read and sealed
 with the hash chain ahead of time, in a child process or a thread: ``consumers.read_ahead``),
 sends each as its msgpack bytes keyed by the ticket id (so one ticket's events share a partition
-and keep their order) with ``type`` and ``content-type`` headers, waits until the broker has
+and keep their order) with ``type`` and ``content-type`` headers (and, with signing keys
+configured, ``signature-key`` and ``signature``: ``consumers.signing``), waits until the broker has
 acknowledged every record of the batch, and only then records the batch's last position
 (``consumers.publisher_state``). With nothing to send it waits for the store's wake-up call
 (``consumers.store_wake``: PostgreSQL's NOTIFY on every insert) or its poll interval. A crash
@@ -51,6 +52,7 @@ class Publisher:
         self.ahead: ReadAhead = ThreadReadAhead(reader) if isinstance(reader, StoreReader) else reader
         self.state = state
         self.topic = settings.topics.events
+        self.signing = settings.signing
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.standby_interval = standby_interval
@@ -95,8 +97,13 @@ class Publisher:
             return 0
         self._request(batch[-1][0])
         send, topic, headers_of = self.producer.send, self.topic, self._headers_of
-        futures = [send(topic, key=key, value=value, headers=headers_of(kind))
-                   for _, key, kind, value in batch]
+        if self.signing is None:
+            futures = [send(topic, key=key, value=value, headers=headers_of(kind))
+                       for _, key, kind, value in batch]
+        else:
+            sign = self.signing.sign
+            futures = [send(topic, key=key, value=value, headers=headers_of(kind) + sign(value))
+                       for _, key, kind, value in batch]
         self.producer.flush()
         for future in futures:
             future.get(timeout=0)  # raises what the broker answered if a record failed

@@ -19,7 +19,8 @@ from uuid import UUID
 
 from consumers.envelope import GENESIS, Envelope, format_time, parse_time
 from consumers.readstore import Pending, ReadStore, Tx
-from projections.audit_entry import COLUMNS, AuditEntry, payload_text
+from projections.admission import payload_json, recomputed_hash
+from projections.audit_entry import COLUMNS, AuditEntry
 from projections.audit_hash import envelope_content, envelope_hash
 from projections.base import Projection, SetAside
 
@@ -68,9 +69,9 @@ class AuditTrailProjection(Projection):
         aside: list[SetAside] = []
         for envelope in batch:
             version, head = heads.get(envelope.ticket_id, (0, GENESIS))
-            payload = payload_text(envelope.payload)
+            payload = payload_json(envelope)  # computed once: the group's admission hashed it
             if (envelope.version != version + 1 or envelope.prev_hash != head
-                    or envelope_hash(envelope, payload) != envelope.hash):
+                    or recomputed_hash(envelope) != envelope.hash):
                 aside.append(SetAside(envelope, f"hash chain broken at version {envelope.version}"))
                 continue
             heads[envelope.ticket_id] = (envelope.version, envelope.hash)

@@ -6,6 +6,10 @@ batch, applies the pure function to each envelope in order, writes its rows, and
 records the projection's position in the same transaction. So a crash anywhere leaves either
 all of a batch or none of it, and a restart applies every event exactly once.
 
+What a projection is given has passed the group's admission (``projections.admission``): the
+version gate, and each envelope's hash and link to the version applied before, decided once for
+every projection of the group.
+
 Several projections fed the same batch (``apply_batches``) read everything first — the version
 gate's applied versions of every projection in one query, then each projection's state
 (``read_state``) — and only then write. Projections share no table (applied versions and
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from consumers.envelope import Envelope
 from consumers.readstore import Pending, ReadStore, Tx
+from projections.admission import Head, admit
 
 if TYPE_CHECKING:
     from consumers.store_reader import Unreadable
@@ -32,7 +37,7 @@ COMMON_DDL = (
     """CREATE TABLE IF NOT EXISTS projection_positions (
         projection TEXT PRIMARY KEY, position BIGINT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS projection_versions (
-        projection TEXT NOT NULL, ticket_id TEXT NOT NULL, version BIGINT NOT NULL,
+        projection TEXT NOT NULL, ticket_id TEXT NOT NULL, version BIGINT NOT NULL, hash TEXT,
         PRIMARY KEY (projection, ticket_id))""",
     """CREATE TABLE IF NOT EXISTS set_aside (
         projection TEXT NOT NULL, position BIGINT NOT NULL, ticket_id TEXT NOT NULL,
@@ -91,8 +96,22 @@ def create_schema(store: ReadStore, projections: Sequence[Projection]) -> None:
     with store.transaction() as tx:
         for statement in COMMON_DDL:
             tx.execute(statement)
+        _add_hash_column(tx)
         for projection in projections:
             projection.create_tables(tx)
+
+
+def _add_hash_column(tx: Tx) -> None:
+    """``projection_versions.hash`` for a read model made before the applied hash was kept (null
+    there: those versions' links are trusted once, see ``projections.admission``)."""
+    if tx.dialect == "sqlite":
+        present = any(row[1] == "hash" for row in tx.execute("PRAGMA table_info(projection_versions)"))
+    else:
+        present = bool(tx.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'projection_versions' AND column_name = 'hash'"))
+    if not present:
+        tx.execute("ALTER TABLE projection_versions ADD COLUMN hash TEXT")
 
 
 def position_of(tx: Tx, projection: str) -> int:
@@ -109,40 +128,19 @@ def save_position(tx: Tx, projection: str, position: int) -> None:
 
 
 _VERSIONS_UPSERT = (
-    "INSERT INTO projection_versions (projection, ticket_id, version) VALUES (?, ?, ?) "
-    "ON CONFLICT (projection, ticket_id) DO UPDATE SET version = excluded.version"
+    "INSERT INTO projection_versions (projection, ticket_id, version, hash) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (projection, ticket_id) DO UPDATE SET version = excluded.version, hash = excluded.hash"
 )
 
 
 def read_versions(tx: Tx, projections: Sequence[str], ticket_ids: Sequence[str]) -> Pending:
-    """The applied versions (projection, ticket_id, version) of these projections and tickets."""
+    """The applied versions and hashes (projection, ticket_id, version, hash) of these projections
+    and tickets."""
     marks = ",".join("?" * len(projections))
     return tx.query_in(
-        f"SELECT projection, ticket_id, version FROM projection_versions "
+        f"SELECT projection, ticket_id, version, hash FROM projection_versions "
         f"WHERE projection IN ({marks}) AND ticket_id {{in}}", list(projections), ticket_ids,
     )
-
-
-def gate(
-    applied: dict[str, int], batch: Sequence[Envelope]
-) -> tuple[list[Envelope], list[SetAside]]:
-    """Skip versions already applied; set aside an envelope that leaves a gap in versions.
-
-    ``applied`` (ticket → last applied version) is moved on past the envelopes returned, in order.
-    """
-    fresh: list[Envelope] = []
-    aside: list[SetAside] = []
-    for envelope in batch:
-        last = applied.get(envelope.ticket_id, 0)
-        if envelope.version <= last:
-            continue  # a duplicate: already applied
-        if envelope.version != last + 1:
-            aside.append(SetAside(envelope, f"gap in versions: expected {last + 1}, got "
-                                            f"{envelope.version}"))
-            continue
-        applied[envelope.ticket_id] = envelope.version
-        fresh.append(envelope)
-    return fresh, aside
 
 
 def record_set_aside(tx: Tx, items: Sequence[tuple[str, SetAside]]) -> None:
@@ -197,32 +195,33 @@ def read_batches(tx: Tx, work: Work) -> BatchReads:
 def apply_read(tx: Tx, reads: BatchReads) -> list[list[SetAside]]:
     """Apply each projection's batch with what ``read_batches`` read; per projection, what it set aside.
 
-    An envelope the projection itself sets aside was not applied: its ticket's applied version
-    goes back to just before it, so a corrected redelivery is applied rather than skipped.
+    What is let in is decided for the group at once (``projections.admission``): an envelope whose
+    hash or link fails is set aside for every projection that has not applied its version. An
+    envelope the projection itself sets aside was not applied: its ticket's applied version goes
+    back to just before it, so a corrected redelivery is applied rather than skipped.
     """
-    applied: dict[str, dict[str, int]] = {p.name: {} for p, _ in reads.work}
-    for name, ticket_id, version in reads.versions.rows() if reads.versions is not None else []:
-        applied[name][ticket_id] = int(version)
-    gated: list[tuple[list[Envelope], list[SetAside]]] = []
-    moved: list[tuple[str, str, int]] = []
-    for projection, batch in reads.work:
-        versions = applied[projection.name]
-        fresh, aside = gate(versions, batch)
-        gated.append((fresh, aside))
-        moved += [(projection.name, t, versions[t]) for t in sorted({e.ticket_id for e in fresh})]
+    applied: dict[str, dict[str, Head]] = {p.name: {} for p, _ in reads.work}
+    for name, ticket_id, version, hash_ in reads.versions.rows() if reads.versions is not None else []:
+        applied[name][ticket_id] = (int(version), hash_)
+    gated = admit([(applied[projection.name], batch) for projection, batch in reads.work])
+    moved: list[tuple[str, str, int, str | None]] = []
+    for (projection, _), (fresh, _) in zip(reads.work, gated, strict=True):
+        heads = applied[projection.name]
+        moved += [(projection.name, t, *heads[t]) for t in sorted({e.ticket_id for e in fresh})]
     tx.executemany(_VERSIONS_UPSERT, moved)
     results: list[list[SetAside]] = []
-    back: list[tuple[int, str, str]] = []
+    back: list[tuple[int, str, str, str]] = []
     for (projection, _), (fresh, aside), held in zip(reads.work, gated, reads.states, strict=True):
         refused = projection.apply(tx, fresh) if held is None else projection.apply(tx, fresh, held)
-        first_refused: dict[str, int] = {}
+        first_refused: dict[str, Envelope] = {}
         for item in refused:
-            ticket, version = item.envelope.ticket_id, item.envelope.version
-            first_refused[ticket] = min(version, first_refused.get(ticket, version))
-        back += [(version - 1, projection.name, ticket) for ticket, version in first_refused.items()]
-        results.append(aside + refused)
-    tx.executemany("UPDATE projection_versions SET version = ? WHERE projection = ? AND ticket_id = ?",
-                   back)
+            known = first_refused.get(item.envelope.ticket_id)
+            if known is None or item.envelope.version < known.version:
+                first_refused[item.envelope.ticket_id] = item.envelope
+        back += [(e.version - 1, e.prev_hash, projection.name, t) for t, e in first_refused.items()]
+        results.append([SetAside(e, reason) for e, reason in aside] + refused)
+    tx.executemany("UPDATE projection_versions SET version = ?, hash = ? "
+                   "WHERE projection = ? AND ticket_id = ?", back)
     record_set_aside(tx, [(projection.name, item) for (projection, _), aside in
                           zip(reads.work, results, strict=True) for item in aside])
     return results

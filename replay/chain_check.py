@@ -23,6 +23,8 @@ KINDS = {
     "trail_altered": "the trail's own entry does not verify against its hash chain",
     "trail_gap": "the store holds an event the trail skipped",
     "refused_by_trail": "the audit trail set this event aside when it was projected",
+    "applied_unknown": "a projection applied an event the store does not hold",
+    "applied_altered": "a projection applied this version with another hash than the store's",
 }
 
 
@@ -74,8 +76,11 @@ def differing_keys(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
 def check_chain(
     ticket_id: str, number: str, stored: Sequence[StoredContent], trail: Sequence[AuditEntry],
     refused: Mapping[int, str] | None = None,
+    applied: Sequence[tuple[str, int, str | None]] = (),
 ) -> TicketCheck:
-    """``refused``: versions the audit trail projection set aside, with its reason."""
+    """``refused``: versions the audit trail projection set aside, with its reason; ``applied``:
+    each projection's last applied (projection, version, hash) of the ticket, held against the
+    store's own chain (a hash kept as null, from before hashes were kept, is not compared)."""
     check = TicketCheck(ticket_id, number, len(stored), len(trail))
     held = {e.version: e for e in trail}
     by_version = {s.version: s for s in stored}
@@ -86,11 +91,12 @@ def check_chain(
         check.findings.append(Finding(ticket_id, number, version, kind, detail))
 
     prev_trail, prev_store = GENESIS, GENESIS
+    store_hashes: dict[int, str] = {}
     for version in sorted(held.keys() | by_version.keys()):
         entry, event = held.get(version), by_version.get(version)
         store_hash = None
         if event is not None and event.content is not None:
-            store_hash = prev_store = chained_hash(prev_store, event.content)
+            store_hash = prev_store = store_hashes[version] = chained_hash(prev_store, event.content)
         if entry is None:
             if refused and version in refused:
                 find(version, "refused_by_trail", f"{KINDS['refused_by_trail']}: {refused[version]}")
@@ -115,6 +121,14 @@ def check_chain(
             else:
                 find(version, "altered", "differs in " + ", ".join(
                     differing_keys(event.content, entry.content())))
+    # Past a version where the store's chain already breaks, every later hash differs: said once.
+    before_break = check.broken_at if check.broken_at is not None else max(by_version, default=0) + 1
+    for projection, version, applied_hash in applied:
+        if version not in by_version:
+            find(version, "applied_unknown", f"{KINDS['applied_unknown']} ({projection})")
+        elif (applied_hash is not None and version < before_break and version in store_hashes
+              and applied_hash != store_hashes[version]):
+            find(version, "applied_altered", f"{KINDS['applied_altered']} ({projection})")
     return check
 
 

@@ -38,7 +38,7 @@ def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
 
 
-_VERSIONS = upsert("projection_versions", ("projection", "ticket_id", "version"),
+_VERSIONS = upsert("projection_versions", ("projection", "ticket_id", "version", "hash"),
                    ("projection", "ticket_id"))
 _TIMER_FACTS = upsert("sla_timer_facts", ("ticket_id", "facts", "position"), ("ticket_id",))
 _TIMERS = upsert("sla_timers", TIMER_COLUMNS, ("ticket_id", "kind"))
@@ -72,7 +72,7 @@ Writer = Callable[[Catalogue, Sequence[Finished], Sequence[Sealed]], list[Statem
 
 
 def _versions(name: str, done: Sequence[Finished]) -> Statement:
-    return _VERSIONS, [(name, t.ticket_id, t.state.facts.version) for t in done]
+    return _VERSIONS, [(name, t.ticket_id, t.state.facts.version, t.state.hash) for t in done]
 
 
 def sla_timers(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Sealed]) -> list[Statement]:

@@ -29,6 +29,7 @@ class TicketState:
     facts: TicketFacts
     escalation: Escalation
     position: int  # the log position of the last event folded in
+    hash: str = ""  # the hash of the last event folded in (projection_versions keeps it)
     written: bool = False  # the ticket's rows are in the target already (from an earlier batch)
     dashboard: DashboardRow | None = None  # the dashboard row last written, for its counters
 

@@ -6,6 +6,11 @@ A ticket goes the fast way when the rebuild holds its state in memory or the bat
 interrupted run wrote, or one whose events the fold refuses), and every projection without a fast
 writer, goes through ``projections.base.apply_batch``, exactly as the live feed applies it, which
 also sets aside what the live feed would.
+
+Events sealed from the store by the rebuild itself hold their chain by construction. Events from
+anywhere else (``tickets.events``: ``verify``) go the fast way only while each one's hash is that
+of its content and its ``prev_hash`` links to the event before: a ticket with one that does not
+goes the projections' own way, whose admission sets it aside exactly as the live group does.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from consumers.envelope import GENESIS
 from consumers.readstore import Tx
 from domain.catalogue import Catalogue
 from domain.errors import TicketError
 from domain.facts import FoldError
+from projections.admission import recomputed_hash
 from projections.base import Projection, apply_batch
 from replay.fast_rows import WRITERS, Finished, Statement, Writer
 from replay.fast_state import TicketState, advance
@@ -36,9 +43,11 @@ class Prepared:
 
 class FastWriter:
     def __init__(self, catalogue: Catalogue, projections: Sequence[Projection],
-                 fast: Sequence[str] | None = None) -> None:
-        """``fast``: the projection names to write fast (default: every one with a fast writer)."""
+                 fast: Sequence[str] | None = None, *, verify: bool = False) -> None:
+        """``fast``: the projection names to write fast (default: every one with a fast writer);
+        ``verify``: check each event's hash and link before folding it (events not from the store)."""
         self.catalogue = catalogue
+        self.verify = verify
         names = set(WRITERS) if fast is None else set(fast)
         self.fast: list[tuple[Writer, Projection]] = [
             (WRITERS[p.name][0], p) for p in projections if p.name in WRITERS and p.name in names]
@@ -96,8 +105,16 @@ class FastWriter:
             return None  # its state is only in the target's tables
         try:
             for event in events:
+                if self.verify and not _links(event, state.hash if state is not None else GENESIS):
+                    return None
                 state = advance(state, event.entry, event.row[12])
+                state.hash = event.row[11]
             assert state is not None
             return Finished(state, self.catalogue)
         except REFUSALS:
             return None  # forgotten here: from now on its state is read back from the tables
+
+
+def _links(event: Sealed, prev_hash: str) -> bool:
+    """The event's ``prev_hash`` is ``prev_hash`` and its hash is that of its content."""
+    return bool(event.row[10] == prev_hash and recomputed_hash(event.envelope()) == event.row[11])

@@ -1,5 +1,5 @@
 """The integrity check: recompute every ticket's hash chain from the event store and compare it with
-the chain recorded in the audit trail projection.
+the chain recorded in the audit trail projection, and with what every projection applied.
 
 Reports every altered, removed or reordered event with its ticket and version, the version where
 each ticket's chain breaks, and the events the trail has not reached yet ("not yet projected",
@@ -21,7 +21,7 @@ from domain.errors import TicketError, TicketNotFoundError
 from domain.history import entry_of
 from projections.audit_entry import COLUMNS, AuditEntry
 from replay.chain_check import Finding, StoredContent, TicketCheck, check_chain
-from replay.tables import select_in, table_exists
+from replay.tables import column_names, select_in, table_exists
 
 _CHUNK = 500
 
@@ -98,16 +98,32 @@ def refused_versions(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, d
     return found
 
 
+Applied = list[tuple[str, int, str | None]]
+
+
+def applied_heads(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, Applied]:
+    """Each projection's last applied (projection, version, hash) of these tickets."""
+    found: dict[str, Applied] = {t: [] for t in ticket_ids}
+    if table_exists(store, "projection_versions"):
+        hashed = "hash" if "hash" in column_names(store, "projection_versions") else "NULL"
+        sql = (f"SELECT ticket_id, projection, version, {hashed} FROM projection_versions "
+               "WHERE ticket_id IN ({marks}) ORDER BY projection")
+        for ticket_id, projection, version, hash_ in select_in(store, sql, list(ticket_ids)):
+            found[ticket_id].append((projection, int(version), hash_))
+    return found
+
+
 def all_ticket_ids(app: TicketDesk, store: ReadStore) -> list[str]:
-    """Every ticket with an event in the store (in log order), then any only the trail knows."""
+    """Every ticket with an event in the store (in log order), then any only the read models know."""
     seen: dict[str, None] = {}
     start = 1
     while batch := app.recorder.select_notifications(start=start, limit=10_000, topics=TICKET_TOPICS):
         seen.update((str(n.originator_id), None) for n in batch)
         start = batch[-1].id + 1
-    if table_exists(store, "audit_trail"):
-        known = sorted(row[0] for row in store.read("SELECT DISTINCT ticket_id FROM audit_trail"))
-        seen.update((t, None) for t in known if t not in seen)
+    for table in ("audit_trail", "projection_versions"):
+        if table_exists(store, table):
+            known = sorted(row[0] for row in store.read(f"SELECT DISTINCT ticket_id FROM {table}"))
+            seen.update((t, None) for t in known if t not in seen)
     return list(seen)
 
 
@@ -116,12 +132,13 @@ def check(app: TicketDesk, store: ReadStore, ticket_ids: Iterable[str]) -> Itera
     for start in range(0, len(ids), _CHUNK):
         part = ids[start:start + _CHUNK]
         trails, refused = trail_entries(store, part), refused_versions(store, part)
+        applied = applied_heads(store, part)
         for ticket_id in part:
             trail = trails[ticket_id]
             number, desk = (trail[0].number, trail[0].desk) if trail else ("", "")
             stored = stored_contents(app, UUID(ticket_id), number, desk)
             number = number or _number_of(stored)
-            yield check_chain(ticket_id, number, stored, trail, refused[ticket_id])
+            yield check_chain(ticket_id, number, stored, trail, refused[ticket_id], applied[ticket_id])
 
 
 def _number_of(stored: list[StoredContent]) -> str:

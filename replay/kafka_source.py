@@ -44,6 +44,7 @@ class KafkaSource:
     def __init__(self, settings: KafkaSettings, partition: tuple[int, int] | None = None, *,
                  idle_ms: int = 1_000, metadata_timeout: float = 30.0, until: int | None = None) -> None:
         self.topic = settings.topics.events
+        self.signing = settings.signing
         self.partition = partition
         self.idle_ms = idle_ms
         self._consumer = KafkaConsumer(**settings.consumer_config(
@@ -166,13 +167,15 @@ class KafkaSource:
         if record.offset > last_offset:  # published after the source was made
             self._done.add(tp)
             return
+        if record.offset == last_offset:
+            self._done.add(tp)
+        if self.signing is not None and self.signing.refusal(record.value, record.headers) is not None:
+            return  # the live consumers sent it to the dead letters: nothing of it is applied
         envelope = self._decode(record)
         buffer = self._buffers[tp]
         if not buffer:
             heapq.heappush(self._heap, (envelope.position, self._index[tp]))
         buffer.append(envelope)
-        if record.offset == last_offset:
-            self._done.add(tp)
 
     def _decode(self, record: Any) -> Envelope:
         try:

@@ -89,7 +89,7 @@ def run_part(
     share = (part.part, part.parts) if part.parts > 1 else None
     source: SealedSource = (LogSource(app, share) if part.kafka is None else
                             KafkaSealedSource(KafkaSource(part.kafka, share, until=part.goal)))
-    writer = FastWriter(part.catalogue, part.projections, part.fast)
+    writer = FastWriter(part.catalogue, part.projections, part.fast, verify=part.kafka is not None)
     if store.dialect == "sqlite":
         _load_settings(store, part.parts)
     (after,) = (int(r[0]) for r in store.read(

@@ -27,6 +27,10 @@ UTF-8 everywhere.
 - ``TICKETS_INTAKE_SERVICES``: services allowed on the intake topic, comma-separated service ids
   (default: any).
 - ``TICKETS_DEBUG``: ``1`` lets the CLI print the traceback of an unexpected error (``tickets.cli``).
+- ``TICKETS_SIGNING_KEYS``: the keys that sign and verify records on ``tickets.events``,
+  ``ID:HEXSECRET`` separated by commas (secrets of 32 bytes or more); unset: records are neither
+  signed nor checked for a signature (see consumers/signing.py, docs/kafka.md).
+- ``TICKETS_SIGNING_KEY_ID``: the key id the publisher signs with (default: the first listed).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
+from consumers.signing import SigningKeys, parse_keys
 from domain.actor import Actor
 from domain.errors import ValidationError
 from tickets.rules import Number, OneOf, RuleError, valid_text
@@ -76,6 +81,8 @@ class Settings:
     database_connect_timeout: int = 10
     #: Where ``home`` came from: ``--home`` or ``TICKETS_HOME`` (errors about it name this).
     home_source: str = "TICKETS_HOME"
+    #: Records on ``tickets.events`` are signed and checked with these (None: not at all).
+    signing_keys: SigningKeys | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -224,6 +231,23 @@ def _service_ids(text: str) -> frozenset[str]:
     return names
 
 
+def _signing_keys(env: Mapping[str, str]) -> SigningKeys | None:
+    """The signing keys, or None when ``TICKETS_SIGNING_KEYS`` is unset."""
+    text = checked("TICKETS_SIGNING_KEYS", valid_text, env.get("TICKETS_SIGNING_KEYS", "")).strip()
+    key_id = checked("TICKETS_SIGNING_KEY_ID", valid_text,
+                     env.get("TICKETS_SIGNING_KEY_ID", "")).strip() or None
+    if not text:
+        if key_id:
+            raise ConfigError("TICKETS_SIGNING_KEY_ID: set, but TICKETS_SIGNING_KEYS is not",
+                              field="TICKETS_SIGNING_KEY_ID", rule="signing_key")
+        return None
+    try:
+        return parse_keys(text, key_id)
+    except ValueError as error:
+        name = str(error).split(":", 1)[0]
+        raise ConfigError(str(error), field=name, rule="signing_key") from None
+
+
 def load_settings(environ: Mapping[str, str] | None = None, home: str | None = None) -> Settings:
     """The settings from ``environ`` (default ``os.environ``); ``home`` is ``--home`` if given."""
     env = os.environ if environ is None else environ
@@ -252,6 +276,7 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
                                    "NORMAL"),
         database_connect_timeout=setting(
             env, "TICKETS_DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S.parse_int, 10),
+        signing_keys=_signing_keys(env),
     )
     if explicit or settings.uses_home:  # a default home no store lives in is never looked at
         checked(source, home_directory, home_text)

@@ -95,13 +95,14 @@ def test_a_tampered_payload_is_set_aside_with_the_version_where_the_chain_breaks
     create_schema(store, [projection])
     with store.transaction() as tx:
         aside = apply_batch(tx, projection, [first, tampered, *rest])
+    mismatch = "hash mismatch at version 2: the hash is not that of the content"
     assert [(a.envelope.version, a.reason) for a in aside] == [
-        (2, "hash chain broken at version 2"), (3, "hash chain broken at version 3"),
-        (4, "hash chain broken at version 4"), (5, "hash chain broken at version 5")]
+        (2, mismatch), (3, "gap in versions: expected 2, got 3"),
+        (4, "gap in versions: expected 2, got 4"), (5, "gap in versions: expected 2, got 5")]
     assert [e.version for e in trail(store, ticket_id=desk.ticket_id(n))] == [1]
     recorded = store.read("SELECT version, reason FROM set_aside WHERE projection = 'audit_trail' "
                           "ORDER BY version")
-    assert recorded[0] == (2, "hash chain broken at version 2")
+    assert recorded[0] == (2, mismatch)
 
 
 def test_a_resealed_envelope_that_does_not_follow_the_held_entry_is_set_aside(
@@ -117,7 +118,8 @@ def test_a_resealed_envelope_that_does_not_follow_the_held_entry_is_set_aside(
     create_schema(store, [projection])
     with store.transaction() as tx:
         aside = apply_batch(tx, projection, [first, forged])
-    assert [a.reason for a in aside] == ["hash chain broken at version 2"]
+    assert [a.reason for a in aside] == [
+        "broken link at version 2: prev_hash is not the hash of version 1 as applied"]
 
 
 def test_duplicates_are_skipped_and_not_set_aside(desk: TicketDesk, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from projections.dashboard import (
 from projections.dashboard_figures import dashboard_position, rank
 from projections.facts_state import load_facts
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-from tests.unit.projection_support import read_store
+from tests.unit.projection_support import read_store, resealed
 
 
 def feed(desk: TicketDesk, store: ReadStore, catalogue: Catalogue,
@@ -234,9 +233,9 @@ def test_an_event_the_fold_refuses_is_set_aside_with_the_reason(
     projection = DashboardProjection(catalogue)
     feed(desk, store, catalogue)  # creates the tables
     opened, responded, other = StoreReader(desk).read(0, 10)
-    elsewhere = replace(other, payload={**other.payload, "desk": "nowhere"})
+    elsewhere = resealed(other, payload={**other.payload, "desk": "nowhere"})
     with store.transaction() as tx:
-        aside = apply_batch(tx, projection, [opened, replace(responded, type="Renamed"), elsewhere])
+        aside = apply_batch(tx, projection, [opened, resealed(responded, type="Renamed"), elsewhere])
     assert [a.reason.split(";")[0] for a in aside] == [
         "known_event_type: unknown event type 'Renamed'", "known_desk: no desk 'nowhere'"]
     assert figures(store, at("2026-11-16T09:45:00+00:00")).open_by_desk_severity_status == [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from consumers.envelope import Envelope
@@ -14,7 +13,7 @@ from domain.desk import TicketDesk
 from projections.base import apply_batch, create_schema
 from projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-from tests.unit.projection_support import feed_into, read_store
+from tests.unit.projection_support import feed_into, read_store, resealed
 
 TABLES = ("escalation_queue_state", "escalation_queue")
 
@@ -194,8 +193,9 @@ def test_a_gap_and_an_unknown_type_are_set_aside_while_other_tickets_apply(
     by_ticket: dict[str, list[Envelope]] = {}
     for envelope in StoreReader(desk).read(0, 100):
         by_ticket.setdefault(envelope.ticket_number, []).append(envelope)
-    unknown = replace(by_ticket[fine][1], ticket_id=by_ticket[odd][0].ticket_id,
-                      ticket_number=odd, type="Merged", position=100)
+    unknown = resealed(by_ticket[fine][1], ticket_id=by_ticket[odd][0].ticket_id,
+                       ticket_number=odd, type="Merged", position=100,
+                       prev_hash=by_ticket[odd][0].hash)
     batch = [by_ticket[odd][0], unknown, by_ticket[gap][0], by_ticket[gap][2], *by_ticket[fine]]
     store = read_store(tmp_path)
     projection = EscalationQueuesProjection(catalogue)

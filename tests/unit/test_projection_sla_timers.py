@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from projections.sla_timers import (
     timers_of,
 )
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-from tests.unit.projection_support import feed_into, read_store
+from tests.unit.projection_support import feed_into, read_store, resealed
 
 TABLES = ("sla_timer_facts", "sla_timers")
 
@@ -308,8 +307,9 @@ def test_a_gap_and_an_unknown_type_are_set_aside_while_other_tickets_apply(
     by_ticket: dict[str, list[Envelope]] = {}
     for envelope in StoreReader(desk).read(0, 100):
         by_ticket.setdefault(envelope.ticket_number, []).append(envelope)
-    unknown = replace(by_ticket[fine][1], ticket_id=by_ticket[odd][0].ticket_id,
-                      ticket_number=odd, type="Merged", position=100)
+    unknown = resealed(by_ticket[fine][1], ticket_id=by_ticket[odd][0].ticket_id,
+                       ticket_number=odd, type="Merged", position=100,
+                       prev_hash=by_ticket[odd][0].hash)
     batch = [by_ticket[odd][0], unknown, by_ticket[gap][0], by_ticket[gap][2], *by_ticket[fine]]
     store = read_store(tmp_path)
     projection = SlaTimersProjection(catalogue)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from consumers.readstore import ReadStore
-from consumers.store_reader import TICKET_TOPICS
+from consumers.store_reader import TICKET_TOPICS, StoreReader
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
+from projections.base import apply_batches, create_schema
 from projections.sla_timers import timers_of
 from replay.compare import compare, positions
+from replay.fast_writer import FastWriter
+from replay.log_source import Sealed
 from replay.rebuild import rebuild
 from replay.swap import swap
+from tests.unit.projection_support import resealed
 from tests.unit.replay_week import project, sqlite_desk, write_week
 from tickets.projections_registry import all_projections
 
@@ -172,3 +177,32 @@ def test_swap_refuses_while_a_feed_holds_the_live_database(
         swap(target, live.url)
     assert caught.value.rule == "no_feed_running"
     assert (tmp_path / "new.sqlite3").exists()
+
+
+def test_a_rebuild_from_records_holding_forgeries_sets_them_aside_as_the_live_group_does(
+    desk: TicketDesk, tmp_path: Path
+) -> None:
+    """Records from ``tickets.events`` are not the store's own: the fast rebuild checks each one's
+    hash and link, and a ticket with a forgery goes the projections' own way."""
+    envelopes = StoreReader(desk).read(0, 100_000)
+    last = {e.ticket_id: e for e in envelopes}
+    head = next(e for e in last.values() if e.type not in ("Closed", "AutoCloseWarned", "InfoRequested"))
+    close: dict[str, object] = {"type": "Closed", "version": head.version + 1,
+                                "payload": {"reason": "resolved"}, "prev_hash": head.hash}
+    wrong_hash = replace(resealed(head, **close, position=head.position + 1_000_000), hash="0" * 64)
+    wrong_link = resealed(head, **{**close, "prev_hash": "e" * 64}, position=head.position + 1_000_001)
+    chunks = [envelopes[i:i + 25] for i in range(0, len(envelopes), 25)] + [[wrong_hash], [wrong_link]]
+    projections = all_projections(desk.catalogue)
+    live, rebuilt = ReadStore(url(tmp_path, "group.sqlite3")), ReadStore(url(tmp_path, "kafka.sqlite3"))
+    create_schema(live, projections)
+    create_schema(rebuilt, projections)
+    writer = FastWriter(desk.catalogue, projections, verify=True)
+    for chunk in chunks:  # the forgeries in batches of their own: the fold would take either
+        with live.transaction() as tx:
+            apply_batches(tx, [(p, chunk) for p in projections])
+        with rebuilt.transaction() as tx:
+            writer.apply(tx, [Sealed.of(e) for e in chunk])
+    assert writer.slow_envelopes > 0
+    assert [d for d in compare(live, rebuilt, projections) if not d.same] == []
+    assert sorted(r[0].split(" at")[0] for r in rebuilt.read(
+        "SELECT reason FROM set_aside WHERE projection = 'dashboard'")) == ["broken link", "hash mismatch"]
