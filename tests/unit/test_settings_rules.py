@@ -36,6 +36,12 @@ BAD: dict[str, list[tuple[str, str]]] = {
     "TICKETS_SQLITE_SYNCHRONOUS": [("BOGUS", "one_of"), ("NORMAL;", "one_of"), (UNDECODABLE, "valid_text")],
     "TICKETS_LOG_FORMAT": [("xml", "one_of")],
     "TICKETS_INTAKE_SERVICES": [("web form", "service_id"), ("ok,sys:tem", "service_id")],
+    "TICKETS_SIGNING_KEYS": [("k1", "signing_key"), ("k1:zz" + "0" * 62, "signing_key"),
+                             ("k1:" + "ab" * 31, "signing_key"),
+                             (f"k1:{'ab' * 32},k1:{'cd' * 32}", "signing_key"),
+                             ("bad id:" + "ab" * 32, "signing_key"), (UNDECODABLE, "valid_text")],
+    # Alone (no keys) it names a key that is not there.
+    "TICKETS_SIGNING_KEY_ID": [("k9", "signing_key"), (UNDECODABLE, "valid_text")],
 }
 
 
