@@ -157,9 +157,9 @@ def test_a_swap_that_would_rewrite_recorded_history_is_refused_unless_accepted(
     assert live.read_bytes() == before  # the recorded history stays the live one
     code, _, err = run(capsys, "replay", "verify", "--home", str(home))
     assert code == 1 and "rule=hash_chain_intact" in err
-    code, out, _ = run(capsys, "replay", "rebuild", "--parts", "1", "--no-progress", "--swap",
-                       "--accept-changed-history", "--home", str(home), "--json")
-    assert code == 0
+    code, out, err = run(capsys, "replay", "rebuild", "--parts", "1", "--no-progress", "--swap",
+                         "--accept-changed-history", "--home", str(home), "--json")
+    assert code == 0, err
     history = json.loads(out)["history"]
     assert not history["kept"] and history["rewritten"] > 0 and history["removed"] == 0
     code, _, _ = run(capsys, "replay", "verify", "--home", str(home))
