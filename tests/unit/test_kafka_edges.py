@@ -61,7 +61,7 @@ def test_topics_carry_the_prefix_and_clients_never_auto_commit() -> None:
 
 
 def envelope(version: int) -> Envelope:
-    return Envelope(ticket_id=str(uuid.UUID(int=1)), ticket_number="N-1", desk="web", type="Opened",
+    return Envelope(ticket_id=str(uuid.UUID(int=1)), ticket_number="N-1", desk="web", type="Responded",
                     version=version, occurred_at="2026-03-02T08:00:00.000000Z",
                     recorded_at="2026-03-02T08:00:00.000000Z", position=version, actor="agent:a",
                     channel="api", payload={}, prev_hash=GENESIS, hash="0" * 64)
