@@ -6,7 +6,7 @@ stay in offset order, which keeps each ticket's events in order (a ticket lives 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +23,11 @@ class PolledBatch:
     records: int = 0
 
 
-def sort_records(polled: Mapping[Any, Sequence[Any]]) -> PolledBatch:
-    """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``)."""
+def sort_records(
+    polled: Mapping[Any, Sequence[Any]], decode: Callable[[bytes], Envelope] = decode_with_entry,
+) -> PolledBatch:
+    """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``)
+    with ``decode`` (``decode_with_entry``, given the consumer's desks)."""
     batch = PolledBatch()
     for tp, records in polled.items():
         if not records:
@@ -34,7 +37,7 @@ def sort_records(polled: Mapping[Any, Sequence[Any]]) -> PolledBatch:
                 batch.dead.append(DeadLetter.of(record, "no value (a tombstone)"))
                 continue
             try:
-                batch.envelopes.append(decode_with_entry(record.value))
+                batch.envelopes.append(decode(record.value))
             except EnvelopeError as error:
                 batch.dead.append(DeadLetter.of(record, error.reason))
         batch.next_offsets[tp.partition] = records[-1].offset + 1

@@ -21,10 +21,12 @@ pause past the session timeout), the offset fence rolls that batch back. Auto-co
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +35,11 @@ import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers import parking
 from consumers.commit_pacing import PacedCommits
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
-from consumers.dead_letters import DeadLetter
+from consumers.dead_letters import DeadLetter, DeadLetterRecord
+from consumers.envelope import decode_with_entry
 from consumers.kafka_batch import PolledBatch, sort_records
 from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
@@ -48,6 +52,10 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     sqlite3.OperationalError, psycopg.OperationalError, ConnectionError, TimeoutError,
 )
 
+class DeadLettersUnsent(ConnectionError):
+    """The broker did not take a batch's dead letters (retryable: the batch comes again)."""
+
+
 #: Called in the loop's thread after each batch and when idle, with the partitions owned now.
 Tick = Callable[[frozenset[int]], None]
 
@@ -59,6 +67,7 @@ class RunnerStats:
     dead_letters: int = 0
     set_aside: int = 0
     fenced: int = 0
+    parked: int = 0
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -83,9 +92,13 @@ class GroupRunner:
         projections: Sequence[Projection], *, tick: Tick | None = None, tick_every: float = 1.0,
         consumer_overrides: dict[str, Any] | None = None,
         on_applied: Callable[[str, int], None] | None = None,
+        on_parked: parking.OnParked | None = None, desks: Container[str] | None = None,
     ) -> None:
         self.settings = settings
         self.on_applied = on_applied
+        self.on_parked = on_parked
+        #: Envelopes of other desks than these (when given: the catalogue's) are dead letters.
+        self._decode = functools.partial(decode_with_entry, desks=desks)
         self.group_id = settings.topic_prefix + group
         self.topic = settings.topics.events
         self.store = store
@@ -157,7 +170,8 @@ class GroupRunner:
             self._commit_due()
             return 0
         owned = self._owned.copy()
-        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned})
+        batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned},
+                             self._decode)
         if batch.records == 0:
             return 0
         if batch.dead:
@@ -203,15 +217,49 @@ class GroupRunner:
                                      position=item.envelope.position, reason=item.reason)
 
     def _send_dead(self, dead: list[DeadLetter]) -> None:
+        """Every dead letter acknowledged before the batch is stored. One the broker refuses is
+        tried again after a growing wait and, refused for its own sake ``park_after_attempts``
+        times, parked (``consumers.parking``); a broker that stays away ends in ``DeadLettersUnsent``
+        (retryable: the batch comes again)."""
         if self._producer is None:
             self._producer = KafkaProducer(**self.settings.producer_config())
-        futures = [self._producer.send(self.settings.topics.dlq, key=d.key,
-                                       value=d.value_bytes(self.group_id), headers=d.dlq_headers())
-                   for d in dead]
-        self._producer.flush()
-        for letter, future in zip(dead, futures, strict=True):
-            future.get(timeout=30)  # raises if the broker refused: better stop than lose it
-            self.stats.dead_letters += 1
+        pending = [(d, d.record(self.group_id, self.settings.dead_letter_max_bytes), False) for d in dead]
+        for attempt in itertools.count(1):
+            sent = [(d, r, parked, parking.send(self._producer, self.settings.topics.dlq, r.key,
+                                                r.value, r.headers)) for d, r, parked in pending]
+            self._producer.flush()
+            pending = []
+            for letter, record, parked, future in sent:
+                try:
+                    future.get(timeout=30)
+                except KafkaError as error:
+                    pending.append(self._retry_dead(letter, record, parked, error, attempt))
+                else:
+                    self._dead_letter_written(letter, parked, attempt)
+            if not pending:
+                return
+            time.sleep(parking.backoff(attempt, self.settings.retry_backoff_s))
+
+    def _retry_dead(self, letter: DeadLetter, record: DeadLetterRecord, parked: bool,
+                    error: KafkaError, attempt: int) -> tuple[DeadLetter, DeadLetterRecord, bool]:
+        """What to send next for a refused dead letter: the same, or its parked form."""
+        self.log.warning("dead_letter_refused", partition=letter.partition, offset=letter.offset,
+                         error=type(error).__name__, attempt=attempt, parked=parked)
+        if parked or (parking.retriable(error) and attempt >= self.settings.park_after_attempts):
+            raise DeadLettersUnsent(f"tickets.dlq refused a dead letter: {type(error).__name__}")
+        if parking.should_park(error, attempt, self.settings.park_after_attempts):
+            return letter, letter.parked(self.group_id, attempt), True
+        return letter, record, parked
+
+    def _dead_letter_written(self, letter: DeadLetter, parked: bool, attempts: int) -> None:
+        self.stats.dead_letters += 1
+        if parked:
+            self.stats.parked += 1
+            self.log.error("record_parked", topic=letter.topic, partition=letter.partition,
+                           offset=letter.offset, reason=letter.reason, attempts=attempts)
+            if self.on_parked is not None:
+                self.on_parked(self.group_id)
+        else:
             self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
                              reason=letter.reason)
 
@@ -246,7 +294,7 @@ class GroupRunner:
     def run(self, stop: threading.Event, poll_ms: int = 100) -> RunnerStats:
         """Consume until ``stop`` is set; then leave the group and close."""
         self.log.info("consumer_started", projections=[p.name for p in self.projections])
-        last_tick = 0.0
+        last_tick, failures = 0.0, 0
         try:
             while not stop.is_set():
                 try:
@@ -254,6 +302,7 @@ class GroupRunner:
                         self.take([TopicPartition(self.topic, p) for p in sorted(self._owned)])
                         self._rewind = False
                     self.step(poll_ms)
+                    failures = 0
                     due = time.monotonic() - last_tick >= self.tick_every
                     if self.tick is not None and due:
                         last_tick = time.monotonic()
@@ -261,15 +310,19 @@ class GroupRunner:
                 except RETRYABLE as error:
                     # The consumer's position moved past a batch that may not be stored: go back to
                     # the stored offsets once the database answers again.
-                    self.log.warning("consumer_retry", error=type(error).__name__, detail=str(error))
+                    failures += 1
+                    wait = parking.backoff(failures, 1.0)
+                    self.log.warning("consumer_retry", error=type(error).__name__, detail=str(error),
+                                     retry_in=wait)
                     self._rewind = True
                     with contextlib.suppress(Exception):
                         self.store.close()  # a broken connection is replaced on next use
-                    stop.wait(1.0)
+                    stop.wait(wait)
         finally:
             self.close()
             self.log.info("consumer_stopped", events=self.stats.events, batches=self.stats.batches,
-                          dead_letters=self.stats.dead_letters, set_aside=self.stats.set_aside)
+                          dead_letters=self.stats.dead_letters, set_aside=self.stats.set_aside,
+                          parked=self.stats.parked)
         return self.stats
 
     def close(self) -> None:

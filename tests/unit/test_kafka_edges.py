@@ -82,11 +82,13 @@ def test_a_polled_batch_keeps_envelopes_sets_poison_apart_and_moves_every_offset
     assert [e.version for e in batch.envelopes] == [1, 2]
     assert [(d.partition, d.offset) for d in batch.dead] == [(0, 8), (2, 3)]
     assert batch.next_offsets == {0: 10, 2: 4} and batch.records == 4
-    letter = decode_dead_letter(batch.dead[0].value_bytes("g"))
+    sent = batch.dead[0].record("g")
+    letter = decode_dead_letter(sent.value)
     assert letter["value"] == b"\xc1" and letter["offset"] == 8 and letter["reason"].startswith("not msgpack")
-    headers = dict(batch.dead[0].dlq_headers())
+    assert letter["value_truncated"] is False and letter["value_size"] == 1
+    headers = dict(sent.headers)
     assert headers["type"] == b"Opened" and b"dead-letter" in headers["content-type"]
-    assert msgpack.unpackb(batch.dead[1].value_bytes("g"))["value"] is None
+    assert msgpack.unpackb(batch.dead[1].record("g").value)["value"] is None
 
 
 def test_stored_offsets_move_only_from_what_the_member_last_saw(tmp_path: Path) -> None:
