@@ -111,7 +111,8 @@ def near_commands(draw: st.DrawFn) -> tuple[dict[Any, Any], list[tuple[str, byte
         message.pop(where)
     else:
         message[where] = value
-    service = draw(st.sampled_from([b"webform", b"", b"\xff\xfe", b"a b", b"x" * 200]) | st.binary(max_size=8))
+    service = draw(st.sampled_from([b"webform", b"", b"\xff\xfe", b"a b", b"x" * 200])
+                   | st.binary(max_size=8))
     headers = draw(st.sampled_from([[("service", service)], [], [("service", b"a"), ("service", b"b")]]))
     return message, headers
 

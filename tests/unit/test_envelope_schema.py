@@ -27,7 +27,7 @@ BROKEN: dict[str, list[Any]] = {
     "version": [None, "1", 0, -1, 1.0, True],
     "schema": [None, 2, "1", True, 1.0],
     "occurred_at": [None, 0, "2026-03-02", "2026-03-02T08:00:00Z", "2026-03-02T08:00:00.000000+00:00",
-                    "2026-13-02T08:00:00.000000Z", "２０２６-03-02T08:00:00.000000Z"],
+                    "2026-13-02T08:00:00.000000Z", "\uff12\uff10\uff12\uff16-03-02T08:00:00.000000Z"],
     "recorded_at": [None, 1.5, "yesterday", "2026-03-02 08:00:00.000000Z"],
     "position": [None, "24", -1, True, 2.0],
     "actor": [None, 5, "", "agent", "boss:a-1", "agent:", "agent:a b", {"role": "agent"}],
