@@ -91,6 +91,7 @@ class GroupRunner:
         self, settings: KafkaSettings, group: str, store: ReadStore,
         projections: Sequence[Projection], *, tick: Tick | None = None, tick_every: float = 1.0,
         consumer_overrides: dict[str, Any] | None = None,
+        producer_overrides: dict[str, Any] | None = None,
         on_applied: Callable[[str, int], None] | None = None,
         on_parked: parking.OnParked | None = None, desks: Container[str] | None = None,
     ) -> None:
@@ -108,6 +109,7 @@ class GroupRunner:
         self.stats = RunnerStats()
         self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
         self._producer: KafkaProducer | None = None
+        self._producer_overrides = producer_overrides or {}
         self._rewind = False
         self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
         _create_tables(store, self.projections)
@@ -222,7 +224,7 @@ class GroupRunner:
         times, parked (``consumers.parking``); a broker that stays away ends in ``DeadLettersUnsent``
         (retryable: the batch comes again)."""
         if self._producer is None:
-            self._producer = KafkaProducer(**self.settings.producer_config())
+            self._producer = KafkaProducer(**self.settings.producer_config(**self._producer_overrides))
         pending = [(d, d.record(self.group_id, self.settings.dead_letter_max_bytes), False) for d in dead]
         for attempt in itertools.count(1):
             sent = [(d, r, parked, parking.send(self._producer, self.settings.topics.dlq, r.key,
