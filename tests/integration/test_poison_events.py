@@ -26,6 +26,7 @@ from kafka_helpers import (
 )
 from prometheus_client import REGISTRY
 
+from consumers import dead_letter_replay
 from consumers.dead_letters import decode_dead_letter
 from consumers.envelope import chained_hash
 from consumers.kafka_runner import GroupRunner
@@ -213,4 +214,52 @@ def test_a_dead_letter_the_broker_refuses_is_parked_and_the_group_goes_on(
     for parked in (found[1], found[2]):
         assert parked["value"] == b"" and parked["attempts"] == 4 and parked["value_truncated"]
     assert found[0]["value"] == originals[0]  # it fitted: kept whole
+    store.close()
+
+
+def test_dead_letters_replayed_after_the_cause_is_fixed_are_applied_once(
+    pg_database: PostgresDatabase, postgres_server: PostgresAccess, kafka_broker: KafkaEndpoint,
+    kafka_topic_prefix: str, tmp_path: Path,
+) -> None:
+    """A member that did not know a desk yet dead-letters its events; once it knows it, the
+    operator replays them from tickets.dlq and the read models equal a rebuild."""
+    settings = settings_of(environment(pg_database.dsn, pg_database.dsn, kafka_broker,
+                                       kafka_topic_prefix, str(tmp_path)))
+    create_topics(kafka_broker, kafka_topic_prefix)
+    dlq = kafka_topic_prefix + "tickets.dlq"
+    desk = new_desk(settings)
+    written = write_lives(desk, 4, interleave=2)
+    envelopes = list(StoreReader(desk).read(0, written))
+    desk.close()
+    unknown = envelopes[0].desk
+    held_back = sum(1 for e in envelopes if e.desk == unknown)
+    store = ReadStore(pg_database.dsn)
+    publisher = InThread(build_publisher(settings))
+    kafka = kafka_settings(settings, **FAST)
+    runner = GroupRunner(kafka, "projections", store, select_projections(settings),
+                         desks=desk_ids(build_catalogue(settings)) - {unknown})
+    consumer = InThread(runner)
+    try:
+        wait_until(lambda: runner.stats.dead_letters == held_back
+                   and count(store, "audit_trail") == written - held_back, 90, "the other desks' events")
+    finally:
+        consumer.halt()
+    letters = dlq_records(kafka_broker, dlq, held_back)
+    assert all(f"desk {unknown!r} is not a desk" in decode_dead_letter(r.value)["reason"] for r in letters)
+    reader = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap_servers, enable_auto_commit=False)
+    producer = KafkaProducer(**kafka.producer_config())
+    for record in sorted(letters, key=lambda r: (r.partition, r.offset)):
+        found = dead_letter_replay.original(decode_dead_letter(record.value), list(record.headers), reader)
+        dead_letter_replay.replay(producer, found)
+    producer.close()
+    reader.close()
+    fixed = InThread(build_consumer(settings, "projections", **FAST))
+    try:
+        wait_until(lambda: count(store, "audit_trail") == written, 60, "the replayed events")
+    finally:
+        fixed.halt()
+        publisher.halt()
+    assert fixed.member.stats.dead_letters == 0
+    projections = select_projections(settings)
+    assert projection_rows(store, projections) == rebuild(settings, postgres_server.create_schema().dsn)
     store.close()

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
 
-from consumers import parking
+from consumers import dead_letter_replay, parking
 from consumers.dead_letters import MAX_HEADERS, MAX_KEY, DeadLetter, decode_dead_letter
 from consumers.kafka_settings import RECORD_OVERHEAD, KafkaSettings
 
@@ -111,3 +111,23 @@ def test_only_a_refusal_of_the_record_itself_parks_it_and_only_after_the_attempt
     assert parking.should_park(too_large, 4, 4)
     for broker_away in (KafkaTimeoutError(), NotLeaderForPartitionError(), ConnectionError()):
         assert not parking.should_park(broker_away, 100, 4)
+
+
+def test_a_whole_dead_letter_gives_back_its_original_and_a_cut_one_needs_its_topic() -> None:
+    whole = letter(b"\xc1 poison", headers=[("type", b"Opened"), ("content-type", b"x")]).record("g")
+    found = dead_letter_replay.original(decode_dead_letter(whole.value), whole.headers)
+    assert (found.topic, found.partition, found.offset) == ("tickets.events", 2, 41)
+    assert (found.key, found.value, found.headers) == (TICKET_KEY, b"\xc1 poison", [("type", b"Opened")])
+    cut = letter(poison(2_000_000)).record("g", LIMIT)
+    with pytest.raises(dead_letter_replay.ReplayError, match="not whole"):
+        dead_letter_replay.original(decode_dead_letter(cut.value), cut.headers)
+    parked = letter(b"small").parked("g", 4)
+    with pytest.raises(dead_letter_replay.ReplayError, match="not whole"):
+        dead_letter_replay.original(decode_dead_letter(parked.value), parked.headers)
+
+
+def test_an_original_that_does_not_match_the_digest_is_refused() -> None:
+    sent = letter(b"\xc1 poison").record("g")
+    kept = decode_dead_letter(sent.value) | {"value": b"\xc1 changed"}
+    with pytest.raises(dead_letter_replay.ReplayError, match="value digest differs"):
+        dead_letter_replay.original(kept, sent.headers)
