@@ -67,6 +67,10 @@ class DeadLetter:
     value: bytes | None
     headers: Headers
 
+    def __post_init__(self) -> None:
+        if len(self.reason) > MAX_REASON:  # a reason may quote what was sent: keep logs and letters small
+            object.__setattr__(self, "reason", self.reason[:MAX_REASON])
+
     @classmethod
     def of(cls, record: Any, reason: str) -> DeadLetter:
         """From a kafka-python ``ConsumerRecord``."""
@@ -113,7 +117,7 @@ class DeadLetter:
         room -= len(key_kept or b"")
         value_kept = None if self.value is None else self.value[:max(0, room)]
         letter: dict[str, Any] = {
-            "reason": self.reason[:MAX_REASON], "group": group_id[:MAX_REASON],
+            "reason": self.reason, "group": group_id[:MAX_REASON],
             "topic": self.topic[:MAX_REASON], "partition": self.partition, "offset": self.offset,
             "timestamp_ms": self.timestamp_ms, "parked": parked,
             **_bytes_fields("key", self.key, key_kept), **_bytes_fields("value", self.value, value_kept),
