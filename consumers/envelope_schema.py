@@ -5,8 +5,10 @@ integer ``actor``, an unknown desk, a payload field of the wrong type, ...) must
 projection: it would crash the projection on every restart. ``checked`` refuses it with an
 ``EnvelopeError`` naming the field and the rule, and the consumer dead-letters it.
 
-The checks are cheap on purpose (they run for every consumed event): type tests, fixed-shape
-text tests, and memoized parsing of the values that recur (times, actors).
+No text may hold the NUL character (U+0000): PostgreSQL's text cannot store it, so a projection
+writing it would fail on every restart. The checks are cheap on purpose (they run for every
+consumed event): type tests, fixed-shape text tests, and memoized parsing of the values that
+recur (ids, times, actors).
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ def parse_time(text: str) -> datetime:
 
 
 def _text(value: Any) -> bool:
-    return type(value) is str
+    return type(value) is str and "\x00" not in value
 
 
 def _some_text(value: Any) -> bool:
-    return type(value) is str and value != ""
+    return type(value) is str and value != "" and "\x00" not in value
 
 
 def _int(value: Any) -> bool:
@@ -72,11 +74,11 @@ def _time_or_nil(value: Any) -> bool:
 
 
 def _text_or_nil(value: Any) -> bool:
-    return value is None or type(value) is str
+    return value is None or _text(value)
 
 
 def _text_map(value: Any) -> bool:
-    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
+    return type(value) is dict and all(_text(k) and _text(v) for k, v in value.items())
 
 
 #: How deep maps and lists may nest in a payload (today's payloads nest 2 deep).
@@ -90,14 +92,19 @@ def _plain(value: Any, depth: int = 1) -> bool:
         return False
     if type(value) is dict:
         for key, item in value.items():
-            if type(key) is not str:
-                return False
-            if type(item) not in _SCALARS and not _plain(item, depth + 1):
+            if type(key) is not str or "\x00" in key or not _plain_item(item, depth):
                 return False
         return True
     if type(value) is list:
-        return all(type(item) in _SCALARS or _plain(item, depth + 1) for item in value)
+        return all(_plain_item(item, depth) for item in value)
     return False
+
+
+def _plain_item(item: Any, depth: int) -> bool:
+    kind = type(item)
+    if kind is str:
+        return "\x00" not in item
+    return kind in _SCALARS or _plain(item, depth + 1)
 
 
 def _hash(value: Any) -> bool:
@@ -122,13 +129,13 @@ def _channel(value: Any) -> bool:
 
 
 Kind = tuple[Callable[[Any], bool], str]
-TEXT: Kind = (_text, "a str")
-SOME_TEXT: Kind = (_some_text, "a non-empty str")
+TEXT: Kind = (_text, "a str without NUL")
+SOME_TEXT: Kind = (_some_text, "a non-empty str without NUL")
 INT: Kind = (_int, "an int")
 TIME: Kind = (_time, "a time YYYY-MM-DDTHH:MM:SS.ffffffZ")
 TIME_OR_NIL: Kind = (_time_or_nil, "a time YYYY-MM-DDTHH:MM:SS.ffffffZ or nil")
-TEXT_OR_NIL: Kind = (_text_or_nil, "a str or nil")
-TEXT_MAP: Kind = (_text_map, "a map of str to str")
+TEXT_OR_NIL: Kind = (_text_or_nil, "a str without NUL or nil")
+TEXT_MAP: Kind = (_text_map, "a map of str to str, without NUL")
 HASH: Kind = (_hash, "64 lower-case hex digits")
 ACTOR: Kind = (_actor, "role:id with a known role")
 CHANNEL: Kind = (_channel, f"one of {', '.join(CHANNELS)}")
@@ -169,11 +176,11 @@ def checked(
             raise EnvelopeError(f"{name} must be an int >= {minimum}")
     desk = values["desk"]
     if not _some_text(desk):
-        raise EnvelopeError("desk must be a non-empty str")
+        raise EnvelopeError(f"desk must be {SOME_TEXT[1]}")
     if desks is not None and desk not in desks:
         raise EnvelopeError(f"desk {desk[:100]!r} is not a desk of this catalogue")
     if not _some_text(values["ticket_number"]):
-        raise EnvelopeError("ticket_number must be a non-empty str")
+        raise EnvelopeError(f"ticket_number must be {SOME_TEXT[1]}")
     if not _time(values["occurred_at"]):
         raise EnvelopeError(f"occurred_at must be {TIME[1]}")
     if not _time(values["recorded_at"]):

@@ -21,8 +21,8 @@ OPENED = next(m for m in SAMPLES if m["type"] == "Opened")
 BROKEN: dict[str, list[Any]] = {
     "ticket_id": [None, 5, "not-a-uuid", "672E4940-4DD6-5BCF-8CB4-9AE0F13981D7",
                   "672e49404dd65bcf8cb49ae0f13981d7", "{672e4940-4dd6-5bcf-8cb4-9ae0f13981d7}"],
-    "ticket_number": [None, 7, "", b"VIA-1", ["VIA-1"]],
-    "desk": [None, 3, "", "nosuch"],
+    "ticket_number": [None, 7, "", b"VIA-1", ["VIA-1"], "VIA-\x001"],
+    "desk": [None, 3, "", "nosuch", "vianet\x00"],
     "type": [None, 1, "", "Deleted", "opened"],
     "version": [None, "1", 0, -1, 1.0, True],
     "schema": [None, 2, "1", True, 1.0],
@@ -96,7 +96,8 @@ def test_unknown_payload_fields_are_allowed_but_must_be_plain_json() -> None:
     deep: Any = "leaf"
     for _ in range(MAX_DEPTH + 1):
         deep = {"d": deep}
-    for bad in ({"later": b"bytes"}, {"later": {b"bin-key": "x"}}, {"later": deep}, {"later": [[b"x"]]}):
+    for bad in ({"later": b"bytes"}, {"later": {b"bin-key": "x"}}, {"later": deep}, {"later": [[b"x"]]},
+                {"title": "a\x00b"}, {"later": ["\x00"]}, {"later": {"k\x00": 1}}):
         reason = refusal({**OPENED, "payload": {**OPENED["payload"], **bad}})
         assert reason.startswith("payload must hold only")
 
