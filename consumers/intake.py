@@ -181,8 +181,10 @@ class Intake:
         self._stop.wait(parking.backoff(sent.attempts, self.settings.retry_backoff_s))
         if self._stop.is_set():
             raise error
+        # The intake does not give up (going back would answer the whole batch again): it keeps
+        # trying what the broker refuses for the broker's sake, and parks what it refuses for its own.
         park_after = self.settings.park_after_attempts
-        if not outgoing.parked and parking.should_park(error, sent.attempts, park_after):
+        if parking.next_try(error, sent.attempts, park_after, outgoing.parked) == parking.PARK:
             why = f"{type(error).__name__}: {error}"[:300]
             outgoing = sent.outgoing = parked_record(self.topics.dlq, outgoing, self.group_id,
                                                      sent.attempts, why)

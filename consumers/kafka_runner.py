@@ -247,9 +247,10 @@ class GroupRunner:
         """What to send next for a refused dead letter: the same, or its parked form."""
         self.log.warning("dead_letter_refused", partition=letter.partition, offset=letter.offset,
                          error=type(error).__name__, attempt=attempt, parked=parked)
-        if parked or (parking.retriable(error) and attempt >= self.settings.park_after_attempts):
+        decision = parking.next_try(error, attempt, self.settings.park_after_attempts, parked)
+        if decision == parking.GIVE_UP:
             raise DeadLettersUnsent(f"tickets.dlq refused a dead letter: {type(error).__name__}")
-        if parking.should_park(error, attempt, self.settings.park_after_attempts):
+        if decision == parking.PARK:
             return letter, letter.parked(self.group_id, attempt), True
         return letter, record, parked
 

@@ -46,6 +46,18 @@ def should_park(error: BaseException, attempts: int, park_after: int) -> bool:
     return attempts >= park_after and not retriable(error)
 
 
+AGAIN, PARK, GIVE_UP = "again", "park", "give_up"
+
+
+def next_try(error: BaseException, attempts: int, park_after: int, parked: bool) -> str:
+    """After ``attempts`` refused sends: ``AGAIN`` (the same, after ``backoff``), ``PARK`` (send the
+    parked letter instead), or ``GIVE_UP`` (the broker takes nothing, or not even the parked
+    letter: a caller that can go back to its stored offsets does, and tries the batch later)."""
+    if parked or (retriable(error) and attempts >= park_after):
+        return GIVE_UP
+    return PARK if should_park(error, attempts, park_after) else AGAIN
+
+
 @dataclass(frozen=True)
 class RefusedSend:
     """A send the producer refused before it reached the broker (``send`` raised), as a future

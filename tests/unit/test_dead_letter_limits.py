@@ -131,3 +131,11 @@ def test_an_original_that_does_not_match_the_digest_is_refused() -> None:
     kept = decode_dead_letter(sent.value) | {"value": b"\xc1 changed"}
     with pytest.raises(dead_letter_replay.ReplayError, match="value digest differs"):
         dead_letter_replay.original(kept, sent.headers)
+
+
+def test_a_refused_dead_letter_is_sent_again_then_parked_and_given_up_only_for_the_broker() -> None:
+    too_large, away = MessageSizeTooLargeError(), KafkaTimeoutError()
+    decide = parking.next_try
+    assert [decide(too_large, n, 4, parked=False) for n in (1, 2, 3, 4)] == ["again"] * 3 + ["park"]
+    assert decide(too_large, 1, 4, parked=True) == "give_up"  # not even the parked letter
+    assert [decide(away, n, 4, parked=False) for n in (1, 3, 4)] == ["again", "again", "give_up"]
