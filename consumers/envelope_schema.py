@@ -5,10 +5,11 @@ integer ``actor``, an unknown desk, a payload field of the wrong type, ...) must
 projection: it would crash the projection on every restart. ``checked`` refuses it with an
 ``EnvelopeError`` naming the field and the rule, and the consumer dead-letters it.
 
-No text may hold the NUL character (U+0000): PostgreSQL's text cannot store it, so a projection
-writing it would fail on every restart. The checks are cheap on purpose (they run for every
-consumed event): type tests, fixed-shape text tests, and memoized parsing of the values that
-recur (ids, times, actors).
+Text a projection may keep in a column may not hold the NUL character (U+0000): PostgreSQL's text
+cannot store it, so the projection would fail on every restart. Free text (a title, the desk-
+specific fields) travels only inside the payload's JSON, where NUL is written ``\\u0000``. The
+checks are cheap on purpose (they run for every consumed event): type tests, fixed-shape text
+tests, and memoized parsing of the values that recur (ids, times, actors).
 """
 
 from __future__ import annotations
@@ -77,8 +78,12 @@ def _text_or_nil(value: Any) -> bool:
     return value is None or _text(value)
 
 
+def _free_text(value: Any) -> bool:
+    return type(value) is str
+
+
 def _text_map(value: Any) -> bool:
-    return type(value) is dict and all(_text(k) and _text(v) for k, v in value.items())
+    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
 
 
 #: How deep maps and lists may nest in a payload (today's payloads nest 2 deep).
@@ -92,19 +97,12 @@ def _plain(value: Any, depth: int = 1) -> bool:
         return False
     if type(value) is dict:
         for key, item in value.items():
-            if type(key) is not str or "\x00" in key or not _plain_item(item, depth):
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item, depth + 1)):
                 return False
         return True
     if type(value) is list:
-        return all(_plain_item(item, depth) for item in value)
+        return all(type(item) in _SCALARS or _plain(item, depth + 1) for item in value)
     return False
-
-
-def _plain_item(item: Any, depth: int) -> bool:
-    kind = type(item)
-    if kind is str:
-        return "\x00" not in item
-    return kind in _SCALARS or _plain(item, depth + 1)
 
 
 def _hash(value: Any) -> bool:
@@ -135,7 +133,9 @@ INT: Kind = (_int, "an int")
 TIME: Kind = (_time, "a time YYYY-MM-DDTHH:MM:SS.ffffffZ")
 TIME_OR_NIL: Kind = (_time_or_nil, "a time YYYY-MM-DDTHH:MM:SS.ffffffZ or nil")
 TEXT_OR_NIL: Kind = (_text_or_nil, "a str without NUL or nil")
-TEXT_MAP: Kind = (_text_map, "a map of str to str, without NUL")
+TEXT_MAP: Kind = (_text_map, "a map of str to str")
+#: Free text (a title, a reason typed by a person): it travels only inside the payload's JSON.
+FREE_TEXT: Kind = (_free_text, "a str")
 HASH: Kind = (_hash, "64 lower-case hex digits")
 ACTOR: Kind = (_actor, "role:id with a known role")
 CHANNEL: Kind = (_channel, f"one of {', '.join(CHANNELS)}")
@@ -145,7 +145,7 @@ CHANNEL: Kind = (_channel, f"one of {', '.join(CHANNELS)}")
 PAYLOADS: dict[str, tuple[tuple[str, Kind], ...]] = {
     "Opened": (("number", SOME_TEXT), ("desk", SOME_TEXT), ("policy_version", INT),
                ("plan", TEXT), ("category", TEXT), ("severity", TEXT), ("requester", TEXT),
-               ("requester_role", TEXT), ("title", TEXT), ("fields", TEXT_MAP)),
+               ("requester_role", TEXT), ("title", FREE_TEXT), ("fields", TEXT_MAP)),
     "SeveritySet": (("severity", TEXT), ("previous", TEXT), ("reason", TEXT)),
     "Assigned": (("agent", TEXT), ("level", TEXT)),
     "Responded": (),
@@ -154,7 +154,7 @@ PAYLOADS: dict[str, tuple[tuple[str, Kind], ...]] = {
     "Escalated": (("level", TEXT), ("previous", TEXT), ("reason", TEXT), ("target", TEXT_OR_NIL)),
     "AutoCloseWarned": (("closes_at", TIME),),
     "Closed": (("reason", TEXT),),
-    "Reopened": (("reason", TEXT),),
+    "Reopened": (("reason", FREE_TEXT),),
 }
 
 
