@@ -1,8 +1,9 @@
 """The consumer-group runner: ``tickets.events`` into projections, offsets stored with the rows.
 
 One loop per process: poll a batch, sort it (``consumers.kafka_batch``), send what cannot be
-decoded to ``tickets.dlq`` (acknowledged before anything is stored, so a dead letter is never
-lost; a crash may send it twice), then in ONE read-store transaction advance the partitions'
+decoded or breaks the envelope's schema to ``tickets.dlq`` (``consumers.dead_letter_sender``:
+acknowledged before anything is stored, so a dead letter is never lost, a crash may send it twice;
+one the broker keeps refusing is parked), then in ONE read-store transaction advance the partitions'
 offsets (``consumers.consumer_offsets``, which also fences a member that lost its partitions) and
 apply the envelopes to every projection through ``read_batches``/``apply_read`` (the version gate
 skips duplicates), the offsets' statements sent with the projections' reads (on PostgreSQL a
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import sqlite3
 import threading
 import time
@@ -32,13 +32,13 @@ from typing import Any
 
 import psycopg
 import structlog
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
 from consumers import parking
 from consumers.commit_pacing import PacedCommits
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
-from consumers.dead_letters import DeadLetter, DeadLetterRecord
+from consumers.dead_letter_sender import DeadLetterSender
 from consumers.envelope import decode_with_entry
 from consumers.kafka_batch import PolledBatch, sort_records
 from consumers.kafka_settings import KafkaSettings
@@ -51,10 +51,6 @@ log = structlog.get_logger("tickets.consumer")
 RETRYABLE: tuple[type[BaseException], ...] = (
     sqlite3.OperationalError, psycopg.OperationalError, ConnectionError, TimeoutError,
 )
-
-class DeadLettersUnsent(ConnectionError):
-    """The broker did not take a batch's dead letters (retryable: the batch comes again)."""
-
 
 #: Called in the loop's thread after each batch and when idle, with the partitions owned now.
 Tick = Callable[[frozenset[int]], None]
@@ -97,7 +93,6 @@ class GroupRunner:
     ) -> None:
         self.settings = settings
         self.on_applied = on_applied
-        self.on_parked = on_parked
         #: Envelopes of other desks than these (when given: the catalogue's) are dead letters.
         self._decode = functools.partial(decode_with_entry, desks=desks)
         self.group_id = settings.topic_prefix + group
@@ -108,8 +103,8 @@ class GroupRunner:
         self.tick_every = tick_every
         self.stats = RunnerStats()
         self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
-        self._producer: KafkaProducer | None = None
-        self._producer_overrides = producer_overrides or {}
+        self._dead_letters = DeadLetterSender(settings, self.group_id, on_parked=on_parked,
+                                              producer_overrides=producer_overrides)
         self._rewind = False
         self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
         _create_tables(store, self.projections)
@@ -176,8 +171,9 @@ class GroupRunner:
                              self._decode)
         if batch.records == 0:
             return 0
-        if batch.dead:
-            self._send_dead(batch.dead)
+        if batch.dead:  # acknowledged (or parked) before anything is stored; never lost
+            self.stats.parked += self._dead_letters.send(batch.dead)
+            self.stats.dead_letters += len(batch.dead)
         moves = {p: (owned[p], n) for p, n in batch.next_offsets.items()}
         try:
             self._store(batch, moves)
@@ -217,54 +213,6 @@ class GroupRunner:
                     self.log.warning("event_set_aside", projection=projection.name,
                                      ticket_id=item.envelope.ticket_id, version=item.envelope.version,
                                      position=item.envelope.position, reason=item.reason)
-
-    def _send_dead(self, dead: list[DeadLetter]) -> None:
-        """Every dead letter acknowledged before the batch is stored. One the broker refuses is
-        tried again after a growing wait and, refused for its own sake ``park_after_attempts``
-        times, parked (``consumers.parking``); a broker that stays away ends in ``DeadLettersUnsent``
-        (retryable: the batch comes again)."""
-        if self._producer is None:
-            self._producer = KafkaProducer(**self.settings.producer_config(**self._producer_overrides))
-        pending = [(d, d.record(self.group_id, self.settings.dead_letter_max_bytes), False) for d in dead]
-        for attempt in itertools.count(1):
-            sent = [(d, r, parked, parking.send(self._producer, self.settings.topics.dlq, r.key,
-                                                r.value, r.headers)) for d, r, parked in pending]
-            self._producer.flush()
-            pending = []
-            for letter, record, parked, future in sent:
-                try:
-                    future.get(timeout=30)
-                except KafkaError as error:
-                    pending.append(self._retry_dead(letter, record, parked, error, attempt))
-                else:
-                    self._dead_letter_written(letter, parked, attempt)
-            if not pending:
-                return
-            time.sleep(parking.backoff(attempt, self.settings.retry_backoff_s))
-
-    def _retry_dead(self, letter: DeadLetter, record: DeadLetterRecord, parked: bool,
-                    error: KafkaError, attempt: int) -> tuple[DeadLetter, DeadLetterRecord, bool]:
-        """What to send next for a refused dead letter: the same, or its parked form."""
-        self.log.warning("dead_letter_refused", partition=letter.partition, offset=letter.offset,
-                         error=type(error).__name__, attempt=attempt, parked=parked)
-        decision = parking.next_try(error, attempt, self.settings.park_after_attempts, parked)
-        if decision == parking.GIVE_UP:
-            raise DeadLettersUnsent(f"tickets.dlq refused a dead letter: {type(error).__name__}")
-        if decision == parking.PARK:
-            return letter, letter.parked(self.group_id, attempt), True
-        return letter, record, parked
-
-    def _dead_letter_written(self, letter: DeadLetter, parked: bool, attempts: int) -> None:
-        self.stats.dead_letters += 1
-        if parked:
-            self.stats.parked += 1
-            self.log.error("record_parked", topic=letter.topic, partition=letter.partition,
-                           offset=letter.offset, reason=letter.reason, attempts=attempts)
-            if self.on_parked is not None:
-                self.on_parked(self.group_id)
-        else:
-            self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
-                             reason=letter.reason)
 
     def _commit_due(self) -> None:
         """Tell Kafka the offsets too, for lag tools, without waiting and at most once per interval:
@@ -333,9 +281,7 @@ class GroupRunner:
             self._commit_last()
             self.consumer.close(autocommit=False)
         finally:
-            if self._producer is not None:
-                self._producer.close()
-                self._producer = None
+            self._dead_letters.close()
 
 
 def _create_tables(store: ReadStore, projections: Sequence[Projection], attempts: int = 3) -> None:
