@@ -25,15 +25,22 @@ from typing import Any
 
 import msgpack
 
-from consumers.kafka_settings import CONTENT_TYPE_HEADER, DEAD_LETTER_CONTENT_TYPE, Headers
+from consumers.kafka_settings import (
+    CONTENT_TYPE_HEADER,
+    DEAD_LETTER_CONTENT_TYPE,
+    DEAD_LETTER_MIN_BYTES,
+    Headers,
+)
 
 REASON_HEADER = "dlq-reason"
 PARKED_HEADER = "dlq-parked"
 #: Reasons are cut to this many characters in the value (and 1000 bytes in the header).
 MAX_REASON = 1000
-#: The original key is kept as the dead letter's key only up to this size (a ticket's is 36 bytes).
+#: The original key is kept as the dead letter's key only up to this size (and a sixteenth of the
+#: limit; a ticket's is 36 bytes).
 MAX_KEY = 4096
-#: Original headers are kept, in order, while together they take at most this many bytes.
+#: Original headers are kept, in order, while together they take at most this many bytes (and an
+#: eighth of the limit).
 MAX_HEADERS = 64 * 1024
 #: Room for the map's other fields, msgpack's framing and the record's own overhead.
 FRAME = 16 * 1024
@@ -80,31 +87,34 @@ class DeadLetter:
 
     def record(self, group_id: str, max_bytes: int = DEAD_LETTER_MAX_BYTES) -> DeadLetterRecord:
         """The dead letter to send, at most ``max_bytes``: what of the original fits, and digests."""
-        headers, dropped = self._headers(parked=False)
-        key = self.key if self.key is not None and len(self.key) <= MAX_KEY else None
-        room = max_bytes - FRAME - len(key or b"") - sum(len(n) + len(v) for n, v in headers)
+        if max_bytes < DEAD_LETTER_MIN_BYTES:
+            raise ValueError(f"a dead letter needs at least {DEAD_LETTER_MIN_BYTES} bytes, not {max_bytes}")
+        headers, dropped = self._headers(min(MAX_HEADERS, max_bytes // 8))
+        key = self.key if self.key is not None and len(self.key) <= min(MAX_KEY, max_bytes // 16) else None
+        room = (max_bytes - FRAME - len(key or b"")
+                - sum(len(n.encode("utf-8")) + len(v) for n, v in headers))
         return DeadLetterRecord(key, self._value(group_id, room, dropped, parked=False), headers)
 
     def parked(self, group_id: str, attempts: int) -> DeadLetterRecord:
         """The smallest dead letter that still locates the record: none of its bytes, its digests,
         ``parked`` true and the attempts made; no original headers; the key only if a ticket's."""
-        headers, dropped = self._headers(parked=True)
+        headers, dropped = self._headers(-1, parked=True)
         key = self.key if self.key is not None and len(self.key) <= 64 else None
         value = self._value(group_id, 0, dropped, parked=True, attempts=attempts)
         return DeadLetterRecord(key, value, headers)
 
-    def _headers(self, *, parked: bool) -> tuple[Headers, int]:
+    def _headers(self, room: int, *, parked: bool = False) -> tuple[Headers, int]:
+        """The original headers that fit in ``room`` bytes, in order, then ours; and how many were
+        left out."""
         kept: Headers = []
-        if not parked:
-            room = MAX_HEADERS
-            for name, value in self.headers:
-                if name in (CONTENT_TYPE_HEADER, REASON_HEADER, PARKED_HEADER):
-                    continue
-                size = len(name.encode("utf-8")) + len(value)
-                if size > room:
-                    break
-                kept.append((name, value))
-                room -= size
+        for name, value in self.headers:
+            if name in (CONTENT_TYPE_HEADER, REASON_HEADER, PARKED_HEADER):
+                continue
+            size = len(name.encode("utf-8")) + len(value)
+            if size > room:
+                break
+            kept.append((name, value))
+            room -= size
         ours: Headers = [(CONTENT_TYPE_HEADER, DEAD_LETTER_CONTENT_TYPE.encode("ascii")),
                          (REASON_HEADER, self.reason.encode("utf-8")[:MAX_REASON])]
         if parked:

@@ -39,6 +39,8 @@ DEAD_LETTER_CONTENT_TYPE = "application/msgpack; schema=dead-letter-v1"
 Headers = list[tuple[str, bytes]]
 #: What a record adds to its key, value and headers in a produce request (batch and record framing).
 RECORD_OVERHEAD = 4096
+#: The least a dead letter may be given: its own fields take up to 16 KiB (``consumers.dead_letters``).
+DEAD_LETTER_MIN_BYTES = 32 * 1024
 
 
 class KafkaConfigured(Protocol):
@@ -123,9 +125,10 @@ class KafkaSettings:
     retry_backoff_s: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0 < self.dead_letter_max_bytes <= self.max_request_size - RECORD_OVERHEAD:
+        if not DEAD_LETTER_MIN_BYTES <= self.dead_letter_max_bytes <= self.max_request_size - RECORD_OVERHEAD:
             raise ValueError(
-                f"dead_letter_max_bytes ({self.dead_letter_max_bytes}) must be positive and at most "
+                f"dead_letter_max_bytes ({self.dead_letter_max_bytes}) must be at least "
+                f"{DEAD_LETTER_MIN_BYTES} and at most "
                 f"max_request_size - {RECORD_OVERHEAD} ({self.max_request_size - RECORD_OVERHEAD}), "
                 "or dead letters of large records could not be written")
         if self.park_after_attempts < 1:

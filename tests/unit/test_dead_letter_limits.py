@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
 
 from consumers import dead_letter_replay, parking
@@ -60,7 +62,7 @@ def test_headers_are_kept_in_order_while_they_fit_and_the_rest_counted() -> None
     assert sent.size() <= LIMIT
 
 
-@pytest.mark.parametrize("limit", [64 * 1024, 300_000, 1_000_000])
+@pytest.mark.parametrize("limit", [32 * 1024, 64 * 1024, 300_000, 1_000_000])
 def test_every_limit_holds_for_a_tombstone_a_small_and_a_large_poison(limit: int) -> None:
     for value in (None, b"\xc1", poison(3 * limit)):
         sent = letter(value).record("g", limit)
@@ -92,6 +94,8 @@ def test_a_long_reason_is_cut_in_the_value_and_the_header() -> None:
 def test_settings_refuse_a_dead_letter_limit_the_producer_could_not_send() -> None:
     with pytest.raises(ValueError, match="dead_letter_max_bytes"):
         KafkaSettings("k:9092", dead_letter_max_bytes=1_048_576)
+    with pytest.raises(ValueError, match="dead_letter_max_bytes"):
+        KafkaSettings("k:9092", dead_letter_max_bytes=1_000)
     with pytest.raises(ValueError, match="park_after_attempts"):
         KafkaSettings("k:9092", park_after_attempts=0)
     settings = KafkaSettings("k:9092", max_request_size=2_000_000, dead_letter_max_bytes=1_500_000)
@@ -139,3 +143,19 @@ def test_a_refused_dead_letter_is_sent_again_then_parked_and_given_up_only_for_t
     assert [decide(too_large, n, 4, parked=False) for n in (1, 2, 3, 4)] == ["again"] * 3 + ["park"]
     assert decide(too_large, 1, 4, parked=True) == "give_up"  # not even the parked letter
     assert [decide(away, n, 4, parked=False) for n in (1, 3, 4)] == ["again", "again", "give_up"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.integers(0, 3_000_000) | st.none(), key=st.integers(0, 200_000) | st.none(),
+       headers=st.lists(st.tuples(st.text(max_size=20), st.integers(0, 300_000)), max_size=12),
+       limit=st.integers(32 * 1024, 1_000_000))
+def test_no_dead_letter_exceeds_its_limit_whatever_the_sizes(
+    value: int | None, key: int | None, headers: list[tuple[str, int]], limit: int,
+) -> None:
+    original = letter(None if value is None else b"v" * value, None if key is None else b"k" * key,
+                      [(name, b"h" * size) for name, size in headers] or [("type", b"Opened")])
+    sent = original.record("g", limit)
+    kept = decode_dead_letter(sent.value)
+    assert sent.size() <= limit
+    assert kept["value_size"] == value and kept["key_size"] == key
+    assert (kept["value"] is None) == (value is None)
