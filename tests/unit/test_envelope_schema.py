@@ -10,7 +10,10 @@ import pytest
 
 from consumers.envelope import EnvelopeError, decode, decode_with_entry
 from consumers.envelope_schema import MAX_DEPTH, PAYLOADS
+from consumers.store_reader import StoreReader
+from domain.desk import TicketDesk
 from domain.ticket import Ticket
+from tests.unit.legacy_events import store_v1_opened
 from tests.unit.test_envelope_decoding import sample_maps
 
 SAMPLES = sample_maps()
@@ -134,3 +137,15 @@ def _valid_payload(event_type: str) -> dict[str, Any]:
                             "Assigned": {"agent": "a-1", "level": "L1"},
                             "Escalated": {"level": "L2", "previous": "L1", "reason": "rule", "target": None}}
     return made.get(event_type, {})
+
+
+def test_an_event_an_older_version_stored_passes_the_schema_once_sealed(desk: TicketDesk) -> None:
+    """Upcast before sealing, a v1 ``Opened`` (contact details as fields of their own) is a valid
+    envelope of today's schema: the consumers never dead-letter old history."""
+    store_v1_opened(desk)
+    envelopes = StoreReader(desk).read(0, 10)
+    assert [e.type for e in envelopes] == ["Opened"]
+    known = frozenset(d.id for d in desk.catalogue.desks())
+    data = envelopes[0].encode()
+    assert decode(data, known) == decode_with_entry(data, known)
+    assert decode(data, known).payload["fields"]["contact_name"] == "Ann"
