@@ -6,8 +6,8 @@ projection: it would crash the projection on every restart. ``checked`` refuses 
 ``EnvelopeError`` naming the field and the rule, and the consumer dead-letters it.
 
 Text a projection may keep in a column may not hold the NUL character (U+0000): PostgreSQL's text
-cannot store it, so the projection would fail on every restart. Free text (a title, the desk-
-specific fields) travels only inside the payload's JSON, where NUL is written ``\\u0000``. The
+cannot store it, so the projection would fail on every restart. Free text (a title, the
+desk-specific fields) travels only inside the payload's JSON, where NUL is written ``\\u0000``. The
 checks are cheap on purpose (they run for every consumed event): type tests, fixed-shape text
 tests, and memoized parsing of the values that recur (ids, times, actors).
 """
