@@ -46,6 +46,7 @@ from projections.base import apply_batch, create_schema
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
 from tickets.devservers import PostgresDatabase
+from tickets.kafka_wiring import desk_ids
 from tickets.projections_registry import all_projections
 
 FAST = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20}
@@ -86,8 +87,9 @@ def plain(kafka: KafkaSettings, dsn: str, total: int) -> float:
 def runner(kafka: KafkaSettings, dsn: str, total: int, profile: bool,
            sort: str = "tottime") -> tuple[float, float]:
     """(events/s, this process's CPU µs per event: its loop and kafka-python's IO thread)."""
-    member = GroupRunner(kafka, "bench", ReadStore(dsn), all_projections(load_catalogue()),
-                         consumer_overrides=FAST)
+    catalogue = load_catalogue()
+    member = GroupRunner(kafka, "bench", ReadStore(dsn), all_projections(catalogue),
+                         consumer_overrides=FAST, desks=desk_ids(catalogue))
     freeze_startup_objects()  # as `tickets consume` does before its loop
     profiler = cProfile.Profile() if profile else None
     while member.step(100) == 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
@@ -19,9 +19,12 @@ from uuid import UUID
 
 import msgpack
 
+from consumers.envelope_schema import SCHEMA as SCHEMA
+from consumers.envelope_schema import EnvelopeError as EnvelopeError
+from consumers.envelope_schema import checked
+from consumers.envelope_schema import parse_time as parse_time
 from domain.history import HistoryEntry
 
-SCHEMA = 1
 CONTENT_TYPE = "application/msgpack; schema=ticket-event-v1"
 GENESIS = "0" * 64
 #: The top-level keys every envelope has; a decoder refuses a map without them.
@@ -29,14 +32,6 @@ FIELDS = (
     "ticket_id", "ticket_number", "desk", "type", "version", "schema", "occurred_at",
     "recorded_at", "position", "actor", "channel", "payload", "prev_hash", "hash",
 )
-
-
-class EnvelopeError(ValueError):
-    """Bytes that are not a valid envelope; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @lru_cache(maxsize=1 << 16)
@@ -47,14 +42,6 @@ def format_time(value: datetime) -> str:
     if value.utcoffset():
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-@lru_cache(maxsize=1 << 16)
-def parse_time(text: str) -> datetime:
-    """The inverse of ``format_time``; refuses any other shape (it is a wire format)."""
-    if len(text) != 27 or text[-1] != "Z" or text[10] != "T" or text[19] != ".":
-        raise ValueError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
-    return datetime.fromisoformat(text)
 
 
 def iso_wire_time(iso: str) -> str:
@@ -196,36 +183,25 @@ def _unpacked_map(data: bytes) -> dict[Any, Any]:
     return raw
 
 
-def decode(data: bytes) -> Envelope:
-    """Decode and check an envelope; anything else raises ``EnvelopeError`` with the reason."""
+def _values(data: bytes) -> dict[str, Any]:
+    """The envelope's fields from ``data`` (fields it does not know are left out)."""
     raw = _unpacked_map(data)
-    missing = [name for name in FIELDS if name not in raw]
-    if missing:
-        raise EnvelopeError(f"missing fields: {', '.join(missing)}")
-    if raw["schema"] != SCHEMA:
-        raise EnvelopeError(f"unsupported schema {raw['schema']!r}; this reader knows {SCHEMA}")
-    kinds = {"version": int, "position": int, "payload": dict, "type": str, "ticket_id": str,
-             "occurred_at": str, "recorded_at": str, "hash": str, "prev_hash": str}
-    for name, kind in kinds.items():
-        if not isinstance(raw[name], kind) or isinstance(raw[name], bool):
-            raise EnvelopeError(f"{name} must be {kind.__name__}")
     try:
-        UUID(raw["ticket_id"])
-        parse_time(raw["occurred_at"])
-        parse_time(raw["recorded_at"])
-    except ValueError as error:
-        raise EnvelopeError(f"malformed id or time: {error}") from None
-    return Envelope(**{name: raw[name] for name in FIELDS})
+        return {name: raw[name] for name in FIELDS}
+    except KeyError:
+        missing = [name for name in FIELDS if name not in raw]
+        raise EnvelopeError(f"missing fields: {', '.join(missing)}") from None
 
 
-#: ``decode``'s checks of field types, built once.
-_KINDS: tuple[tuple[str, type], ...] = (
-    ("version", int), ("position", int), ("payload", dict), ("type", str), ("ticket_id", str),
-    ("occurred_at", str), ("recorded_at", str), ("hash", str), ("prev_hash", str),
-)
+def decode(data: bytes, desks: Container[str] | None = None) -> Envelope:
+    """Decode and check an envelope against its schema (``consumers.envelope_schema``); anything
+    else raises ``EnvelopeError`` with the reason. ``desks``: the desks a consumer knows."""
+    values = _values(data)
+    checked(values, desks)
+    return Envelope(**values)
 
 
-def decode_with_entry(data: bytes) -> Envelope:
+def decode_with_entry(data: bytes, desks: Container[str] | None = None) -> Envelope:
     """``decode``, with the envelope's ``history_entry`` already in place.
 
     The same checks, the same envelope and the same ``EnvelopeError`` reasons as ``decode`` (a test
@@ -233,24 +209,8 @@ def decode_with_entry(data: bytes) -> Envelope:
     consumer that folds every envelope parses the id once instead of twice, and the envelope is
     built without the frozen dataclass's field-by-field ``__init__``.
     """
-    raw = _unpacked_map(data)
-    try:
-        values = {name: raw[name] for name in FIELDS}
-    except KeyError:
-        missing = [name for name in FIELDS if name not in raw]
-        raise EnvelopeError(f"missing fields: {', '.join(missing)}") from None
-    if values["schema"] != SCHEMA:
-        raise EnvelopeError(f"unsupported schema {values['schema']!r}; this reader knows {SCHEMA}")
-    for name, kind in _KINDS:
-        value = values[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise EnvelopeError(f"{name} must be {kind.__name__}")
-    try:
-        ticket_id = UUID(values["ticket_id"])
-        occurred = parse_time(values["occurred_at"])
-        recorded = parse_time(values["recorded_at"])
-    except ValueError as error:
-        raise EnvelopeError(f"malformed id or time: {error}") from None
+    values = _values(data)
+    ticket_id, occurred, recorded = checked(values, desks)
     envelope: Envelope = object.__new__(Envelope)
     envelope.__dict__.update(values)
     envelope.__dict__["history_entry"] = HistoryEntry(

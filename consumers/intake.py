@@ -18,11 +18,14 @@ One loop per process, a member of consumer group ``<prefix>intake`` (auto-commit
 
 So a crash anywhere leaves the offsets of every batch not fully answered uncommitted and those
 batches are delivered again; each command's receipt answers it again with its first answer, and
-nothing is applied twice. When the store or the broker fails (retryable), including an answer the
-broker refused, the loop forgets the batches still waiting, seeks back to the last committed
-offsets, waits a little longer each time, and tries again. A commit refused because the group
-rebalanced is logged and left: the partition's new owner gets the batch again and answers it from
-receipts.
+nothing is applied twice. When the store or the broker fails (retryable), the loop forgets the
+batches still waiting, seeks back to the last committed offsets, waits a little longer each time,
+and tries again. An answer or dead letter the broker refuses is sent again on its own (nothing
+else of its batch twice) after a wait that doubles each time, and after
+``KafkaSettings.park_after_attempts`` refusals for its own sake its record is parked
+(``consumers.parking``): one record the broker will not take never holds a partition. A commit
+refused because the group rebalanced is logged and left: the partition's new owner gets the batch
+again and answers it from receipts.
 """
 
 from __future__ import annotations
@@ -37,10 +40,11 @@ from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers import parking
 from consumers.commit_pacing import PacedCommits
-from consumers.intake_acks import Offsets, UnacknowledgedBatches
+from consumers.intake_acks import Offsets, SendRefused, Sent, UnacknowledgedBatches
 from consumers.intake_messages import IntakeRecord
-from consumers.intake_outputs import Outgoing, answers_for
+from consumers.intake_outputs import Outgoing, answers_for, parked_record
 from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
 
@@ -60,6 +64,7 @@ class IntakeStats:
     rejected: int = 0
     dead_letters: int = 0
     retries: int = 0
+    parked: int = 0
 
 
 class Intake:
@@ -71,8 +76,13 @@ class Intake:
         max_unacknowledged: int = 8,
         consumer_overrides: Mapping[str, Any] | None = None,
         producer_overrides: Mapping[str, Any] | None = None,
+        on_parked: parking.OnParked | None = None,
     ) -> None:
         self.desk = desk
+        self.settings = settings
+        self.on_parked = on_parked
+        #: Set when the loop is asked to stop; waits between attempts end early on it.
+        self._stop = threading.Event()
         self.topics = settings.topics
         self.group_id = settings.topic_prefix + group
         self.allowed = allowed
@@ -106,10 +116,12 @@ class Intake:
             return 0
         batch = {tp: list(records) for tp, records in polled.items() if records}
         records = [IntakeRecord.of(r) for tp in sorted(batch) for r in batch[tp]]
-        outcome = answers_for(self.desk, records, self.topics, self.group_id, self.allowed)
+        outcome = answers_for(self.desk, records, self.topics, self.group_id, self.allowed,
+                              self.settings.dead_letter_max_bytes)
         self._unacknowledged.add(
             self._send(outcome.outgoing),
-            {tp: OffsetAndMetadata(rs[-1].offset + 1, "", -1) for tp, rs in batch.items()})
+            {tp: OffsetAndMetadata(rs[-1].offset + 1, "", -1) for tp, rs in batch.items()},
+            outcome.outgoing)
         for letter in outcome.dead_letters:
             self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
                              reason=letter.reason)
@@ -120,25 +132,75 @@ class Intake:
         self.stats.dead_letters += len(outcome.dead_letters)
         self.log.debug("intake_batch", records=len(records), accepted=outcome.accepted,
                        rejected=outcome.rejected, dead_letters=len(outcome.dead_letters))
-        self._settle(wait_for=len(self._unacknowledged) - self.max_unacknowledged)
+        self._settle(keep=self.max_unacknowledged)
         return len(records)
 
     def _send(self, outgoing: Sequence[Outgoing]) -> list[Any]:
-        """Hand the records to the producer; its futures tell when the broker has them."""
-        return [self.producer.send(o.topic, key=o.key, value=o.value, headers=o.headers)
-                for o in outgoing]
+        """Hand the records to the producer; its futures tell when the broker has them (a record
+        the producer refuses at once, e.g. over ``max_request_size``, as a failed future)."""
+        return [parking.send(self.producer, o.topic, o.key, o.value, o.headers) for o in outgoing]
 
-    def _settle(self, wait_for: int = 0) -> None:
+    def _settle(self, keep: int | None = None) -> None:
         """Commit the offsets of the oldest batches whose answers are all acknowledged (waiting
-        for the oldest ``wait_for`` batches), when a commit is due; raises the error of an answer
-        the broker refused."""
-        offsets = self._unacknowledged.settle(wait_for, self.send_timeout)
-        if offsets:
-            self._processed.update(offsets)
-            self._to_commit.add(offsets)
+        until at most ``keep`` batches are left unacknowledged), when a commit is due. An answer
+        or dead letter the broker refused is sent again after a growing wait, or parked
+        (``_try_again``); nothing else is sent twice."""
+        while True:
+            wait_for = 0 if keep is None else len(self._unacknowledged) - keep
+            try:
+                offsets = self._unacknowledged.settle(wait_for, self.send_timeout)
+            except SendRefused as refused:
+                self._settled(refused.settled)
+                self._try_again(refused.sent, refused.error)
+                continue
+            self._settled(offsets)
+            break
         due = self._to_commit.due(self.consumer.assignment()) if self._to_commit else {}
         if due:
             self._commit(due)
+
+    def _settled(self, offsets: Offsets) -> None:
+        if offsets:
+            self._processed.update(offsets)
+            self._to_commit.add(offsets)
+
+    def _try_again(self, sent: Sent, error: BaseException) -> None:
+        """Send a refused answer or dead letter again after a wait that grows with each attempt;
+        refused for its own sake ``park_after_attempts`` times, park its record instead
+        (``consumers.parking``). When stopping, raise: the batch comes again after a restart."""
+        outgoing: Outgoing = sent.outgoing
+        if self._stop.is_set():
+            raise error
+        if not sent.future.is_done:  # only the wait timed out: the producer is still on it
+            self.log.warning("intake_answer_waiting", topic=outgoing.topic, error=type(error).__name__)
+            return
+        self.log.warning("intake_send_refused", topic=outgoing.topic, error=type(error).__name__,
+                         attempt=sent.attempts, parked=outgoing.parked,
+                         partition=None if outgoing.record is None else outgoing.record.partition,
+                         offset=None if outgoing.record is None else outgoing.record.offset)
+        self._stop.wait(parking.backoff(sent.attempts, self.settings.retry_backoff_s))
+        if self._stop.is_set():
+            raise error
+        # The intake does not give up (going back would answer the whole batch again): it keeps
+        # trying what the broker refuses for the broker's sake, and parks what it refuses for its own.
+        park_after = self.settings.park_after_attempts
+        if parking.next_try(error, sent.attempts, park_after, outgoing.parked) == parking.PARK:
+            why = f"{type(error).__name__}: {error}"[:300]
+            outgoing = sent.outgoing = parked_record(self.topics.dlq, outgoing, self.group_id,
+                                                     sent.attempts, why)
+            self._parked(outgoing)
+        sent.attempts += 1
+        sent.future = parking.send(self.producer, outgoing.topic, outgoing.key, outgoing.value,
+                                   outgoing.headers)
+
+    def _parked(self, outgoing: Outgoing) -> None:
+        record = outgoing.record
+        self.stats.parked += 1
+        self.log.error("record_parked", topic=record.topic if record else None,
+                       partition=record.partition if record else None,
+                       offset=record.offset if record else None, reason=outgoing.reason)
+        if self.on_parked is not None:
+            self.on_parked(self.group_id)
 
     def _commit(self, offsets: Offsets) -> None:
         """Commit offsets without waiting: their answers are already acknowledged, so a commit
@@ -155,7 +217,7 @@ class Intake:
         still owned."""
         try:
             self.producer.flush(timeout=self.send_timeout)
-            self._settle(wait_for=len(self._unacknowledged))
+            self._settle(keep=0)
         except RETRYABLE as error:  # their batches come again: answered from receipts
             self.log.warning("intake_answers_unacknowledged", error=type(error).__name__)
         owned = self.consumer.assignment()
@@ -181,6 +243,7 @@ class Intake:
     def run(self, stop: threading.Event, poll_ms: int = 100, max_backoff: float = 30.0) -> IntakeStats:
         """Consume until ``stop`` is set; then leave the group and close."""
         self.log.info("intake_started", allow_list=self.allowed is not None)
+        self._stop = stop
         backoff, failed = 0.5, False
         try:
             while not stop.is_set():
@@ -200,7 +263,8 @@ class Intake:
             self.close()
             self.log.info("intake_stopped", records=self.stats.records,
                           accepted=self.stats.accepted, rejected=self.stats.rejected,
-                          dead_letters=self.stats.dead_letters, retries=self.stats.retries)
+                          dead_letters=self.stats.dead_letters, retries=self.stats.retries,
+                          parked=self.stats.parked)
         return self.stats
 
     def close(self) -> None:

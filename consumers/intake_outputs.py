@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgpack
 
-from consumers.dead_letters import DeadLetter
+from consumers.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
 from consumers.intake_apply import Applied, apply_commands
 from consumers.intake_messages import (
     SERVICE_HEADER,
@@ -33,6 +34,10 @@ from domain.commands import Answer
 
 ANSWER_CONTENT_TYPE = "application/msgpack; schema=intake-answer-v1"
 STATUS_HEADER = "status"
+#: A longer ``service`` header cannot be a service id (1-128 characters): it is not repeated.
+MAX_SERVICE_HEADER = 512
+#: Error texts in answers are cut to this many characters (they may quote what was sent).
+MAX_ERROR_TEXT = 1000
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class Outgoing:
     key: bytes | None
     value: bytes
     headers: Headers
+    #: The record this is about, and the dead letter's reason (None: an answer), for parking.
+    record: IntakeRecord | None = None
+    reason: str | None = None
+    parked: bool = False
 
 
 @dataclass
@@ -52,12 +61,24 @@ class BatchOutcome:
 
 
 def answer_record(topic: str, record: IntakeRecord, answer: Answer) -> Outgoing:
+    """The answer's record; never larger than a few KiB, whatever the command carried (the
+    ``service`` header is repeated only when it can be a service id, an error message is cut)."""
     status = "accepted" if answer.accepted else "rejected"
     headers: Headers = [(CONTENT_TYPE_HEADER, ANSWER_CONTENT_TYPE.encode("ascii")),
                         (STATUS_HEADER, status.encode("ascii"))]
-    headers += [(name, value) for name, value in record.headers if name == SERVICE_HEADER][:1]
+    headers += [(name, value) for name, value in record.headers
+                if name == SERVICE_HEADER and len(value) <= MAX_SERVICE_HEADER][:1]
     key = answer_key(record, answer.command_id).encode("utf-8")
-    return Outgoing(topic, key, msgpack.packb(answer.as_map(), use_bin_type=True), headers)
+    return Outgoing(topic, key, msgpack.packb(_bounded(answer.as_map()), use_bin_type=True), headers,
+                    record)
+
+
+def _bounded(answer: dict[str, Any]) -> dict[str, Any]:
+    error = answer.get("error")
+    if isinstance(error, dict) and any(isinstance(v, str) and len(v) > MAX_ERROR_TEXT
+                                       for v in error.values()):
+        answer["error"] = {k: v[:MAX_ERROR_TEXT] if isinstance(v, str) else v for k, v in error.items()}
+    return answer
 
 
 def dead_letter(record: IntakeRecord, reason: str) -> DeadLetter:
@@ -66,8 +87,21 @@ def dead_letter(record: IntakeRecord, reason: str) -> DeadLetter:
                       value=record.value, headers=list(record.headers))
 
 
-def dead_letter_record(topic: str, letter: DeadLetter, group_id: str) -> Outgoing:
-    return Outgoing(topic, letter.key, letter.value_bytes(group_id), letter.dlq_headers())
+def dead_letter_record(topic: str, letter: DeadLetter, group_id: str, record: IntakeRecord,
+                       max_bytes: int = DEAD_LETTER_MAX_BYTES) -> Outgoing:
+    sent = letter.record(group_id, max_bytes)
+    return Outgoing(topic, sent.key, sent.value, sent.headers, record, letter.reason)
+
+
+def parked_record(dlq: str, refused: Outgoing, group_id: str, attempts: int, error: str) -> Outgoing:
+    """In place of ``refused`` (an answer or a dead letter the broker would not take): the parked
+    dead letter of its record (``DeadLetter.parked``), saying what was refused and why."""
+    if refused.record is None:
+        raise ValueError("only what is about an intake record can be parked")
+    what = "answer" if refused.reason is None else f"dead letter ({refused.reason})"
+    letter = dead_letter(refused.record, f"parked: its {what} was refused {attempts} times: {error}")
+    sent = letter.parked(group_id, attempts)
+    return Outgoing(dlq, sent.key, sent.value, sent.headers, refused.record, letter.reason, parked=True)
 
 
 def _refused(refusal: Refusal) -> Answer:
@@ -76,7 +110,7 @@ def _refused(refusal: Refusal) -> Answer:
 
 def answers_for(
     desk: StagingDesk, records: Sequence[IntakeRecord], topics: Topics, group_id: str,
-    allowed: frozenset[str] | None,
+    allowed: frozenset[str] | None, dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
 ) -> BatchOutcome:
     """Apply the batch's commands and say what to send, in the records' order."""
     read = [read_record(record, allowed) for record in records]
@@ -95,7 +129,8 @@ def answers_for(
         outcome.outgoing.append(answer_record(topics.intake_results, item.record, answer))
         if letter is not None:
             outcome.dead_letters.append(letter)
-            outcome.outgoing.append(dead_letter_record(topics.dlq, letter, group_id))
+            outcome.outgoing.append(dead_letter_record(topics.dlq, letter, group_id, item.record,
+                                                       dead_letter_max_bytes))
         if answer.accepted:
             outcome.accepted += 1
         else:

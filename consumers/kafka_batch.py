@@ -6,7 +6,7 @@ stay in offset order, which keeps each ticket's events in order (a ticket lives 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +24,13 @@ class PolledBatch:
     records: int = 0
 
 
-def sort_records(polled: Mapping[Any, Sequence[Any]], signing: SigningKeys | None = None) -> PolledBatch:
-    """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``);
-    with ``signing``, a record it does not verify is a dead letter before it is decoded."""
+def sort_records(
+    polled: Mapping[Any, Sequence[Any]], decode: Callable[[bytes], Envelope] = decode_with_entry,
+    signing: SigningKeys | None = None,
+) -> PolledBatch:
+    """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``)
+    with ``decode`` (``decode_with_entry``, given the consumer's desks); with ``signing``, a record
+    it does not verify is a dead letter before it is decoded."""
     batch = PolledBatch()
     for tp, records in polled.items():
         if not records:
@@ -40,7 +44,7 @@ def sort_records(polled: Mapping[Any, Sequence[Any]], signing: SigningKeys | Non
                 batch.dead.append(DeadLetter.of(record, refused))
                 continue
             try:
-                batch.envelopes.append(decode_with_entry(record.value))
+                batch.envelopes.append(decode(record.value))
             except EnvelopeError as error:
                 batch.dead.append(DeadLetter.of(record, error.reason))
         batch.next_offsets[tp.partition] = records[-1].offset + 1

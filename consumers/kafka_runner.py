@@ -1,16 +1,17 @@
 """The consumer-group runner: ``tickets.events`` into projections, offsets stored with the rows.
 
 One loop per process: poll a batch, sort it (``consumers.kafka_batch``), send what cannot be
-decoded, or is not signed by a configured key (``consumers.signing``), to ``tickets.dlq``
-(acknowledged before anything is stored, so a dead letter is never lost; a crash may send it
-twice), then in ONE read-store transaction advance the partitions' offsets
-(``consumers.consumer_offsets``, which also fences a member that lost its partitions) and apply
-the envelopes to every projection through ``read_batches``/``apply_read`` (the group's admission,
-``projections.admission``, skips duplicates and sets aside a gap, a hash that is not the content's
-and a broken link, for every projection together), the offsets' statements sent with the
-projections' reads (on PostgreSQL a pipelined transaction: two round trips a batch), and on
-PostgreSQL a ``NOTIFY`` on ``tickets_read_model`` naming the group, delivered when the batch
-commits. Only after that commit are the offsets committed to Kafka too, without waiting and at most once per
+decoded, breaks the envelope's schema, or is not signed by a configured key (``consumers.signing``)
+to ``tickets.dlq`` (``consumers.dead_letter_sender``: acknowledged before anything is stored, so a
+dead letter is never lost, a crash may send it twice; one the broker keeps refusing is parked),
+then in ONE read-store transaction advance the partitions' offsets (``consumers.consumer_offsets``,
+which also fences a member that lost its partitions) and apply the envelopes to every projection
+through ``read_batches``/``apply_read`` (the group's admission, ``projections.admission``, skips
+duplicates and sets aside a gap, a hash that is not the content's and a broken link, for every
+projection together), the offsets' statements sent with the projections' reads (on PostgreSQL a
+pipelined transaction: two round trips a batch), and on PostgreSQL a ``NOTIFY`` on
+``tickets_read_model`` naming the group, delivered when the batch commits. Only after that commit
+are the offsets committed to Kafka too, without waiting and at most once per
 ``commit_interval_ms``, for lag tools; the read store is the truth: on assignment the runner seeks
 to the stored offsets, and to the beginning of a partition it has none for.
 
@@ -23,21 +24,24 @@ pause past the session timeout), the offset fence rolls that batch back. Auto-co
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import structlog
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers import parking
 from consumers.commit_pacing import PacedCommits
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
-from consumers.dead_letters import DeadLetter
+from consumers.dead_letter_sender import DeadLetterSender
+from consumers.envelope import decode_with_entry
 from consumers.kafka_batch import PolledBatch, sort_records
 from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
@@ -61,6 +65,7 @@ class RunnerStats:
     dead_letters: int = 0
     set_aside: int = 0
     fenced: int = 0
+    parked: int = 0
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -84,10 +89,14 @@ class GroupRunner:
         self, settings: KafkaSettings, group: str, store: ReadStore,
         projections: Sequence[Projection], *, tick: Tick | None = None, tick_every: float = 1.0,
         consumer_overrides: dict[str, Any] | None = None,
+        producer_overrides: dict[str, Any] | None = None,
         on_applied: Callable[[str, int], None] | None = None,
+        on_parked: parking.OnParked | None = None, desks: Container[str] | None = None,
     ) -> None:
         self.settings = settings
         self.on_applied = on_applied
+        #: Envelopes of other desks than these (when given: the catalogue's) are dead letters.
+        self._decode = functools.partial(decode_with_entry, desks=desks)
         self.group_id = settings.topic_prefix + group
         self.topic = settings.topics.events
         self.store = store
@@ -96,7 +105,8 @@ class GroupRunner:
         self.tick_every = tick_every
         self.stats = RunnerStats()
         self._owned: dict[int, int | None] = {}  # partition -> next offset as stored (None: no row)
-        self._producer: KafkaProducer | None = None
+        self._dead_letters = DeadLetterSender(settings, self.group_id, on_parked=on_parked,
+                                              producer_overrides=producer_overrides)
         self._rewind = False
         self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
         _create_tables(store, self.projections)
@@ -160,11 +170,12 @@ class GroupRunner:
             return 0
         owned = self._owned.copy()
         batch = sort_records({tp: rs for tp, rs in polled.items() if tp.partition in owned},
-                             self.settings.signing)
+                             self._decode, self.settings.signing)
         if batch.records == 0:
             return 0
-        if batch.dead:
-            self._send_dead(batch.dead)
+        if batch.dead:  # acknowledged (or parked) before anything is stored; never lost
+            self.stats.parked += self._dead_letters.send(batch.dead)
+            self.stats.dead_letters += len(batch.dead)
         moves = {p: (owned[p], n) for p, n in batch.next_offsets.items()}
         try:
             self._store(batch, moves)
@@ -205,19 +216,6 @@ class GroupRunner:
                                      ticket_id=item.envelope.ticket_id, version=item.envelope.version,
                                      position=item.envelope.position, reason=item.reason)
 
-    def _send_dead(self, dead: list[DeadLetter]) -> None:
-        if self._producer is None:
-            self._producer = KafkaProducer(**self.settings.producer_config())
-        futures = [self._producer.send(self.settings.topics.dlq, key=d.key,
-                                       value=d.value_bytes(self.group_id), headers=d.dlq_headers())
-                   for d in dead]
-        self._producer.flush()
-        for letter, future in zip(dead, futures, strict=True):
-            future.get(timeout=30)  # raises if the broker refused: better stop than lose it
-            self.stats.dead_letters += 1
-            self.log.warning("dead_letter", partition=letter.partition, offset=letter.offset,
-                             reason=letter.reason)
-
     def _commit_due(self) -> None:
         """Tell Kafka the offsets too, for lag tools, without waiting and at most once per interval:
         the read store holds the truth (the runner seeks to it on assignment), so a commit lost,
@@ -249,7 +247,7 @@ class GroupRunner:
     def run(self, stop: threading.Event, poll_ms: int = 100) -> RunnerStats:
         """Consume until ``stop`` is set; then leave the group and close."""
         self.log.info("consumer_started", projections=[p.name for p in self.projections])
-        last_tick = 0.0
+        last_tick, failures = 0.0, 0
         try:
             while not stop.is_set():
                 try:
@@ -257,6 +255,7 @@ class GroupRunner:
                         self.take([TopicPartition(self.topic, p) for p in sorted(self._owned)])
                         self._rewind = False
                     self.step(poll_ms)
+                    failures = 0
                     due = time.monotonic() - last_tick >= self.tick_every
                     if self.tick is not None and due:
                         last_tick = time.monotonic()
@@ -264,15 +263,19 @@ class GroupRunner:
                 except RETRYABLE as error:
                     # The consumer's position moved past a batch that may not be stored: go back to
                     # the stored offsets once the database answers again.
-                    self.log.warning("consumer_retry", error=type(error).__name__, detail=str(error))
+                    failures += 1
+                    wait = parking.backoff(failures, 1.0)
+                    self.log.warning("consumer_retry", error=type(error).__name__, detail=str(error),
+                                     retry_in=wait)
                     self._rewind = True
                     with contextlib.suppress(Exception):
                         self.store.close()  # a broken connection is replaced on next use
-                    stop.wait(1.0)
+                    stop.wait(wait)
         finally:
             self.close()
             self.log.info("consumer_stopped", events=self.stats.events, batches=self.stats.batches,
-                          dead_letters=self.stats.dead_letters, set_aside=self.stats.set_aside)
+                          dead_letters=self.stats.dead_letters, set_aside=self.stats.set_aside,
+                          parked=self.stats.parked)
         return self.stats
 
     def close(self) -> None:
@@ -280,9 +283,7 @@ class GroupRunner:
             self._commit_last()
             self.consumer.close(autocommit=False)
         finally:
-            if self._producer is not None:
-                self._producer.close()
-                self._producer = None
+            self._dead_letters.close()
 
 
 def _create_tables(store: ReadStore, projections: Sequence[Projection], attempts: int = 3) -> None:

@@ -38,6 +38,10 @@ CONTENT_TYPE_HEADER = "content-type"
 DEAD_LETTER_CONTENT_TYPE = "application/msgpack; schema=dead-letter-v1"
 
 Headers = list[tuple[str, bytes]]
+#: What a record adds to its key, value and headers in a produce request (batch and record framing).
+RECORD_OVERHEAD = 4096
+#: The least a dead letter may be given: its own fields take up to 16 KiB (``consumers.dead_letters``).
+DEAD_LETTER_MIN_BYTES = 32 * 1024
 
 
 class KafkaConfigured(Protocol):
@@ -116,6 +120,26 @@ class KafkaSettings:
     #: The publisher signs every event record with these; consumers refuse records they do not
     #: verify (``consumers.signing``). None: no signing and no check.
     signing: SigningKeys | None = None
+    #: Producer: the largest request it sends (kafka-python's default; Apache Kafka's brokers
+    #: accept 1,048,588-byte batches by default). A record over it is refused before it is sent.
+    max_request_size: int = 1_048_576
+    #: A dead letter's key, value and headers together never exceed this (``consumers.dead_letters``
+    #: keeps what fits of a larger poison, with its digest and size), so it is always writable.
+    dead_letter_max_bytes: int = 1_000_000
+    #: A dead letter or answer the broker refuses is tried this many times, waiting
+    #: ``retry_backoff_s`` doubled each time, before its record is parked (``consumers.parking``).
+    park_after_attempts: int = 4
+    retry_backoff_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not DEAD_LETTER_MIN_BYTES <= self.dead_letter_max_bytes <= self.max_request_size - RECORD_OVERHEAD:
+            raise ValueError(
+                f"dead_letter_max_bytes ({self.dead_letter_max_bytes}) must be at least "
+                f"{DEAD_LETTER_MIN_BYTES} and at most "
+                f"max_request_size - {RECORD_OVERHEAD} ({self.max_request_size - RECORD_OVERHEAD}), "
+                "or dead letters of large records could not be written")
+        if self.park_after_attempts < 1:
+            raise ValueError(f"park_after_attempts ({self.park_after_attempts}) must be at least 1")
 
     @classmethod
     def of(cls, settings: KafkaConfigured, **overrides: Any) -> KafkaSettings:
@@ -150,6 +174,7 @@ class KafkaSettings:
             "batch_size": self.batch_size,
             "compression_type": self.compression_type,
             "partitioner": TicketPartitioner(),
+            "max_request_size": self.max_request_size,
             "metrics_enabled": self.client_metrics,
         }
         config.update(overrides)

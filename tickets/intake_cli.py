@@ -18,6 +18,7 @@ from consumers.intake import INTAKE_GROUP, Intake
 from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
 from domain.errors import ValidationError
+from tickets import metrics
 from tickets.cli_types import positive_int, positive_seconds
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings, intake_services
@@ -43,7 +44,8 @@ def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: 
         raise ValidationError("set KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers",
                               field="KAFKA_BOOTSTRAP_SERVERS", rule="required")
     return Intake(build_staging_desk(settings), KafkaSettings.of(settings, **overrides),
-                  allowed=intake_services(), group=group, max_records=max_records)
+                  allowed=intake_services(), group=group, max_records=max_records,
+                  on_parked=metrics.record_parked)
 
 
 def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:

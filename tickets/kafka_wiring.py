@@ -15,6 +15,7 @@ from consumers.readstore import ReadStore
 from consumers.scheduler_timers import SchedulerTimersProjection
 from consumers.store_reader import StoreReader
 from consumers.store_wake import store_wake
+from domain.catalogue import Catalogue
 from domain.clock import Clock, SystemClock
 from projections.base import Projection
 from tickets import metrics
@@ -68,7 +69,13 @@ def build_consumer(settings: Settings, group: str = PROJECTIONS_GROUP, names: Se
     kafka = kafka_settings(settings, **overrides)
     store = ReadStore(settings.read_model_url)
     return GroupRunner(kafka, group, store, select_projections(settings, names),
-                       on_applied=metrics.events_applied)
+                       on_applied=metrics.events_applied, on_parked=metrics.record_parked,
+                       desks=desk_ids(build_catalogue(settings)))
+
+
+def desk_ids(catalogue: Catalogue) -> frozenset[str]:
+    """The desks a consumer accepts envelopes of (``consumers.envelope.decode``'s ``desks``)."""
+    return frozenset(desk.id for desk in catalogue.desks())
 
 
 class _Partitions:
@@ -96,7 +103,8 @@ def build_scheduler_member(
     partitions = _Partitions()
     scheduler = PartitionScheduler(desk, store, the_clock)
     runner = GroupRunner(kafka, group, store, [SchedulerTimersProjection(catalogue, partitions.of)],
-                         tick=lambda owned: _tick(scheduler, owned), tick_every=tick_every)
+                         tick=lambda owned: _tick(scheduler, owned), tick_every=tick_every,
+                         on_parked=metrics.record_parked, desks=desk_ids(catalogue))
     partitions.count = runner.partition_count()
     return runner, scheduler
 

@@ -18,6 +18,12 @@ TIMERS_FIRED = Counter(
     "Timer actions the scheduler sent, by outcome (fired, refused:<rule>, conflict).", ["outcome"],
 )
 
+RECORDS_PARKED = Counter(
+    "tickets_records_parked",
+    "Records parked on tickets.dlq because what had to be written about them was refused "
+    "(see docs/kafka.md, Parked records), by consumer group.", ["group"],
+)
+
 
 def events_applied(projection: str, count: int) -> None:
     """Count ``count`` events applied to ``projection`` (call after the batch is committed)."""
@@ -34,3 +40,8 @@ def timer_fired(outcome: str, count: int = 1) -> None:
 def _outcome_label(outcome: str) -> str:
     """Bound the label's values: the rule after ``refused:`` comes from a fixed set in the domain."""
     return outcome if len(outcome) <= 64 else outcome[:64]
+
+
+def record_parked(group: str) -> None:
+    """Count a record parked by consumer group ``group`` (``consumers.parking``)."""
+    RECORDS_PARKED.labels(group=group).inc()

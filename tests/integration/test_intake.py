@@ -60,9 +60,9 @@ def running(intake: Intake) -> Iterator[Intake]:
 class Service:
     """A service on the other side: sends commands, reads the answers by key."""
 
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, **producer_overrides: Any) -> None:
         self.topics = settings.topics
-        self.producer = KafkaProducer(**settings.producer_config(linger_ms=0))
+        self.producer = KafkaProducer(**settings.producer_config(linger_ms=0, **producer_overrides))
         self.answers = KafkaConsumer(bootstrap_servers=settings.servers(), fetch_max_wait_ms=20,
                                      enable_auto_commit=False)
         partitions = self.answers.partitions_for_topic(self.topics.intake_results) or set()

@@ -1,4 +1,5 @@
 """Intake offsets are committed only behind acknowledged answers, in order, and never past a refusal.
+A refused answer is handed back to be sent again on its own; its batch waits for it.
 
 The futures are kafka-python's own (what ``KafkaProducer.send`` returns), completed by the test
 the way the producer's sender completes them when the broker answers.
@@ -13,7 +14,7 @@ from kafka import OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
 
-from consumers.intake_acks import UnacknowledgedBatches
+from consumers.intake_acks import SendRefused, UnacknowledgedBatches
 
 P0, P1 = TopicPartition("tickets.intake", 0), TopicPartition("tickets.intake", 1)
 
@@ -77,14 +78,30 @@ def test_a_batch_without_answers_to_wait_for_is_settled_in_turn() -> None:
     assert batches.settle() == {P1: offset(4)}
 
 
-def test_a_refused_answer_raises_and_forgets_every_batch_kept() -> None:
+def test_a_refused_answer_is_handed_back_with_what_settled_before_it_and_nothing_past_it() -> None:
     batches = UnacknowledgedBatches()
-    batches.add([acked()], {P0: offset(2)})
-    batches.add([acked(), refused(NotLeaderForPartitionError())], {P0: offset(4)})
-    batches.add([acked()], {P0: offset(6)})
-    with pytest.raises(NotLeaderForPartitionError):
+    batches.add([acked()], {P0: offset(2)}, ["a"])
+    batches.add([acked(), refused(NotLeaderForPartitionError())], {P0: offset(4)}, ["b", "c"])
+    batches.add([acked()], {P0: offset(6)}, ["d"])
+    with pytest.raises(SendRefused) as refusal:
         batches.settle()
-    assert len(batches) == 0 and batches.settle() == {}  # nothing past the refusal, ever
+    assert refusal.value.settled == {P0: offset(2)} and refusal.value.sent.outgoing == "c"
+    assert isinstance(refusal.value.error, NotLeaderForPartitionError)
+    assert len(batches) == 2  # the refused batch and the one after it are kept
+    with pytest.raises(SendRefused):
+        batches.settle()  # nothing past the refusal while it stands
+    again = Sent()
+    refusal.value.sent.future = again.future  # sent again: only the refused record
+    assert batches.settle() == {}
+    again.acknowledge()
+    assert batches.settle() == {P0: offset(6)} and len(batches) == 0
+
+
+def test_forgetting_drops_every_batch_kept() -> None:
+    batches = UnacknowledgedBatches()
+    batches.add([refused(NotLeaderForPartitionError())], {P0: offset(4)})
+    batches.forget()
+    assert len(batches) == 0 and batches.settle() == {}
 
 
 def test_waiting_for_the_oldest_batches_blocks_until_they_are_acknowledged() -> None:
@@ -96,9 +113,10 @@ def test_waiting_for_the_oldest_batches_blocks_until_they_are_acknowledged() -> 
     assert batches.settle(wait_for=1) == {P0: offset(9)} and len(batches) == 1
 
 
-def test_waiting_past_the_timeout_raises_and_forgets() -> None:
+def test_waiting_past_the_timeout_hands_back_the_answer_still_under_way_and_keeps_its_batch() -> None:
     batches = UnacknowledgedBatches()
     batches.add([future()], {P0: offset(1)})
-    with pytest.raises(KafkaTimeoutError):
+    with pytest.raises(SendRefused) as refusal:
         batches.settle(wait_for=1, timeout=0.01)
-    assert len(batches) == 0
+    assert isinstance(refusal.value.error, KafkaTimeoutError)
+    assert not refusal.value.sent.future.is_done and len(batches) == 1

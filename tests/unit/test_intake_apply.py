@@ -199,6 +199,29 @@ def test_answers_for_a_batch_answer_every_record_and_dead_letter_the_malformed(
     assert kept["reason"].startswith("command: msgpack")
 
 
+def test_what_the_intake_writes_about_a_huge_record_stays_small(staging_desk: StagingDesk) -> None:
+    """A 1 MiB field name, actor or service header is quoted in no answer, log or dead letter whole."""
+    topics = Topics("p.")
+    huge = "x" * 1_100_000
+    records = [
+        IntakeRecord("p.tickets.intake", 0, 1, msgpack.packb({**opening("o-1"), huge: 1}),
+                     [("service", b"webform")]),
+        IntakeRecord("p.tickets.intake", 0, 2, msgpack.packb(opening("o-2", actor=huge)),
+                     [("service", b"webform")]),
+        IntakeRecord("p.tickets.intake", 0, 3, msgpack.packb(opening("o-3")),
+                     [("service", huge.encode())]),
+    ]
+    outcome = answers_for(staging_desk, records, topics, "p.intake", None, dead_letter_max_bytes=200_000)
+    assert outcome.rejected == 3 and len(outcome.dead_letters) == 3
+    answers = [o for o in outcome.outgoing if o.topic == topics.intake_results]
+    assert all(len(o.value) + sum(len(v) for _, v in o.headers) < 4096 for o in answers)
+    assert all(len(letter.reason) <= 1000 for letter in outcome.dead_letters)
+    for sent in (o for o in outcome.outgoing if o.topic == topics.dlq):
+        kept = decode_dead_letter(sent.value)
+        assert len(sent.value) + sum(len(v) for _, v in sent.headers) <= 200_000
+        assert kept["value_size"] == len(records[kept["offset"] - 1].value or b"")
+
+
 def test_a_staged_batch_sees_what_another_writer_recorded_since_the_last_batch(
     staging_desk: StagingDesk,
 ) -> None:

@@ -61,7 +61,7 @@ def test_topics_carry_the_prefix_and_clients_never_auto_commit() -> None:
 
 
 def envelope(version: int) -> Envelope:
-    return Envelope(ticket_id=str(uuid.UUID(int=1)), ticket_number="N-1", desk="web", type="Opened",
+    return Envelope(ticket_id=str(uuid.UUID(int=1)), ticket_number="N-1", desk="web", type="Responded",
                     version=version, occurred_at="2026-03-02T08:00:00.000000Z",
                     recorded_at="2026-03-02T08:00:00.000000Z", position=version, actor="agent:a",
                     channel="api", payload={}, prev_hash=GENESIS, hash="0" * 64)
@@ -82,11 +82,13 @@ def test_a_polled_batch_keeps_envelopes_sets_poison_apart_and_moves_every_offset
     assert [e.version for e in batch.envelopes] == [1, 2]
     assert [(d.partition, d.offset) for d in batch.dead] == [(0, 8), (2, 3)]
     assert batch.next_offsets == {0: 10, 2: 4} and batch.records == 4
-    letter = decode_dead_letter(batch.dead[0].value_bytes("g"))
+    sent = batch.dead[0].record("g")
+    letter = decode_dead_letter(sent.value)
     assert letter["value"] == b"\xc1" and letter["offset"] == 8 and letter["reason"].startswith("not msgpack")
-    headers = dict(batch.dead[0].dlq_headers())
+    assert letter["value_truncated"] is False and letter["value_size"] == 1
+    headers = dict(sent.headers)
     assert headers["type"] == b"Opened" and b"dead-letter" in headers["content-type"]
-    assert msgpack.unpackb(batch.dead[1].value_bytes("g"))["value"] is None
+    assert msgpack.unpackb(batch.dead[1].record("g").value)["value"] is None
 
 
 def test_stored_offsets_move_only_from_what_the_member_last_saw(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_with_keys_a_polled_batch_sends_what_it_does_not_verify_to_the_dead_lett
     signed = Record("t", 0, 0, 1, b"k", b"\x80", signing.sign(b"\x80"))  # signed, an empty map
     unsigned = Record("t", 0, 1, 1, b"k", b"\x80", [])
     forged = Record("t", 0, 2, 1, b"k", b"\x81", signing.sign(b"\x80"))
-    batch = sort_records({Partition("t", 0): [signed, unsigned, forged]}, signing)
+    batch = sort_records({Partition("t", 0): [signed, unsigned, forged]}, signing=signing)
     assert [(d.offset, d.reason.split(":")[0]) for d in batch.dead] == [
         (0, "missing fields"), (1, "unsigned record"), (2, "bad signature under key id 'k1'")]
     assert batch.next_offsets == {0: 3}
