@@ -122,6 +122,9 @@ def parse(message: object, identity: Actor) -> Command:
     if command_id is None or not 0 < len(command_id) <= MAX_COMMAND_ID:
         raise ValidationError(f"command_id is required (1-{MAX_COMMAND_ID} characters)",
                               field="command_id", rule="required")
+    if not command_id.isprintable():
+        raise ValidationError("command_id must be printable text (no control characters)",
+                              field="command_id", rule="printable")
     actor = Actor.parse(message["actor"]) if "actor" in message else identity
     check_may_act_as(identity, actor)
     return Command(

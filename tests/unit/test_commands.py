@@ -53,6 +53,9 @@ def test_a_redelivered_command_is_applied_once(desk: TicketDesk) -> None:
         (open_message(expected_version=True), "expected_version", "type"),
         (open_message(desk="nope"), "desk", "known_desk"),
         (open_message(severity="Z"), "severity", "severity_in_plan"),
+        (open_message(command_id="a\x00b"), "command_id", "printable"),
+        (open_message(command_id="line\nbreak"), "command_id", "printable"),
+        (open_message(command_id="x" * 129), "command_id", "required"),
     ],
 )
 def test_bad_messages_are_rejected_naming_field_and_rule(
