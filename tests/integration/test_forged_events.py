@@ -84,11 +84,11 @@ def forged_close(head: Envelope, **changes: Any) -> Envelope:
     return resealed(head, **{**fields, **changes})
 
 
-def phantom_opened(like: Envelope) -> Envelope:
-    """A valid-hash ``Opened`` for a ticket the store never had."""
-    first = resealed(like, ticket_id=str(uuid4()), version=1, type="Opened", prev_hash=GENESIS,
-                     position=like.position + 20_000)
-    return first
+def phantom_opened(desk: TicketDesk, like: Envelope) -> Envelope:
+    """A valid-hash ``Opened`` (a real ticket's, schema and all) for a ticket the store never had."""
+    opened = next(e for e in StoreReader(desk).read(0, 10_000)
+                  if e.ticket_id == like.ticket_id and e.type == "Opened")
+    return resealed(opened, ticket_id=str(uuid4()), position=like.position + 20_000)
 
 
 def same_as_rebuilt(settings: Settings, store: ReadStore, rebuilt_url: str) -> None:
@@ -188,7 +188,7 @@ def test_without_signing_a_resealed_forgery_or_a_phantom_ticket_is_reported_by_v
     try:
         wait_until(lambda: count(store, "audit_trail") == written, 60, "the sample events")
         head = open_ticket_head(desk)
-        resealed_close, phantom = forged_close(head), phantom_opened(head)
+        resealed_close, phantom = forged_close(head), phantom_opened(desk, head)
         produce(settings, [(resealed_close, []), (phantom, [])])
         wait_until(lambda: count(store, "audit_trail") == written + 2, 30, "the forgeries")
     finally:
@@ -221,7 +221,7 @@ def test_with_signing_keys_unsigned_and_wrongly_signed_records_go_to_the_dead_le
         wait_until(lambda: count(store, "audit_trail") == written, 60, "the events signed with k1")
         publisher.halt()
         head = open_ticket_head(desk)
-        close, phantom = forged_close(head), phantom_opened(head)
+        close, phantom = forged_close(head), phantom_opened(desk, head)
         stranger = parse_keys(f"k9:{secrets.token_hex(32)}", None)
         impostor = parse_keys(f"k1:{secrets.token_hex(32)}", None)
         forged = [(close, []), (phantom, []), (close, stranger.sign(close.encode())),
