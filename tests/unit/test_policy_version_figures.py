@@ -29,6 +29,7 @@ from replay.rebuild import rebuild
 from replay.what_if import what_if
 from tests.unit.conftest import AGENT, SERVICE, at
 from tests.unit.replay_week import project
+from tests.unit.test_seed_rules import changed_library  # noqa: F401 (a fixture)
 from tickets.config import persistence_env
 from tickets.http.ticket_detail import ticket_detail
 from tickets.projections_registry import all_projections
@@ -206,3 +207,23 @@ def test_a_ticket_whose_version_the_catalogue_lacks_is_refused_naming_the_versio
         assert (caught.value.field, caught.value.rule) == ("policy_version", "known_policy_version")
         assert "nl-vendor has no policy version 1" in caught.value.message
     assert current_only.sla(upgrade.new).clock("first_response") is not None
+
+
+def test_version_1_keeps_its_dates_when_the_holidays_library_changes(
+    upgrade: Upgrade, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Version 1 pins the dates the package gave it (Good Friday included), so a later ``holidays``
+    release (here: Easter Monday 2026 gone, 8 April a new holiday) moves none of its figures."""
+    before = first_response(upgrade.engine, upgrade.old)
+    superseded = resources.files("domain").joinpath("policies", "superseded", "nl-vendor-v1.toml")
+    text = superseded.read_text("utf-8")
+    unpinned = tmp_path / "nl-vendor-v1-unpinned.toml"
+    unpinned.write_text(text[:text.index("[calendars.office.holiday_dates.")], encoding="utf-8")
+
+    request.getfixturevalue("changed_library")
+    assert first_response(upgrade.engine, upgrade.old) == before
+    # The control: the same version without its pinned dates would have moved, to Easter Monday
+    # (1 hour on Thursday, Good Friday still closed, 7 hours on Monday 6 April).
+    moved = {t.number: t.changed for t in what_if(upgrade.engine, unpinned, SINCE, UNTIL).tickets}
+    assert [o.after.due for o in moved[upgrade.old] if o.kind == "first_response"] == [
+        at("2026-04-06T16:00:00+02:00")]
