@@ -5,9 +5,8 @@ live in ``domain/policies/``, the versions they superseded in ``domain/policies/
 (kept so the tickets opened under them keep their figures); a user adds a desk by dropping a file
 into a directory passed to :func:`load_catalogue`. Every mistake in a file is a
 :class:`PolicyError` naming the file, the dotted key and the reason, so a typo never passes
-silently. The reading is done by
-``policy_toml`` (typed tables), ``desk_loader`` and ``policy_calendars`` (the desk and its
-calendars) and ``durations`` (durations as written).
+silently. The reading is done by ``policy_toml`` (typed tables), ``desk_loader`` and
+``policy_calendars`` (the desk and its calendars) and ``durations`` (durations as written).
 """
 
 from __future__ import annotations
