@@ -82,7 +82,7 @@ class SchedulerTimersProjection(Projection):
         return aside
 
     def _rows(self, facts: TicketFacts, envelope: Envelope) -> list[tuple[Any, ...]]:
-        desk = self.catalogue.desk(facts.desk)
+        desk = self.catalogue.desk(facts.desk, facts.policy_version)
         report = compute(facts, desk, now=envelope.occurred)
         rows = []
         for clock in report.clocks:

@@ -112,7 +112,7 @@ class TicketDesk(Application[UUID]):
 
     def sla(self, ref: str | UUID, *, now: datetime | None = None, explain: bool = False) -> SlaReport:
         facts = self.facts(ref)
-        return compute(facts, self.catalogue.desk(facts.desk), now or self.clock.now(),
+        return compute(facts, self.catalogue.desk(facts.desk, facts.policy_version), now or self.clock.now(),
                        explain=explain)
 
     def opened_ticket_ids(self) -> Iterator[UUID]:
@@ -243,7 +243,7 @@ class TicketDesk(Application[UUID]):
                 field="expected_version", rule="optimistic_concurrency", ticket=ticket.number,
             )
         occurred_at, now = self._when(at)
-        command(ticket, self.catalogue.desk(ticket.desk), occurred_at, now)
+        command(ticket, self.catalogue.desk(ticket.desk, ticket.policy_version), occurred_at, now)
         try:
             self.save(ticket, *self._receipts(command_id, ticket))
         except IntegrityError:

@@ -78,7 +78,7 @@ class DashboardProjection(Projection):
         states, last, aside = fold_batch(state, batch, self._step)
         touched = {ticket_id: states[ticket_id] for ticket_id in sorted(last)}
         old = [DashboardRow.from_values(values) for values in rows.rows() if values[0] in touched]
-        new = [dashboard_row(f, self.catalogue.desk(f.desk)) for f in touched.values()]
+        new = [dashboard_row(f, self.catalogue.desk(f.desk, f.policy_version)) for f in touched.values()]
         tx.executemany(
             "INSERT INTO dashboard_facts (ticket_id, facts) VALUES (?, ?) "
             "ON CONFLICT (ticket_id) DO UPDATE SET facts = excluded.facts",
@@ -98,7 +98,7 @@ class DashboardProjection(Projection):
         """The domain's fold, refusing a ticket whose desk or plan the catalogue does not know."""
         after = folded(facts, envelope.history_entry)
         try:
-            self.catalogue.desk(after.desk).plan(after.plan)
+            self.catalogue.desk(after.desk, after.policy_version).plan(after.plan)
         except TicketError as error:
             raise FoldError(str(error), error.rule or "known_desk_and_plan") from None
         return after

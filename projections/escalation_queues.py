@@ -90,7 +90,7 @@ class EscalationQueuesProjection(Projection):
 
     def _row(self, state: QueueState, envelope: Envelope) -> tuple[Any, ...] | None:
         """A desk or plan missing from the catalogue raises: a configuration error, not bad data."""
-        desk = self.catalogue.desk(state.facts.desk)
+        desk = self.catalogue.desk(state.facts.desk, state.facts.policy_version)
         report = sla_report(state.facts, desk, envelope.occurred)
         return queue_row(state, desk, report, envelope.position)
 

@@ -110,7 +110,7 @@ class SlaTimersProjection(Projection):
 
     def _rows(self, facts: TicketFacts, envelope: Envelope) -> list[tuple[Any, ...]]:
         """A desk or plan missing from the catalogue raises: a configuration error, not bad data."""
-        desk = self.catalogue.desk(facts.desk)
+        desk = self.catalogue.desk(facts.desk, facts.policy_version)
         report = sla_report(facts, desk, envelope.occurred)
         return timer_rows(facts, report, desk, envelope.position)
 

@@ -94,7 +94,7 @@ def as_of(
         facts = after
     assert facts is not None
     moment = at if at is not None else chosen[-1].occurred_at
-    report = compute(facts, desk.catalogue.desk(facts.desk), moment, explain=True)
+    report = compute(facts, desk.catalogue.desk(facts.desk, facts.policy_version), moment, explain=True)
     return AsOf(facts.ticket_id, facts.number, moment, facts.version, facts, report, steps)
 
 

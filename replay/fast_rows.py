@@ -55,12 +55,13 @@ _AUDIT = (f"INSERT INTO audit_trail ({', '.join(AUDIT_COLUMNS)}) "
 class Finished:
     """One ticket at the end of a batch: its state, the report its clocks come from, its facts text."""
 
-    __slots__ = ("facts_text", "report", "state", "ticket_id")
+    __slots__ = ("desk", "facts_text", "report", "state", "ticket_id")
 
     def __init__(self, state: TicketState, catalogue: Catalogue) -> None:
         self.state = state
         self.ticket_id = str(state.facts.ticket_id)
-        desk = catalogue.desk(state.facts.desk)
+        #: The desk's version the ticket was opened under: its rules and pinned holiday dates.
+        self.desk = desk = catalogue.desk(state.facts.desk, state.facts.policy_version)
         desk.plan(state.facts.plan)  # a desk and plan the catalogue knows, or the generic path
         self.report: SlaReport = compute(state.facts, desk, now=state.facts.last_occurred_at)
         self.facts_text = facts_text(state.facts)
@@ -80,7 +81,7 @@ def sla_timers(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Seale
     gone: list[tuple[Any, ...]] = []
     for t in done:
         facts, position = t.state.facts, t.state.position
-        mine = timer_rows(facts, t.report, catalogue.desk(facts.desk), position)
+        mine = timer_rows(facts, t.report, t.desk, position)
         rows += mine
         if t.state.written:
             kept = {row[1] for row in mine}
@@ -103,7 +104,7 @@ def escalation_queues(
         at = None if queue.escalated_at is None else format_time(queue.escalated_at)
         states.append((t.ticket_id, t.facts_text, queue.escalation_reason,
                        queue.escalation_target, at, position))
-        row = queue_row(queue, catalogue.desk(queue.facts.desk), t.report, position)
+        row = queue_row(queue, t.desk, t.report, position)
         if row is not None:
             rows.append(row)
         elif t.state.written:
@@ -117,7 +118,7 @@ def dashboard(catalogue: Catalogue, done: Sequence[Finished], _: Sequence[Sealed
     delta: Counter[CountKey] = Counter()
     rows: list[DashboardRow] = []
     for t in done:
-        row = dashboard_row(t.state.facts, catalogue.desk(t.state.facts.desk), t.report)
+        row = dashboard_row(t.state.facts, t.desk, t.report)
         delta.update(row.counts())
         if t.state.dashboard is not None:
             delta.subtract(t.state.dashboard.counts())

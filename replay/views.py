@@ -140,7 +140,8 @@ def what_if_text(result: WhatIf) -> str:
         for o in t.changed:
             lines.append(
                 f"  {t.number} {o.kind:<15} {o.before.state} -> {o.after.state}; due "
-                f"{iso(o.before.due) or '-'} -> {iso(o.after.due) or '-'} (calendar "
+                f"{iso(o.before.due) or '-'} -> {iso(o.after.due) or '-'} (policy "
+                f"v{o.before.policy_version} -> v{o.after.policy_version}, calendar "
                 f"{o.before.calendar} v{o.before.calendar_version} -> {o.after.calendar} "
                 f"v{o.after.calendar_version})")
     lines.append(f"total: {totals['tickets_changed']} of {totals['tickets']} ticket(s) change, "

@@ -1,11 +1,13 @@
-"""What-if SLA replay: a desk's tickets of a period, their clocks under the live policy and under another.
+"""What-if SLA replay: a desk's tickets of a period, their clocks under their own policy and under another.
 
 The other policy is a policy file (``load_desk``: a file that does not parse is a ``PolicyError``
 naming file, key and reason): a changed target, another plan's table (``plan=`` evaluates every
 ticket under one plan), an added holiday. Each ticket's history up to the end of the period is
 folded once and its clocks computed twice, as of that end; nothing is written, so the live
-projections stay untouched. Every outcome names the policy and calendar versions it was computed
-under, on both sides.
+projections stay untouched. The "before" side is the policy version each ticket was opened under
+(``Opened.policy_version``): the figures the ticket ran under, which a later version of the desk's
+file does not change. Every outcome names the policy and calendar versions it was computed under,
+on both sides.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class WhatIf:
     policy_file: str
     since: datetime
     until: datetime
-    live_version: int
+    live_version: int  # the desk's current version; each ticket's "before" is its own version
     other_version: int
     tickets: list[TicketOutcome] = field(default_factory=list)
 
@@ -131,7 +133,7 @@ def what_if(
     result = WhatIf(other.id, str(policy_file), since, until, live.version, other.version)
     for ticket_id in opened_in(app, other.id, since, until):
         facts = fold_all(e for e in app.history(ticket_id) if e.occurred_at < until)
-        before = compute(facts, live, until)
+        before = compute(facts, app.catalogue.desk(facts.desk, facts.policy_version), until)
         alternative = replace(facts, plan=plan) if plan is not None else facts
         try:
             after = compute(alternative, other, until)

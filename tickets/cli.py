@@ -114,7 +114,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> Any:
     desk = _desk(settings)
     ticket = desk.get(args.ticket)
     report = desk.sla(ticket.id, now=args.now, explain=True)
-    policy = desk.catalogue.desk(ticket.desk)
+    policy = desk.catalogue.desk(ticket.desk, ticket.policy_version)
     if args.json:
         return {
             **summary(ticket),

@@ -52,7 +52,8 @@ def _example(run: DemoRun, number: str) -> dict[str, Any]:
     entries = [e.masked() for e in trail(run.engine.store, ticket_id=ticket.id)]
     closed_at = ticket.closed_at or run.end
     before_close = fold_all(desk.history(number, until_version=ticket.version - 1))
-    countdown = compute(before_close, desk.catalogue.desk(ticket.desk), closed_at, explain=True)
+    policy = desk.catalogue.desk(before_close.desk, before_close.policy_version)
+    countdown = compute(before_close, policy, closed_at, explain=True)
     return {"ticket": number, "desk": ticket.desk, "closed_at": iso(closed_at), "audit": entries,
             "countdown": countdown, "sla": desk.sla(number, now=closed_at, explain=True)}
 

@@ -115,7 +115,20 @@ def desk_text(desk: Desk) -> str:
 
 
 def describe_catalogue(catalogue: Catalogue, desk_id: str | None, *, as_json: bool) -> Any:
+    """Each desk's current version, and the superseded versions its older tickets still run on."""
     desks = [catalogue.desk(desk_id)] if desk_id else list(catalogue.desks())
     if as_json:
-        return [desk_json(d) for d in desks]
-    return "\n\n".join(desk_text(d) for d in desks)
+        return [{**desk_json(d), "superseded": [{"version": old.version, "source": old.source}
+                                                for old in _superseded(catalogue, d)]}
+                for d in desks]
+    return "\n\n".join(desk_text(d) + _superseded_text(catalogue, d) for d in desks)
+
+
+def _superseded(catalogue: Catalogue, desk: Desk) -> list[Desk]:
+    return [d for d in catalogue.versions(desk.id) if d is not desk]
+
+
+def _superseded_text(catalogue: Catalogue, desk: Desk) -> str:
+    lines = [f"\n  superseded v{old.version} ({old.source}): tickets opened under it keep its rules"
+             for old in _superseded(catalogue, desk)]
+    return "".join(lines)

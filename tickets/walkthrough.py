@@ -41,7 +41,9 @@ def walk(settings: Settings, *, as_json: bool = False) -> Any:
     step("responded", "2026-04-02T16:00:00+02:00", lambda at: desk.respond(n, actor=agent, at=at))
     step("info requested", "2026-04-03T10:00:00+02:00",
          lambda at: desk.request_info(n, actor=agent, at=at))
-    warn_at, close_at = desk.get(n).auto_close_due(desk.catalogue.desk("nl-vendor")) or (None, None)
+    ticket = desk.get(n)
+    policy = desk.catalogue.desk(ticket.desk, ticket.policy_version)
+    warn_at, close_at = ticket.auto_close_due(policy) or (None, None)
     assert warn_at is not None and close_at is not None
     countdown = desk.sla(n, now=warn_at, explain=True)
     step("auto-close warned", iso(warn_at) or "",

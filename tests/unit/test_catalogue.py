@@ -359,13 +359,13 @@ def test_a_missing_policy_directory_is_refused(tmp_path: Path) -> None:
         load_catalogue(extra_dirs=[tmp_path / "nowhere"])
 
 
-def test_a_duplicate_desk_id_is_refused_naming_both_files(tmp_path: Path) -> None:
+def test_a_duplicate_desk_id_and_version_is_refused_naming_both_files(tmp_path: Path) -> None:
     first = write(tmp_path, BASE, "a.toml")
     second = write(tmp_path, BASE.replace('"ACM"', '"ACX"'), "b.toml")
     with pytest.raises(PolicyError) as caught:
         load_catalogue(tmp_path)
-    assert (caught.value.file, caught.value.key) == (str(second), "desk.id")
-    assert str(first) in caught.value.message
+    assert (caught.value.file, caught.value.key) == (str(second), "desk.version")
+    assert str(first) in caught.value.message and "version 1" in caught.value.message
 
 
 def test_a_duplicate_ticket_prefix_is_refused(tmp_path: Path) -> None:
@@ -378,7 +378,7 @@ def test_a_duplicate_ticket_prefix_is_refused(tmp_path: Path) -> None:
 
 def test_a_shipped_desk_copied_into_a_user_directory_clashes(tmp_path: Path) -> None:
     shutil.copy(Path(str(shipped_policies())) / "vianet.toml", tmp_path / "mine.toml")
-    with pytest.raises(PolicyError, match="desk id 'vianet' is already used"):
+    with pytest.raises(PolicyError, match="desk id 'vianet' version 2 is already used"):
         load_catalogue(extra_dirs=[tmp_path])
 
 

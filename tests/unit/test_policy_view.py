@@ -55,3 +55,16 @@ def test_a_plans_calendar_per_category_is_shown(tmp_path: Path) -> None:
     [vianet] = describe_catalogue(catalogue, "vianet", as_json=True)
     assert vianet["plans"]["standard"]["category_calendars"] == {"billing": "always"}
     assert vianet["plans"]["special-agreement"]["category_calendars"] == {}
+
+
+def test_a_desk_shows_its_current_version_and_lists_the_superseded_ones(catalogue: Catalogue) -> None:
+    head, *rest = describe_catalogue(catalogue, "nl-vendor", as_json=False).splitlines()
+    assert "(v2, " in head and head.endswith("policies/nl-vendor.toml)")
+    [superseded] = [line for line in rest if "superseded" in line]
+    assert superseded.startswith("  superseded v1 (") and "superseded/nl-vendor-v1.toml" in superseded
+    [shown] = describe_catalogue(catalogue, "nl-vendor", as_json=True)
+    assert shown["version"] == 2
+    assert [old["version"] for old in shown["superseded"]] == [1]
+    [o365] = describe_catalogue(catalogue, "o365", as_json=True)
+    assert o365["superseded"] == []
+    assert "superseded" not in describe_catalogue(catalogue, "o365", as_json=False)

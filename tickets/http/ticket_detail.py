@@ -39,7 +39,7 @@ def ticket_detail(desk: TicketDesk, ref: str, now: datetime, show_personal: bool
     report = desk.sla(ticket.id, now=now, explain=True)
     horizon = _horizon(report, now)
     ahead = desk.sla(ticket.id, now=horizon, explain=True) if horizon is not None else None
-    policy = desk.catalogue.desk(ticket.desk)
+    policy = desk.catalogue.desk(ticket.desk, ticket.policy_version)
     clocks = []
     for clock in report.clocks:
         shown = clock_json(clock)
