@@ -25,7 +25,7 @@ from kafka_helpers import (
     wait_until,
 )
 
-from consumers.envelope import GENESIS, Envelope, chained_hash
+from consumers.envelope import Envelope, chained_hash
 from consumers.kafka_settings import event_headers, ticket_key
 from consumers.readstore import ReadStore
 from consumers.signing import parse_keys
