@@ -51,20 +51,18 @@ def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: 
 
 def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:
     configure_logging(settings.log_format)
-    intake = build_intake(settings, group=args.group, max_records=args.batch)
+    metrics = serve_requested(args)
     try:
-        metrics = serve_requested(args)
-    except BaseException:
-        intake.desk.close()
-        raise
-    freeze_startup_objects()
-    stop = threading.Event()
-    restore = install_stop_signals(stop)
-    try:
-        intake.run(stop)
+        intake = build_intake(settings, group=args.group, max_records=args.batch)
+        freeze_startup_objects()
+        stop = threading.Event()
+        restore = install_stop_signals(stop)
+        try:
+            intake.run(stop)
+        finally:
+            restore()
+            intake.desk.close()
     finally:
-        restore()
-        intake.desk.close()
         if metrics is not None:
             metrics.close()
     return None
