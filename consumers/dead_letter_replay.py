@@ -24,7 +24,12 @@ from consumers.kafka_settings import CONTENT_TYPE_HEADER, Headers
 
 
 class ReplayError(ValueError):
-    """The original cannot be had as it was: gone from its topic, or not matching the digest."""
+    """The original cannot be had as it was: gone from its topic, or not matching the digest.
+    ``rule`` says which (``original_gone``, ``digest_mismatch``, ``letter_not_whole``)."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,8 @@ def original(letter: Mapping[str, Any], dlq_headers: Headers, consumer: KafkaCon
                 raise
     if found is None:
         if not whole:
-            raise ReplayError("the dead letter is not whole: give a consumer to read the original again")
+            raise ReplayError("the dead letter is not whole: give a consumer to read the original again",
+                              "letter_not_whole")
         found = _from_letter(letter, dlq_headers)
     _check(letter, found)
     return found
@@ -86,7 +92,8 @@ def _read_again(consumer: KafkaConsumer, letter: Mapping[str, Any], timeout_ms: 
                 return Original(record.topic, record.partition, record.offset, record.key,
                                 record.value, list(record.headers or ()))
     raise ReplayError(f"{letter['topic']}:{letter['partition']}:{letter['offset']} is no longer on "
-                      "its topic (retention): only the dead letter's first bytes are left")
+                      "its topic (retention): only the dead letter's first bytes are left",
+                      "original_gone")
 
 
 def _check(letter: Mapping[str, Any], found: Original) -> None:
@@ -94,4 +101,4 @@ def _check(letter: Mapping[str, Any], found: Original) -> None:
         digest = None if data is None else hashlib.sha256(data).hexdigest()
         if letter.get(f"{name}_sha256", digest) != digest:
             raise ReplayError(f"the record at {found.topic}:{found.partition}:{found.offset} is not "
-                              f"the one the dead letter kept ({name} digest differs)")
+                              f"the one the dead letter kept ({name} digest differs)", "digest_mismatch")

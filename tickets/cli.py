@@ -23,6 +23,7 @@ from tickets.cli_engine import HANDLERS as ENGINE_COMMANDS
 from tickets.cli_engine import add_parsers as add_engine_parsers
 from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser
 from tickets.config import Settings, load_settings
+from tickets.dlq_cli import add_dlq_commands
 from tickets.http.cli import HANDLERS as HTTP_COMMANDS
 from tickets.http.cli import add_parsers as add_http_parsers
 from tickets.intake_cli import add_intake_commands
@@ -278,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_parsers(add)
     add_http_parsers(add)
     add_kafka_commands(add, _COMMANDS)  # publish, consume, schedule
+    add_dlq_commands(add, _COMMANDS)  # dlq list, dlq replay
     add_intake_commands(add, _COMMANDS)  # intake, health
     add_replay_commands(add, _COMMANDS)  # replay as-of, export, verify, rebuild, what-if
     return parser

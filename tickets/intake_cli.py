@@ -25,6 +25,7 @@ from tickets.config import Settings, intake_services
 from tickets.engine import install_stop_signals
 from tickets.health import check_database, check_kafka, healthy
 from tickets.logs import configure_logging
+from tickets.metrics_server import add_metrics_options, serve_requested
 from tickets.output import dumps
 from tickets.wiring import build_desk_of
 
@@ -50,15 +51,20 @@ def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: 
 
 def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:
     configure_logging(settings.log_format)
-    intake = build_intake(settings, group=args.group, max_records=args.batch)
-    freeze_startup_objects()
-    stop = threading.Event()
-    restore = install_stop_signals(stop)
+    metrics = serve_requested(args)
     try:
-        intake.run(stop)
+        intake = build_intake(settings, group=args.group, max_records=args.batch)
+        freeze_startup_objects()
+        stop = threading.Event()
+        restore = install_stop_signals(stop)
+        try:
+            intake.run(stop)
+        finally:
+            restore()
+            intake.desk.close()
     finally:
-        restore()
-        intake.desk.close()
+        if metrics is not None:
+            metrics.close()
     return None
 
 
@@ -89,6 +95,7 @@ def add_intake_commands(add: AddParser, handlers: MutableMapping[str, Handler]) 
     p.add_argument("--group", default=INTAKE_GROUP, help="consumer group (the topic prefix goes first)")
     p.add_argument("--batch", type=positive_int(100_000), default=500,
                    help="records per poll, applied together (500)")
+    add_metrics_options(p)
     p = add("health", "check the database(s) and the broker; exit 1 if one is unreachable")
     p.add_argument("--no-database", action="store_true", help="skip the database checks")
     p.add_argument("--no-kafka", action="store_true", help="skip the broker check")

@@ -3,7 +3,8 @@
 Each runs until SIGTERM or SIGINT, then finishes its current batch, leaves its group (or frees the
 publisher's lock) and exits 0. Configuration comes from the environment (``tickets.config``):
 ``KAFKA_BOOTSTRAP_SERVERS``, ``TICKETS_DATABASE_URL``, ``TICKETS_READ_MODEL_URL``,
-``TICKETS_KAFKA_TOPIC_PREFIX``. See docs/kafka.md.
+``TICKETS_KAFKA_TOPIC_PREFIX``. ``--metrics-port PORT`` serves their Prometheus counters at
+``/metrics`` (``tickets.metrics_server``). See docs/kafka.md.
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
 from tickets.engine import install_stop_signals
 from tickets.logs import configure_logging
+from tickets.metrics_server import add_metrics_options, serve_requested
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
 AddParser = Callable[..., argparse.ArgumentParser]
 
 
-def _kafka_ready(settings: Settings) -> None:
+def require_kafka(settings: Settings) -> None:
     if not settings.kafka_bootstrap_servers:
         raise ValidationError("set KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers",
                               field="KAFKA_BOOTSTRAP_SERVERS", rule="required")
 
 
-def _run(settings: Settings, build: Callable[[], Any]) -> None:
-    _kafka_ready(settings)
+def _run(args: argparse.Namespace, settings: Settings, build: Callable[[], Any]) -> None:
+    require_kafka(settings)
     configure_logging(settings.log_format)
+    metrics = serve_requested(args)
     stop = threading.Event()
     restore = install_stop_signals(stop)
     try:
@@ -41,12 +44,14 @@ def _run(settings: Settings, build: Callable[[], Any]) -> None:
         member.run(stop)
     finally:
         restore()
+        if metrics is not None:
+            metrics.close()
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> Any:
     from tickets.kafka_wiring import build_publisher
 
-    _run(settings, lambda: build_publisher(settings, batch_size=args.batch))
+    _run(args, settings, lambda: build_publisher(settings, batch_size=args.batch))
 
 
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> Any:
@@ -56,13 +61,13 @@ def cmd_consume(args: argparse.Namespace, settings: Settings) -> Any:
         select_projections(settings, args.projection or ())
     except ValueError as error:
         raise ValidationError(str(error), field="projection", rule="known_projection") from None
-    _run(settings, lambda: build_consumer(settings, args.group, args.projection or ()))
+    _run(args, settings, lambda: build_consumer(settings, args.group, args.projection or ()))
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> Any:
     from tickets.kafka_wiring import build_scheduler_member
 
-    _run(settings, lambda: build_scheduler_member(settings, group=args.group, tick_every=args.tick)[0])
+    _run(args, settings, lambda: build_scheduler_member(settings, group=args.group, tick_every=args.tick)[0])
 
 
 def add_kafka_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
@@ -70,12 +75,15 @@ def add_kafka_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -
     p = add("publish", "publish the event store's events to Kafka (one leader, others stand by)")
     p.add_argument("--batch", type=positive_int(100_000), default=2000,
                    help="events per acknowledged batch (2000)")
+    add_metrics_options(p)
     p = add("consume", "a consumer group member applying tickets.events to the projections")
     p.add_argument("--group", default="projections", help="consumer group (the topic prefix goes first)")
     p.add_argument("--projection", action="append", metavar="NAME",
                    help="sla_timers, escalation_queues, audit_trail or dashboard (repeat; default: all)")
+    add_metrics_options(p)
     p = add("schedule", "a scheduler group member: fires the due timers of its partitions")
     p.add_argument("--group", default="scheduler")
     p.add_argument("--tick", type=positive_seconds(0.01, 3_600), default=1.0,
                    help="seconds between looks at due timers (1)")
+    add_metrics_options(p)
     handlers.update({"publish": cmd_publish, "consume": cmd_consume, "schedule": cmd_schedule})
