@@ -99,6 +99,23 @@ class TicketsParser(argparse.ArgumentParser):
         return super().add_argument(*args, **with_range(kwargs))
 
 
+def add_subcommands(
+    group: argparse.ArgumentParser, dest: str, metavar: str,
+) -> Callable[[str, str], argparse.ArgumentParser]:
+    """Subcommands under ``group`` (``replay``'s tools, ``dlq``'s actions), each taking ``--home``
+    and ``--json`` after its own name too; returns ``make(name, help)`` for each one."""
+    common = TicketsParser(add_help=False)
+    common.add_argument("--home", default=argparse.SUPPRESS, help="data directory (TICKETS_HOME)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output")
+    sub = group.add_subparsers(dest=dest, required=True, metavar=metavar)
+
+    def make(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=text, description=text)
+
+    return make
+
+
 def with_range(kwargs: dict[str, Any]) -> dict[str, Any]:
     """``kwargs`` with a number type's range added to the help text."""
     kind = kwargs.get("type")

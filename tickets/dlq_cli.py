@@ -28,7 +28,7 @@ from consumers.dead_letter_replay import Original, ReplayError
 from consumers.kafka_settings import KafkaSettings
 from domain.errors import ValidationError
 from tickets.cli_errors import Failure
-from tickets.cli_types import TicketsParser, positive_int, positive_seconds, whole
+from tickets.cli_types import add_subcommands, positive_int, positive_seconds, whole
 from tickets.config import Settings
 from tickets.dlq_reading import Letter, read_all, read_at
 from tickets.kafka_cli import require_kafka
@@ -156,14 +156,7 @@ def add_dlq_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> 
     """Add ``dlq list`` and ``dlq replay``; ``add(name, help)`` makes a parser with --home and --json."""
     handlers["dlq"] = cmd_dlq
     group = add("dlq", "the dead letters on tickets.dlq: list them, replay them once their cause is fixed")
-    common = TicketsParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="data directory (TICKETS_HOME)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="machine-readable output")
-    sub = group.add_subparsers(dest="dlq", required=True, metavar="ACTION")
-
-    def action(name: str, text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=text, description=text)
+    action = add_subcommands(group, "dlq", "ACTION")
 
     p = action("list", "one line per dead letter: where, whence, group, reason, sizes (no contents)")
     p.add_argument("--group", help="only this consumer group's (the topic prefix goes first)")

@@ -27,7 +27,7 @@ from replay.personal import ROLES, may_unmask
 from replay.rebuild import rebuild
 from replay.swap import swap
 from replay.what_if import what_if
-from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser, positive_int
+from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, add_subcommands, positive_int
 from tickets.config import Settings
 from tickets.output import dumps
 from tickets.projections_registry import all_projections
@@ -142,14 +142,7 @@ def add_replay_commands(add: AddParser, commands: dict[str, Handler]) -> None:
     """Add ``replay`` and its tools; ``add(name, help)`` makes a parser with --home and --json."""
     commands["replay"] = cmd_replay
     group = add("replay", "for auditors: history as of a moment, exports, integrity, rebuilds, what-if")
-    common = TicketsParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="data directory (TICKETS_HOME)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="machine-readable output")
-    sub = group.add_subparsers(dest="replay", required=True, metavar="TOOL")
-
-    def tool(name: str, text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=text, description=text)
+    tool = add_subcommands(group, "replay", "TOOL")
 
     p = tool("as-of", "a ticket's state and SLA clocks as of a time or a version, event by event")
     p.add_argument("ticket")
