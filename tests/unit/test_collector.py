@@ -42,6 +42,7 @@ def test_a_kafka_process_freezes_after_building_and_before_running() -> None:
         return Member()
 
     settings = SimpleNamespace(kafka_bootstrap_servers="127.0.0.1:9", log_format="console")
-    kafka_cli._run(settings, build)  # type: ignore[arg-type]
+    args = SimpleNamespace(metrics_port=None, metrics_host="127.0.0.1")  # no metrics served
+    kafka_cli._run(args, settings, build)  # type: ignore[arg-type]
     assert seen["frozen_when_building"] == 0
     assert seen["frozen_when_running"] > 0
