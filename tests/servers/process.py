@@ -1,7 +1,7 @@
 """A dev server process: started in a session of its own, watched, stopped at interpreter exit.
 
 :class:`ManagedServer` is the base of the PostgreSQL and Kafka servers. It owns the server's
-temporary directory, its log and its watchdog (``devserver_watchdog``), and stops everything at
+temporary directory, its log and its watchdog (``watchdog``), and stops everything at
 ``atexit`` unless it was stopped before.
 """
 
