@@ -43,9 +43,9 @@ from consumers.signing import parse_keys
 from consumers.store_reader import StoreReader
 from domain.catalogue import load_catalogue
 from projections.base import apply_batch, create_schema
+from tests.servers import PostgresDatabase
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
-from tickets.devservers import PostgresDatabase
 from tickets.kafka_wiring import desk_ids
 from tickets.projections_registry import all_projections
 

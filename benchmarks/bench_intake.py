@@ -49,8 +49,8 @@ from domain.actor import Actor
 from domain.catalogue import load_catalogue
 from domain.commands import execute
 from domain.desk import TicketDesk
+from tests.servers import KafkaEndpoint, PostgresAccess
 from tickets.config import persistence_env
-from tickets.devservers import KafkaEndpoint, PostgresAccess
 
 SERVICE = Actor("service", "bench")
 

@@ -72,9 +72,9 @@ from consumers.kafka_settings import KafkaSettings
 from consumers.readstore import READ_MODEL_CHANNEL
 from domain.catalogue import load_catalogue
 from domain.desk import TicketDesk
+from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
-from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 
 #: What each ``--stages`` choice starts, and so how far its figures reach.
 STAGES: dict[str, dict[str, list[str]]] = {

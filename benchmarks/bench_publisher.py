@@ -41,9 +41,9 @@ from consumers.publisher_state import PostgresPublisherState
 from consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead, outgoing
 from consumers.store_reader import StoreReader
 from domain.catalogue import load_catalogue
+from tests.servers import KafkaEndpoint, PostgresDatabase, dev_servers
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
-from tickets.devservers import KafkaEndpoint, PostgresDatabase, dev_servers
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tickets.devservers import (
+from tests.servers import (
     KafkaBroker,
     KafkaEndpoint,
     PostgresAccess,

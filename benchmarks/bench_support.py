@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from consumers.kafka_settings import KafkaSettings  # noqa: E402
-from tickets.devservers import (  # noqa: E402
+from tests.servers import (  # noqa: E402
     KafkaBroker,
     KafkaEndpoint,
     PostgresAccess,

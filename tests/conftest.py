@@ -28,7 +28,7 @@ import pytest
 
 from domain.catalogue import Catalogue, load_catalogue
 from domain.clock import VirtualClock
-from tickets.devservers import (
+from tests.servers import (
     TEST_CONSUMER_SETTINGS,
     KafkaBroker,
     KafkaEndpoint,

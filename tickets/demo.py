@@ -16,11 +16,10 @@ import random
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
@@ -29,25 +28,10 @@ from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from tickets.config import Settings, load_settings
 from tickets.demo_report import report
+from tickets.demo_run import AMSTERDAM, HOLIDAY, START, DemoRun
 from tickets.demo_world import World
-from tickets.engine import Engine, build_engine
+from tickets.engine import build_engine
 from tickets.wiring import build_catalogue
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-START = datetime(2026, 4, 20, tzinfo=AMSTERDAM)
-HOLIDAY = date(2026, 4, 27)  # King's Day
-
-
-@dataclass
-class DemoRun:
-    home: Path
-    seed: int
-    tickets: int
-    start: datetime
-    end: datetime
-    engine: Engine
-    world: World
-    fired: Counter[str]
 
 
 def demo_home(home: str | None) -> Path:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from domain.facts import fold_all
 from domain.sla import compute
 from projections.audit_trail import trail
 from projections.dashboard import figures
 from projections.escalation_queues import queues
+from tickets.demo_run import AMSTERDAM, HOLIDAY, DemoRun
 from tickets.engine_views import (
     figures_json,
     figures_text,
@@ -21,17 +21,11 @@ from tickets.engine_views import (
 )
 from tickets.output import iso, sla_json, sla_text
 
-if TYPE_CHECKING:
-    from tickets.demo import DemoRun
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NL_CALENDAR_DESKS = ("nl-vendor", "zoom")
 
 
 def closed_across_holiday(run: DemoRun) -> str | None:
     """A ticket auto-closed after a countdown that spanned King's Day (a nl-vendor one if any)."""
-    from tickets.demo import HOLIDAY
-
     found: list[tuple[int, int, str]] = []
     desk = run.engine.desk
     for index, number in sorted(run.world.numbers.items()):

@@ -15,8 +15,8 @@ from consumers.store_reader import StoreReader
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from projections.base import Projection
+from tests.servers import KafkaEndpoint
 from tickets.config import Settings, load_settings
-from tickets.devservers import KafkaEndpoint
 from tickets.projections_registry import all_projections
 from tickets.sample_lives import desk_clock_start, register_editors
 from tickets.wiring import build_catalogue, build_desk

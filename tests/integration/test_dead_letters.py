@@ -10,7 +10,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka_helpers import FAST, InThread, count, create_topics, environment, new_desk, settings_of, wait_until
 
 from consumers.readstore import ReadStore
-from tickets.devservers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
+from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher
 from tickets.sample_lives import write_lives
 

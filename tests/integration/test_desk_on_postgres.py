@@ -24,9 +24,9 @@ from domain.clock import VirtualClock
 from domain.commands import Answer, execute
 from domain.desk import TicketDesk
 from domain.errors import ConcurrencyError, EntitlementError
+from tests.servers import PostgresDatabase
 from tests.unit import test_commands, test_ticket_lifecycle
 from tickets.config import persistence_env
-from tickets.devservers import PostgresDatabase
 
 pytestmark = pytest.mark.integration
 

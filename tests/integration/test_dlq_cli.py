@@ -30,8 +30,8 @@ from consumers.kafka_runner import GroupRunner
 from consumers.kafka_settings import DEAD_LETTER_MIN_BYTES
 from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
+from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import cli, metrics
-from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.dlq_reading import read_all
 from tickets.kafka_wiring import build_consumer, build_publisher, desk_ids, kafka_settings, select_projections
 from tickets.sample_lives import write_lives

@@ -17,7 +17,7 @@ import pytest
 from kafka import KafkaConsumer
 from kafka_helpers import InThread, create_topics, environment, new_desk, settings_of
 
-from tickets.devservers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
+from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_publisher
 from tickets.sample_lives import write_lives
 

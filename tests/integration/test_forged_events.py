@@ -35,8 +35,8 @@ from domain.desk import TicketDesk
 from projections.audit_hash import envelope_content
 from projections.base import create_schema
 from replay.integrity import verify
+from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.config import Settings
-from tickets.devservers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import (
     build_consumer,
     build_publisher,

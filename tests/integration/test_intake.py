@@ -20,7 +20,7 @@ from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
 from domain.catalogue import load_catalogue
 from domain.desk import TicketDesk
-from tickets.devservers import KafkaEndpoint, PostgresDatabase
+from tests.servers import KafkaEndpoint, PostgresDatabase
 from tickets.health import check_database, check_kafka
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,7 @@ from kafka_helpers import (
 )
 
 from consumers.readstore import ReadStore
-from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import select_projections
 from tickets.sample_lives import write_lives
 

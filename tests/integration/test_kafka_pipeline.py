@@ -21,7 +21,7 @@ from kafka_helpers import (
 from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
 from projections.audit_trail import trail
 from projections.sla_timers import timers_of
-from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher, select_projections
 from tickets.sample_lives import write_lives
 

@@ -14,7 +14,7 @@ from consumers.partition_scheduler import PartitionScheduler
 from consumers.readstore import ReadStore
 from consumers.scheduler import Fired
 from domain.clock import VirtualClock
-from tickets.devservers import KafkaEndpoint, PostgresDatabase
+from tests.servers import KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_publisher, build_scheduler_member
 from tickets.sample_lives import write_lives
 

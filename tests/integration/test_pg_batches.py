@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from consumers.readstore import ReadStore
-from tickets.devservers import PostgresDatabase
+from tests.servers import PostgresDatabase
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
 from consumers.readstore import ReadStore
-from tickets.devservers import PostgresDatabase
+from tests.servers import PostgresDatabase
 
 pytestmark = pytest.mark.integration
 

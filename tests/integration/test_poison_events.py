@@ -33,8 +33,8 @@ from consumers.kafka_runner import GroupRunner
 from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.desk import TicketDesk
+from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import metrics
-from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher, desk_ids, kafka_settings, select_projections
 from tickets.sample_lives import write_lives
 from tickets.wiring import build_catalogue

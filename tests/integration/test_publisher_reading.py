@@ -12,8 +12,8 @@ from kafka_helpers import new_desk, settings_of
 from consumers.read_ahead import ProcessReadAhead, ReadAheadFailed, outgoing
 from consumers.store_reader import StoreReader
 from consumers.store_wake import NoWake, PostgresStoreWake, store_wake
+from tests.servers import PostgresDatabase
 from tickets.config import persistence_env
-from tickets.devservers import PostgresDatabase
 from tickets.sample_lives import write_lives
 from tickets.wiring import build_catalogue
 

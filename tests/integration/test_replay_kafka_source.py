@@ -16,7 +16,7 @@ from domain.errors import ValidationError
 from replay.compare import compare
 from replay.kafka_source import KafkaSource
 from replay.rebuild import rebuild
-from tickets.devservers import KafkaEndpoint, PostgresDatabase
+from tests.servers import KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_publisher
 from tickets.projections_registry import all_projections
 from tickets.sample_lives import write_lives

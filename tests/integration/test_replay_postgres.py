@@ -31,8 +31,8 @@ from replay.integrity import verify
 from replay.rebuild import rebuild
 from replay.target import postgres_schema
 from replay.what_if import what_if
+from tests.servers import PostgresAccess, PostgresDatabase
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, write_week
-from tickets.devservers import PostgresAccess, PostgresDatabase
 from tickets.projections_registry import all_projections
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.serializer import DefaultSerializer, Deserializer, Serializer
 
-from tickets.devservers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 
 pytestmark = pytest.mark.integration
 

@@ -25,10 +25,10 @@ from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.commands import receipt_key
 from domain.desk import TicketDesk
+from tests.servers import PostgresDatabase
 from tests.unit import test_intake_apply
 from tests.unit.test_intake_apply import change, commands, opening
 from tickets.config import persistence_env
-from tickets.devservers import PostgresDatabase
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tickets.devserver_host import LOCALHOST, free_port, port_open
-from tickets.devserver_kafka_endpoint import KafkaEndpoint
-from tickets.devserver_process import ManagedServer, ServerStartError
+from tests.servers.host import LOCALHOST, free_port, port_open
+from tests.servers.kafka_endpoint import KafkaEndpoint
+from tests.servers.process import ManagedServer, ServerStartError
 
 #: kafka-python consumer settings for tests.  On Tansu a group join or rebalance takes about half
 #: of ``session_timeout_ms`` (6 s is also Apache Kafka's smallest allowed value), and a waiting

@@ -1,7 +1,7 @@
 """PostgreSQL targets, wherever they run: connection details, eventsourcing settings, databases.
 
 :class:`PostgresAccess` is what any PostgreSQL target offers (the embedded server of
-``devserver_postgres`` too); :class:`PostgresDatabase` describes one database on a server started
+``postgres_server`` too); :class:`PostgresDatabase` describes one database on a server started
 elsewhere, for instance the docker-compose one.
 """
 

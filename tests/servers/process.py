@@ -1,7 +1,7 @@
 """A dev server process: started in a session of its own, watched, stopped at interpreter exit.
 
 :class:`ManagedServer` is the base of the PostgreSQL and Kafka servers. It owns the server's
-temporary directory, its log and its watchdog (``devserver_watchdog``), and stops everything at
+temporary directory, its log and its watchdog (``watchdog``), and stops everything at
 ``atexit`` unless it was stopped before.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from tickets.devserver_host import tail, temp_base
-from tickets.devserver_watchdog import Watchdog
+from tests.servers.host import tail, temp_base
+from tests.servers.watchdog import Watchdog
 
 
 class ServerStartError(RuntimeError):

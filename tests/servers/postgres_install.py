@@ -16,8 +16,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from tickets.devserver_host import traversable_by_others
-from tickets.devserver_process import ServerStartError
+from tests.servers.host import traversable_by_others
+from tests.servers.process import ServerStartError
 
 
 def server_user_ids(os_user: str) -> tuple[int, int] | None:

