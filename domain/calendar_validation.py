@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -107,7 +107,7 @@ def known_countries() -> frozenset[str]:
     return frozenset(EntityLoader.get_country_codes())
 
 
-@lru_cache(maxsize=None)
+@cache
 def subdivisions_of(country: str) -> tuple[str, ...]:
     """A supported country's subdivision codes (importing that country's module only)."""
     return tuple(getattr(holidays, country).subdivisions)

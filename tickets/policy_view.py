@@ -103,7 +103,14 @@ def _calendar_line(cal: BusinessCalendar) -> str:
         days += " except " + ", ".join(sorted(cal.holiday_exceptions))
     if cal.pinned_years:
         days += f", dates pinned for {min(cal.pinned_years)}-{max(cal.pinned_years)}"
-    return f"  calendar {cal.name}: {cal.timezone}, {days}"
+    return f"  calendar {cal.name}: {cal.timezone}, {days}\n{_hours_line(cal)}"
+
+
+def _hours_line(cal: BusinessCalendar) -> str:
+    week = ", ".join(
+        f"{WEEKDAYS[day][:3]} " + " ".join(f"{_wall(a)}-{_wall(b, end=True)}" for a, b in spans)
+        for day, spans in sorted(cal.hours.items()))
+    return f"    open {week}; working day {hours(cal.working_day_length)}"
 
 
 def desk_text(desk: Desk) -> str:

@@ -122,3 +122,15 @@ def test_policies_json_shows_each_calendars_hours_holidays_and_working_day(
     always = zoom["calendars"]["always"]
     assert (always["always_open"], always["hours"], always["working_day"]["length"]) == (
         True, {}, "24h00m")
+
+
+def test_policies_text_shows_each_calendars_opening_hours_and_working_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TICKETS_POLICY_DIRS", raising=False)
+    assert cli.main(["policies", "zoom", "--home", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    office = lines.index("  calendar office: Europe/Amsterdam, holidays NL except Good Friday, "
+                         "dates pinned for 2024-2027")
+    assert lines[office + 1] == ("    open mon 09:00-17:00, tue 09:00-17:00, wed 09:00-17:00, "
+                                 "thu 09:00-17:00, fri 09:00-17:00; working day 8h00m")
