@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from tickets.cli_lazy import Handler, lazy
-from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser
+from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser, add_global_options
 from tickets.dlq_args import add_dlq_commands
 from tickets.engine_args import add_engine_commands
 from tickets.http.cli_args import add_token_commands
@@ -34,15 +34,6 @@ _COMMANDS: dict[str, Handler] = lazy(
     list="cmd_list", history="cmd_history", policies="cmd_policies", editors="cmd_editors",
     walkthrough="cmd_walkthrough",
 )
-
-
-def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
-    """``--home`` and ``--json``; with ``default=SUPPRESS`` (after the command) they set the
-    value only when given, so one given after the command overrides one given before it."""
-    parser.add_argument("--home", default=default, help="data directory (default: TICKETS_HOME)")
-    parser.add_argument("--json", action="store_true",
-                        default=False if default is None else default,
-                        help="machine-readable output")
 
 
 def build_parser() -> argparse.ArgumentParser:
