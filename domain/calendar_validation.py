@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
+from holidays.registry import EntityLoader
 
 if TYPE_CHECKING:
     from domain.calendar import BusinessCalendar
@@ -95,14 +96,21 @@ def known_zones() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def known_countries() -> Mapping[str, tuple[str, ...]]:
-    """The ``holidays`` package's supported countries and their subdivision codes.
+def known_countries() -> frozenset[str]:
+    """The ``holidays`` package's supported country codes, read from its registry.
 
     The package looks a country up as any attribute of itself (``utils``, ``HolidayBase``), so a
-    name is only trusted when the package lists it as a supported country.
+    name is only trusted when the registry lists it as a supported country. The registry names
+    the codes without importing a country's module (listing the subdivisions too would import
+    all of them, a sixth of a second that every command would pay).
     """
-    return {code: tuple(subdivisions)
-            for code, subdivisions in holidays.list_supported_countries().items()}
+    return frozenset(EntityLoader.get_country_codes())
+
+
+@cache
+def subdivisions_of(country: str) -> tuple[str, ...]:
+    """A supported country's subdivision codes (importing that country's module only)."""
+    return tuple(getattr(holidays, country).subdivisions)
 
 
 def zone_problem(name: object) -> str | None:
@@ -114,12 +122,12 @@ def zone_problem(name: object) -> str | None:
 
 def country_problem(country: object, subdivision: object) -> str | None:
     """Why (``country``, ``subdivision``) is not known to the ``holidays`` package, or None."""
-    subdivisions = known_countries().get(country) if isinstance(country, str) else None
-    if subdivisions is None or not isinstance(country, str):
+    if not isinstance(country, str) or country not in known_countries():
         return (f"unknown holiday country {country!r}: not a country the holidays package "
                 "supports (codes such as 'NL', 'BE', 'CN')")
     if subdivision is None:
         return None
+    subdivisions = subdivisions_of(country)
     if not isinstance(subdivision, str):
         return f"a subdivision is a code such as {', '.join(subdivisions[:3]) or 'none'}"
     try:

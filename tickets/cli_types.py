@@ -105,15 +105,22 @@ def add_subcommands(
     """Subcommands under ``group`` (``replay``'s tools, ``dlq``'s actions), each taking ``--home``
     and ``--json`` after its own name too; returns ``make(name, help)`` for each one."""
     common = TicketsParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="data directory (TICKETS_HOME)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="machine-readable output")
+    add_global_options(common, argparse.SUPPRESS)
     sub = group.add_subparsers(dest=dest, required=True, metavar=metavar)
 
     def make(name: str, text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=text, description=text)
 
     return make
+
+
+def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """``--home`` and ``--json``. Before the command their defaults are ``None`` and ``False``;
+    after it (``default=SUPPRESS``) they set the value only when given, so a value given after
+    the command overrides one given before it, and none given leaves the earlier one."""
+    parser.add_argument("--home", default=default, help="data directory (default: TICKETS_HOME)")
+    parser.add_argument("--json", action="store_true", default=False if default is None else default,
+                        help="machine-readable output")
 
 
 def with_range(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ naming its offset and the rule, and nothing is sent. See docs/kafka.md, "Dead le
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -28,18 +28,12 @@ from consumers.dead_letter_replay import Original, ReplayError
 from consumers.kafka_settings import KafkaSettings
 from domain.errors import ValidationError
 from tickets.cli_errors import Failure
-from tickets.cli_types import add_subcommands, positive_int, positive_seconds, whole
 from tickets.config import Settings
 from tickets.dlq_reading import Letter, read_all, read_at
 from tickets.kafka_cli import require_kafka
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
-AddParser = Callable[..., argparse.ArgumentParser]
 log = structlog.get_logger("tickets.dlq")
-
-#: Kafka offsets are signed 64-bit numbers.
-OFFSET = whole(0, 2**63 - 1)
-
 
 def _kafka(settings: Settings) -> KafkaSettings:
     require_kafka(settings)
@@ -152,23 +146,3 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> Any:
     return SUBCOMMANDS[args.dlq](args, settings)
 
 
-def add_dlq_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
-    """Add ``dlq list`` and ``dlq replay``; ``add(name, help)`` makes a parser with --home and --json."""
-    handlers["dlq"] = cmd_dlq
-    group = add("dlq", "the dead letters on tickets.dlq: list them, replay them once their cause is fixed")
-    action = add_subcommands(group, "dlq", "ACTION")
-
-    p = action("list", "one line per dead letter: where, whence, group, reason, sizes (no contents)")
-    p.add_argument("--group", help="only this consumer group's (the topic prefix goes first)")
-    p.add_argument("--parked", action="store_true", help="only parked records")
-    p.add_argument("--reason", help="only those whose reason contains this text (any case)")
-    p.add_argument("--limit", type=positive_int(1_000_000), help="at most this many")
-    p = action("replay", "send the originals of these dead letters again, in offset order")
-    p.add_argument("--partition", type=whole(0, 1_000_000), default=0,
-                   help="the tickets.dlq partition of the dead letters (0)")
-    p.add_argument("--offset", type=OFFSET, action="append", required=True,
-                   help="a dead letter's offset on that partition (repeat for more)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="fetch and check each original, send nothing")
-    p.add_argument("--timeout", type=positive_seconds(0.1, 600), default=10.0,
-                   help="seconds to wait for each record to be read (10)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 from consumers.intake import INTAKE_GROUP, Intake
@@ -19,18 +19,16 @@ from consumers.kafka_settings import KafkaSettings
 from consumers.staging import StagingDesk
 from domain.errors import ValidationError
 from tickets import metrics
-from tickets.cli_types import positive_int, positive_seconds
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings, intake_services
 from tickets.engine import install_stop_signals
 from tickets.health import check_database, check_kafka, healthy
 from tickets.logs import configure_logging
-from tickets.metrics_server import add_metrics_options, serve_requested
+from tickets.metrics_server import serve_requested
 from tickets.output import dumps
 from tickets.wiring import build_desk_of
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
-AddParser = Callable[..., argparse.ArgumentParser]
 
 
 def build_staging_desk(settings: Settings, attempts: int = 5) -> StagingDesk:
@@ -53,7 +51,7 @@ def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:
     configure_logging(settings.log_format)
     metrics = serve_requested(args)
     try:
-        intake = build_intake(settings, group=args.group, max_records=args.batch)
+        intake = build_intake(settings, group=args.group or INTAKE_GROUP, max_records=args.batch)
         freeze_startup_objects()
         stop = threading.Event()
         restore = install_stop_signals(stop)
@@ -89,17 +87,3 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> Any:
     return None
 
 
-def add_intake_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
-    """Register ``intake`` and ``health``: ``add(name, help)`` makes a sub-parser."""
-    p = add("intake", "the intake consumer: apply commands services publish on tickets.intake")
-    p.add_argument("--group", default=INTAKE_GROUP, help="consumer group (the topic prefix goes first)")
-    p.add_argument("--batch", type=positive_int(100_000), default=500,
-                   help="records per poll, applied together (500)")
-    add_metrics_options(p)
-    p = add("health", "check the database(s) and the broker; exit 1 if one is unreachable")
-    p.add_argument("--no-database", action="store_true", help="skip the database checks")
-    p.add_argument("--no-kafka", action="store_true", help="skip the broker check")
-    p.add_argument("--topics", action="store_true", help="also require the four topics to exist")
-    p.add_argument("--timeout", type=positive_seconds(0.1, 600), default=5.0,
-                   help="seconds per check (5)")
-    handlers.update({"intake": cmd_intake, "health": cmd_health})

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import argparse
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 from domain.errors import ValidationError
-from tickets.cli_types import positive_int, positive_seconds
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
 from tickets.engine import install_stop_signals
 from tickets.logs import configure_logging
-from tickets.metrics_server import add_metrics_options, serve_requested
+from tickets.metrics_server import serve_requested
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
-AddParser = Callable[..., argparse.ArgumentParser]
 
 
 def require_kafka(settings: Settings) -> None:
@@ -70,20 +68,3 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> Any:
     _run(args, settings, lambda: build_scheduler_member(settings, group=args.group, tick_every=args.tick)[0])
 
 
-def add_kafka_commands(add: AddParser, handlers: MutableMapping[str, Handler]) -> None:
-    """Register the commands: ``add(name, help)`` makes a sub-parser; ``handlers`` maps names to handlers."""
-    p = add("publish", "publish the event store's events to Kafka (one leader, others stand by)")
-    p.add_argument("--batch", type=positive_int(100_000), default=2000,
-                   help="events per acknowledged batch (2000)")
-    add_metrics_options(p)
-    p = add("consume", "a consumer group member applying tickets.events to the projections")
-    p.add_argument("--group", default="projections", help="consumer group (the topic prefix goes first)")
-    p.add_argument("--projection", action="append", metavar="NAME",
-                   help="sla_timers, escalation_queues, audit_trail or dashboard (repeat; default: all)")
-    add_metrics_options(p)
-    p = add("schedule", "a scheduler group member: fires the due timers of its partitions")
-    p.add_argument("--group", default="scheduler")
-    p.add_argument("--tick", type=positive_seconds(0.01, 3_600), default=1.0,
-                   help="seconds between looks at due timers (1)")
-    add_metrics_options(p)
-    handlers.update({"publish": cmd_publish, "consume": cmd_consume, "schedule": cmd_schedule})

@@ -18,9 +18,7 @@ import structlog
 from prometheus_client import start_http_server
 
 from tickets.cli_errors import Failure
-from tickets.cli_types import PORT
-
-DEFAULT_HOST = "127.0.0.1"
+from tickets.metrics_args import DEFAULT_HOST
 
 log = structlog.get_logger("tickets.metrics")
 
@@ -40,14 +38,6 @@ class MetricsServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
-
-
-def add_metrics_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--metrics-port", type=PORT, default=None, metavar="PORT",
-                        help="serve the Prometheus metrics at http://HOST:PORT/metrics (default: not served)")
-    parser.add_argument("--metrics-host", default=DEFAULT_HOST, metavar="HOST",
-                        help=f"the address the metrics are served on ({DEFAULT_HOST}; 0.0.0.0 for "
-                             "a scraper on another machine)")
 
 
 def serve_metrics(port: int, host: str = DEFAULT_HOST) -> MetricsServer:

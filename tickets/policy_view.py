@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from domain.calendar import BusinessCalendar
@@ -58,13 +59,33 @@ def desk_json(desk: Desk) -> dict[str, Any]:
     }
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 def calendar_json(cal: BusinessCalendar) -> dict[str, Any]:
+    """A calendar as its desk's file states it: zone, hours per weekday (local wall time; an end
+    of ``24:00`` is midnight), holidays with the dates pinned per year, the exceptions (holidays
+    it is open on, dates added and removed) and the working day's length."""
     return {
         "always_open": cal.always_open, "timezone": cal.timezone,
+        "hours": {WEEKDAYS[day]: [[_wall(a), _wall(b, end=True)] for a, b in spans]
+                  for day, spans in sorted(cal.hours.items())},
+        "working_day": {"length": hours(cal.working_day_length),
+                        "seconds": cal.working_day_length.total_seconds(),
+                        "stated": cal.working_day is not None},
         "holidays": cal.holiday_country, "subdivision": cal.holiday_subdivision,
         "open_on": sorted(cal.holiday_exceptions),
         "pinned_years": sorted(cal.pinned_years),
+        "holiday_dates": {str(year): {d.isoformat(): name for d, name
+                                      in sorted(cal.pinned_holidays.items()) if d.year == year}
+                          for year in sorted(cal.pinned_years)},
+        "extra_holidays": sorted(d.isoformat() for d in cal.extra_holidays),
+        "removed_holidays": sorted(d.isoformat() for d in cal.removed_holidays),
     }
+
+
+def _wall(at: time, *, end: bool = False) -> str:
+    return "24:00" if end and at == time(0, 0) else at.strftime("%H:%M")
 
 
 def scheduler_text(plan: Plan) -> str:
@@ -82,7 +103,14 @@ def _calendar_line(cal: BusinessCalendar) -> str:
         days += " except " + ", ".join(sorted(cal.holiday_exceptions))
     if cal.pinned_years:
         days += f", dates pinned for {min(cal.pinned_years)}-{max(cal.pinned_years)}"
-    return f"  calendar {cal.name}: {cal.timezone}, {days}"
+    return f"  calendar {cal.name}: {cal.timezone}, {days}\n{_hours_line(cal)}"
+
+
+def _hours_line(cal: BusinessCalendar) -> str:
+    week = ", ".join(
+        f"{WEEKDAYS[day][:3]} " + " ".join(f"{_wall(a)}-{_wall(b, end=True)}" for a, b in spans)
+        for day, spans in sorted(cal.hours.items()))
+    return f"    open {week}; working day {hours(cal.working_day_length)}"
 
 
 def desk_text(desk: Desk) -> str:

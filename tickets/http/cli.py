@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import argparse
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from consumers.readstore import ReadStore
 from domain.errors import ValidationError
-from tickets.cli_types import PORT
 from tickets.config import Settings
 from tickets.engine import Engine
-from tickets.http.tokens import ROLES, TokenStore
+from tickets.http.tokens import TokenStore
 from tickets.output import iso
-
-Handler = Callable[[argparse.Namespace, Settings], Any]
-AddParser = Callable[..., argparse.ArgumentParser]
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
@@ -48,23 +44,6 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
                          for r in rows) or "(no tokens)"
     finally:
         store.close()
-
-
-HANDLERS: dict[str, Handler] = {"token": cmd_token}
-
-
-def add_parsers(add: AddParser) -> None:
-    p = add("token", "API tokens for the HTTP API: create (printed once), revoke, list")
-    p.add_argument("action", choices=["create", "revoke", "list"])
-    p.add_argument("--name", help="who holds it: a service or agent id (letters, digits, ._@+-)")
-    p.add_argument("--role", choices=ROLES, help="service | agent | auditor | dashboard")
-
-
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--http-port", type=PORT, default=8080, help="HTTP API and dashboard port (8080)")
-    p.add_argument("--http-host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--no-http", action="store_true", help="run without the HTTP API and dashboard")
 
 
 @contextmanager

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+#: The roles a token is issued for.
+ROLES = ("service", "agent", "auditor", "dashboard")
+
 
 class Permission(StrEnum):
     READ = "read"  # ticket list and detail, queues, dashboard figures, the stream

@@ -19,8 +19,8 @@ from consumers.readstore import ReadStore
 from domain.actor import Actor
 from domain.clock import Clock, SystemClock
 from domain.errors import LifecycleError, TicketNotFoundError, ValidationError
+from tickets.http.roles import ROLES
 
-ROLES = ("service", "agent", "auditor", "dashboard")
 PREFIX = "tkt_"
 DDL = (
     """CREATE TABLE IF NOT EXISTS http_tokens (

@@ -1,0 +1,25 @@
+"""The command lines of ``tickets token`` and of ``tickets run``'s HTTP options (the handler and
+the server are in ``tickets.http.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from tickets.cli_lazy import AddParser, Handlers, lazy
+from tickets.cli_types import PORT
+from tickets.http.roles import ROLES
+
+
+def add_token_commands(add: AddParser, handlers: Handlers) -> None:
+    handlers.update(lazy("tickets.http.cli", token="cmd_token"))
+    p = add("token", "API tokens for the HTTP API: create (printed once), revoke, list")
+    p.add_argument("action", choices=["create", "revoke", "list"])
+    p.add_argument("--name", help="who holds it: a service or agent id (letters, digits, ._@+-)")
+    p.add_argument("--role", choices=ROLES, help="service | agent | auditor | dashboard")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--http-port", type=PORT, default=8080, help="HTTP API and dashboard port (8080)")
+    p.add_argument("--http-host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--no-http", action="store_true", help="run without the HTTP API and dashboard")
