@@ -28,9 +28,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 #: ``tickets ARGS``, as the console script runs it.
-ENTRY = "import sys; from tickets.cli import main; sys.exit(main())"
+ENTRY = [str(Path(__file__).with_name("tickets_entry.py"))]
 #: The same, with ``import rich`` failing as it does where rich is not installed.
-ENTRY_WITHOUT_RICH = "import sys; sys.modules['rich'] = None; " + ENTRY
+ENTRY_WITHOUT_RICH = [*ENTRY, "--without-rich"]
 TICKETS_OPENED = 5
 
 
@@ -40,8 +40,10 @@ def environment(code: Path, home: Path) -> dict[str, str]:
     return env | {"PYTHONPATH": str(code), "TICKETS_HOME": str(home)}
 
 
-def tickets(args: list[str], code: Path, home: Path, entry: str = ENTRY) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-c", entry, *args], cwd=code, env=environment(code, home),
+def tickets(
+    args: list[str], code: Path, home: Path, entry: list[str] = ENTRY,
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, *entry, *args], cwd=code, env=environment(code, home),
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"tickets {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
@@ -58,7 +60,7 @@ def open_tickets(code: Path, home: Path, n: int) -> list[str]:
     return numbers
 
 
-def timed(args: list[str], code: Path, home: Path, runs: int, entry: str) -> dict[str, float]:
+def timed(args: list[str], code: Path, home: Path, runs: int, entry: list[str]) -> dict[str, float]:
     seconds = []
     for _ in range(runs):
         began = time.perf_counter()
@@ -68,7 +70,7 @@ def timed(args: list[str], code: Path, home: Path, runs: int, entry: str) -> dic
             "max_s": round(max(seconds), 4), "runs": runs}
 
 
-def measure(code: Path, runs: int, entry: str = ENTRY) -> dict[str, Any]:
+def measure(code: Path, runs: int, entry: list[str] = ENTRY) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         home = Path(tmp) / "home"
         number = open_tickets(code, home, TICKETS_OPENED)[-1]

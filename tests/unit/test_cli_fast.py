@@ -20,9 +20,10 @@ HEAVY = ("kafka", "fastapi", "uvicorn", "psycopg", "projections", "consumers", "
 
 
 def test_building_the_parser_imports_no_server_projection_or_consumer_code() -> None:
-    probe = ("import sys, json; import tickets.cli; tickets.cli.build_parser(); "
-             "print(json.dumps(sorted(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, json; import tickets.cli; tickets.cli.build_parser(); "
+                               "print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True)
     loaded = json.loads(done.stdout)
     assert "tickets.cli" in loaded
     assert [m for m in loaded if m.split(".")[0] in HEAVY] == []
