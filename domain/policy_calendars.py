@@ -8,14 +8,12 @@ from itertools import pairwise
 from typing import Any
 
 from domain.calendar import BusinessCalendar, OpeningHours
-from domain.calendar_days import country_holidays
 from domain.calendar_validation import country_problem, zone_problem
+from domain.holiday_names import EXCEPTION_YEARS, holiday_names
 from domain.policy_toml import Table, positive
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _YEAR = re.compile(r"\d{4}")
-#: The years an ``except`` name is looked for (names the package gives in any of them).
-EXCEPTION_YEARS = tuple(range(2000, 2051))
 _RANGE = re.compile(r"(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)")
 
 
@@ -113,8 +111,7 @@ def _exceptions(spec: Table, country: str, subdivision: str | None) -> frozenset
     names = spec.get("except", list, [])
     if not names:
         return frozenset()
-    known = {name for year in EXCEPTION_YEARS
-             for name in country_holidays(country, subdivision, year).values()}
+    known = holiday_names(country, subdivision)
     for i, name in enumerate(names):
         if type(name) is not str or name not in known:
             raise spec.error(f"{name!r} is not a holiday the holidays package names for "

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from consumers.buffered_random import BufferedSystemRandom
@@ -19,8 +18,6 @@ from domain.errors import TicketError
 from tickets.config import Settings, postgres_address
 
 D = TypeVar("D", bound=TicketDesk)
-
-log = structlog.get_logger("tickets.wiring")
 
 #: A connection that takes longer than this gets a log line saying what is awaited, and how long.
 SLOW_CONNECT_NOTE_S = 1.0
@@ -97,6 +94,9 @@ def _said_if_slow(settings: Settings) -> Iterator[None]:
     if not settings.is_postgres:
         yield
         return
+    import structlog  # here, not above: a command on the embedded store need not load it (tickets.logs)
+
+    log = structlog.get_logger("tickets.wiring")
     timer = threading.Timer(SLOW_CONNECT_NOTE_S, lambda: log.warning(
         "event_store_waiting", address=store_address(settings),
         timeout_s=settings.database_connect_timeout, setting="TICKETS_DATABASE_CONNECT_TIMEOUT"))

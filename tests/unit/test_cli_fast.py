@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,54 @@ def test_policies_text_shows_each_calendars_opening_hours_and_working_day(
                          "dates pinned for 2024-2027")
     assert lines[office + 1] == ("    open mon 09:00-17:00, tue 09:00-17:00, wed 09:00-17:00, "
                                  "thu 09:00-17:00, fri 09:00-17:00; working day 8h00m")
+
+
+def run_tickets(args: list[str], home: Path, cache: Path, probe: str = "") -> str:
+    """``tickets ARGS`` in a fresh process; ``probe`` runs after it, in the same process."""
+    code = ("import sys; from tickets.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n" + probe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKETS_", "KAFKA_"))}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          check=True, env=env | {"TICKETS_HOME": str(home),
+                                                 "XDG_CACHE_HOME": str(cache)})
+    assert done.stderr == ""
+    return done.stdout
+
+
+@pytest.mark.parametrize(("desk", "more"), [
+    ("nl-vendor", ["--role", "user"]),
+    ("vianet", ["--role", "admin", "--category", "billing"]),
+    ("o365", ["--role", "admin"]),
+])
+def test_showing_a_ticket_whose_years_are_pinned_loads_no_holiday_country_nor_structlog(
+    tmp_path: Path, desk: str, more: list[str]
+) -> None:
+    """Every year the ticket needs is pinned (2024-2027), so the holidays package is never asked
+    for dates; the ``except`` names are read from the cache the first command filled; nothing
+    logs, so neither structlog nor rich is loaded."""
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    opened = run_tickets(["open", "--desk", desk, "--requester", "r", "--title", "t", "--json",
+                          *more], home, cache)
+    number = json.loads(opened)["number"]
+    probe = ("import json\nprint('LOADED', json.dumps(sorted(m for m in sys.modules if "
+             "m.startswith(('holidays.countries', 'structlog', 'rich')))))")
+    shown = run_tickets(["show", number], home, cache, probe)
+    assert number in shown
+    assert shown.splitlines()[-1] == "LOADED []"
+
+
+def test_logging_set_up_before_structlog_is_imported_applies_once_it_is() -> None:
+    """The set-up waits for structlog's import; then level and format hold as if set up after it."""
+    probe = ("import logging, sys\nfrom tickets.logs import configure_logging\n"
+             "configure_logging('json', logging.WARNING)\n"
+             "assert 'structlog' not in sys.modules\n"
+             "import structlog\n"
+             "structlog.get_logger('t').info('not_shown')\n"
+             "structlog.get_logger('t').warning('shown', n=1)\n"
+             "configure_logging('json', logging.INFO)\n"  # now imported: applied at once
+             "structlog.get_logger('t').info('shown_too')\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(e["event"], e["level"]) for e in events] == [("shown", "warning"), ("shown_too", "info")]
+    assert events[0]["n"] == 1
+    assert done.stdout == ""
