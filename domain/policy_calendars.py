@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, time
+from functools import cache
 from itertools import pairwise
 from typing import Any
 
 from domain.calendar import BusinessCalendar, OpeningHours
+from domain.calendar_days import country_holidays
 from domain.calendar_validation import country_problem, zone_problem
-from domain.holiday_names import EXCEPTION_YEARS, holiday_names
 from domain.policy_toml import Table, positive
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _YEAR = re.compile(r"\d{4}")
+#: The years an ``except`` name is looked for (names the package gives in any of them).
+EXCEPTION_YEARS = tuple(range(2000, 2051))
+#: ``(country, subdivision) -> every holiday name`` the ``holidays`` package gives in those years.
+HolidayNames = Callable[[str, "str | None"], frozenset[str]]
+
+
+@cache
+def package_holiday_names(country: str, subdivision: str | None) -> frozenset[str]:
+    """The names straight from the package (importing it imports all of its ~250 countries)."""
+    return frozenset(name for year in EXCEPTION_YEARS
+                     for name in country_holidays(country, subdivision, year).values())
+
+
+_holiday_names: HolidayNames = package_holiday_names
+
+
+def use_holiday_names(source: HolidayNames) -> None:
+    """Look ``except`` names up in ``source`` from now on: the command line hands in names it
+    keeps per package release (``tickets.holiday_names``), so a command that loads the policies
+    need not import every country; the check is the same."""
+    global _holiday_names
+    _holiday_names = source
+
+
 _RANGE = re.compile(r"(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)")
 
 
@@ -111,7 +137,7 @@ def _exceptions(spec: Table, country: str, subdivision: str | None) -> frozenset
     names = spec.get("except", list, [])
     if not names:
         return frozenset()
-    known = holiday_names(country, subdivision)
+    known = _holiday_names(country, subdivision)
     for i, name in enumerate(names):
         if type(name) is not str or name not in known:
             raise spec.error(f"{name!r} is not a holiday the holidays package names for "

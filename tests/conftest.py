@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,10 @@ from tests.servers import (
     PostgresDatabase,
     PostgresServer,
 )
+
+#: Caches the command line keeps (``tickets.holiday_names``) go to a directory of the test run's
+#: own, never the user's; child processes the tests start inherit it.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tickets-tests-cache-")
 
 _INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
 

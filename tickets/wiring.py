@@ -15,7 +15,9 @@ from domain.catalogue import Catalogue, load_catalogue
 from domain.clock import Clock
 from domain.desk import TicketDesk
 from domain.errors import TicketError
+from domain.policy_calendars import use_holiday_names
 from tickets.config import Settings, postgres_address
+from tickets.holiday_names import holiday_names
 
 D = TypeVar("D", bound=TicketDesk)
 
@@ -30,6 +32,7 @@ class StoreUnavailable(TicketError):
 
 
 def build_catalogue(settings: Settings) -> Catalogue:
+    use_holiday_names(holiday_names)  # kept per package release: no command imports every country
     return load_catalogue(extra_dirs=settings.policy_dirs)
 
 

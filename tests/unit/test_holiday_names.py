@@ -9,21 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from domain import holiday_names
 from domain.calendar_days import country_holidays
-from domain.catalogue import load_desk
+from domain.catalogue import load_desk, shipped_policies
 from domain.errors import PolicyError
-from domain.holiday_names import EXCEPTION_YEARS, cache_file
-from domain.holiday_names import holiday_names as names_of
+from domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names, use_holiday_names
+from tickets import holiday_names
+from tickets.holiday_names import cache_file
+from tickets.holiday_names import holiday_names as names_of
 
-NL_FILE = Path(holiday_names.__file__).parent / "policies" / "nl-vendor.toml"
+NL_FILE = Path(str(shipped_policies() / "nl-vendor.toml"))
 
 
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The names kept in a directory of the test's own, and handed to the policy loader as the
+    command line hands them (``tickets.wiring.build_catalogue``)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     holiday_names.forget()
+    use_holiday_names(names_of)
     yield tmp_path
+    use_holiday_names(package_holiday_names)
     holiday_names.forget()
 
 
@@ -77,6 +82,7 @@ def test_a_wrong_except_name_is_refused_with_the_names_kept_on_disk(
 ) -> None:
     load_desk(NL_FILE)  # fills the file with the Dutch names
     holiday_names.forget()
+    assert "NL/" in json.loads(cache_file().read_text(encoding="utf-8"))
     policy = tmp_path / "nl.toml"
     policy.write_text(NL_FILE.read_text(encoding="utf-8").replace(
         'except = ["Good Friday"]', f'except = ["{bad}"]'), encoding="utf-8")

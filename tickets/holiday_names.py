@@ -1,13 +1,15 @@
 """The holiday names the ``holidays`` package gives a country, kept on disk per package release.
 
 A policy file's ``except = ["Good Friday"]`` must name a holiday the package gives the country
-(``policy_calendars``). Finding the names means importing the country's module, and importing
-any country imports all of the package's ~250 country modules: about 0.15 s that every command
-loading the policy catalogue would pay, for an answer that only changes when the installed
-``holidays`` release does. So the names are computed once per release, country and subdivision
-and written to a small JSON file in the user's cache directory (``$XDG_CACHE_HOME/tickets-engine``,
-by default ``~/.cache/tickets-engine``); the next process reads them from there. The check is the
-same either way: a name not in the set is refused. A missing, unreadable or malformed file is
+(``domain.policy_calendars``). Finding the names means importing the country's module, and
+importing any country imports all of the package's ~250 country modules: about 0.15 s that every
+command loading the policy catalogue would pay, for an answer that only changes when the
+installed ``holidays`` release does. So the command line hands the policy loader this module's
+``holiday_names`` (``use_holiday_names``; the domain itself keeps no files): the names are
+computed once per release, country and subdivision and written to a small JSON file in the
+user's cache directory (``$XDG_CACHE_HOME/tickets-engine``, by default
+``~/.cache/tickets-engine``); the next process reads them from there. The check is the same
+either way: a name not in the set is refused. A missing, unreadable or malformed file is
 computed again, and a cache directory that cannot be written only costs the time.
 """
 
@@ -21,10 +23,7 @@ from pathlib import Path
 
 import holidays
 
-from domain.calendar_days import country_holidays
-
-#: The years an ``except`` name is looked for (names the package gives in any of them).
-EXCEPTION_YEARS = tuple(range(2000, 2051))
+from domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names
 
 
 def holiday_names(country: str, subdivision: str | None) -> frozenset[str]:
@@ -33,8 +32,7 @@ def holiday_names(country: str, subdivision: str | None) -> frozenset[str]:
     stored = _stored()
     names = stored.get(key)
     if names is None:
-        names = sorted({name for year in EXCEPTION_YEARS
-                        for name in country_holidays(country, subdivision, year).values()})
+        names = sorted(package_holiday_names(country, subdivision))
         stored[key] = names
         _store(stored)
     return frozenset(names)
