@@ -16,9 +16,10 @@ What keeps it correct:
 - while staging, ``receipt`` looks only at the batch (a command sent twice in one batch is
   answered as a duplicate) and not at the store: a receipt stored before makes the write fail as
   above, and a command the batch refused is looked up in the store afterwards
-  (``stored_receipt``), because a command applied before may now be refused by its own effect
-  (a version-1 receipt, from before receipts were scoped by sender, has another id and is not
-  seen here: drain the intake before that upgrade, see docs/intake.md);
+  (``stored_receipt``), because a command applied before may now be refused by its own effect;
+  a version-1 receipt, from before receipts were scoped by sender, has another id, so it is
+  looked up in the store here, only in a store that holds such receipts
+  (``TicketDesk.legacy_receipts_stored``);
 - a clash inside the batch (two new tickets drawing one number, a receipt twice) raises
   ``IntegrityError`` at once, as the store would, and the desk's own retry handles it.
 
@@ -151,12 +152,14 @@ class StagingDesk(TicketDesk):
         if self._stage is None:
             return super().receipt(command_id)
         key = command_key(command_id)
-        staged = self._stage.aggregates.get(key.receipt_id) if key else None
-        if key is None or not isinstance(staged, CommandReceipt):
+        if key is None:
             return None
-        staged.check_same_command(key)
-        return CommandResult(staged.ticket_id, staged.number, staged.ticket_version,
-                             duplicate=True)
+        staged = self._stage.aggregates.get(key.receipt_id)
+        found = staged if isinstance(staged, CommandReceipt) else self._legacy_receipt(key)
+        if found is None:
+            return None
+        found.check_same_command(key)
+        return CommandResult(found.ticket_id, found.number, found.ticket_version, duplicate=True)
 
     def stored_receipt(self, command_id: CommandRef | None) -> CommandResult | None:
         """The receipt in the store, whether staging or not."""

@@ -211,7 +211,7 @@ class TicketDesk(Application[UUID]):
 
         It names no sender: the ticket's event it answered does, by its actor.
         """
-        if key.sender is None:
+        if key.sender is None or not self.legacy_receipts_stored():
             return None
         found = self._stored_receipt(receipt_id(key.command_id))
         if found is None or found.sender is not None:
@@ -220,6 +220,28 @@ class TicketDesk(Application[UUID]):
                                       lte=found.ticket_version))
         recorded_as = getattr(events[0], "actor", None) if events else None
         return found if recorded_as == (key.actor or key.sender) else None
+
+    _legacy_receipts: bool | None = None
+
+    def legacy_receipts_stored(self) -> bool:
+        """Whether the store holds receipts from before senders were recorded (class version 1).
+
+        Receipts are written in order, so the first one in the notification log tells: one query
+        per desk, instead of a second read for every command sent with an id. A store whose first
+        receipt is a scoped one (or that has none yet) never looks for unscoped receipts again.
+        """
+        if self._legacy_receipts is None:
+            first = self.recorder.select_notifications(
+                start=None, limit=1, topics=[get_topic(CommandReceipt.Issued)])
+            self._legacy_receipts = bool(first) and self._class_version(first[0].state) < 2
+        return self._legacy_receipts
+
+    def _class_version(self, stored_state: bytes) -> int:
+        """The class version a stored event was written with (eventsourcing records versions > 1)."""
+        mapper = self.mapper
+        state = mapper.cipher.decrypt(stored_state) if mapper.cipher else stored_state
+        state = mapper.compressor.decompress(state) if mapper.compressor else state
+        return int(mapper.transcoder.decode(state).get("class_version", 1))
 
     @staticmethod
     def _receipts(command_id: CommandRef | None, ticket: Ticket) -> list[CommandReceipt]:

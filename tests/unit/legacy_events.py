@@ -10,6 +10,7 @@ from eventsourcing.utils import get_topic
 
 from domain.desk import TicketDesk
 from domain.numbers import ticket_id_for
+from domain.receipts import CommandReceipt, receipt_id
 from domain.ticket import Ticket
 
 V1_NUMBER = "NLV-0V1ABC"
@@ -32,3 +33,14 @@ def store_v1_opened(desk: TicketDesk, number: str = V1_NUMBER) -> UUID:
         state=json.dumps(v1_state).encode(),
     )])
     return ticket_id
+
+
+def store_v1_receipt(desk: TicketDesk, command_id: str, ticket_id: UUID, number: str) -> None:
+    """A ``CommandReceipt.Issued`` v1: keyed by the command id alone, no sender, no digest."""
+    state = {"originator_topic": get_topic(CommandReceipt),
+             "timestamp": {"_type_": "datetime_iso", "_data_": "2026-11-16T09:00:00.200000+00:00"},
+             "command_id": command_id, "ticket_id": {"_type_": "uuid_hex", "_data_": ticket_id.hex},
+             "number": number, "version": 1}
+    desk.recorder.insert_events([StoredEvent(
+        originator_id=receipt_id(command_id), originator_version=1,
+        topic=get_topic(CommandReceipt.Issued), state=json.dumps(state).encode())])

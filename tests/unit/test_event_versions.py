@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
-
 from domain.actor import Actor
 from domain.commands import execute
 from domain.desk import TicketDesk
-from domain.receipts import CommandReceipt, receipt_id
+from domain.receipts import CommandReceipt
 from domain.ticket import Ticket
-from tests.unit.legacy_events import V1_NUMBER, store_v1_opened
+from tests.unit.legacy_events import V1_NUMBER, store_v1_opened, store_v1_receipt
 
 
 def test_opened_v1_with_contact_fields_loads_as_v2(desk: TicketDesk) -> None:
@@ -22,17 +16,6 @@ def test_opened_v1_with_contact_fields_loads_as_v2(desk: TicketDesk) -> None:
     assert ticket.fields == {"contact_name": "Ann", "contact_email": "ann@example.org"}
     assert Ticket.Opened.class_version == 2
     assert desk.history(V1_NUMBER)[0].payload["fields"]["contact_name"] == "Ann"
-
-
-def store_v1_receipt(desk: TicketDesk, command_id: str, ticket_id: Any, number: str) -> None:
-    """A ``CommandReceipt.Issued`` v1: keyed by the command id alone, no sender, no digest."""
-    state = {"originator_topic": get_topic(CommandReceipt),
-             "timestamp": {"_type_": "datetime_iso", "_data_": "2026-11-16T09:00:00.200000+00:00"},
-             "command_id": command_id, "ticket_id": {"_type_": "uuid_hex", "_data_": ticket_id.hex},
-             "number": number, "version": 1}
-    desk.recorder.insert_events([StoredEvent(
-        originator_id=receipt_id(command_id), originator_version=1,
-        topic=get_topic(CommandReceipt.Issued), state=json.dumps(state).encode())])
 
 
 def test_a_v1_receipt_loads_and_answers_its_own_sender_only(desk: TicketDesk) -> None:

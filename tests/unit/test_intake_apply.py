@@ -22,6 +22,7 @@ from domain.actor import Actor
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
+from tests.unit.legacy_events import V1_NUMBER, store_v1_opened, store_v1_receipt
 from tickets.config import persistence_env
 
 SERVICE = Actor("service", "webform")
@@ -311,3 +312,19 @@ def test_a_service_on_the_intake_may_not_act_as_the_system_or_an_agent(
     assert done.answer.error is not None
     assert (done.answer.error["field"], done.answer.error["rule"]) == ("actor", rule)
     assert [e.type for e in staging_desk.history(number)] == ["Opened"]
+
+
+def test_a_command_answered_by_a_version_1_receipt_is_not_applied_again_in_a_batch(
+    staging_desk: StagingDesk,
+) -> None:
+    """A resend across the upgrade to receipts scoped by sender: the unscoped receipt answers."""
+    ticket_id = store_v1_opened(staging_desk)  # recorded as service:webform
+    store_v1_receipt(staging_desk, "old-1", ticket_id, V1_NUMBER)
+    reply = {"command_id": "old-1", "type": "respond", "ticket": V1_NUMBER,
+             "at": "2026-11-16T09:30:00Z"}
+    before = notifications(staging_desk)
+    [applied] = apply_commands(staging_desk, [Command(RECORD, reply, Actor("service", "webform"))])
+    assert applied.answer.accepted and applied.answer.duplicate
+    assert notifications(staging_desk) == before  # nothing written again
+    [other] = apply_commands(staging_desk, [Command(RECORD, reply, Actor("service", "chatbot"))])
+    assert other.answer.accepted and not other.answer.duplicate  # another sender's own command
