@@ -138,14 +138,20 @@ def test_policies_text_shows_each_calendars_opening_hours_and_working_day(
                                  "thu 09:00-17:00, fri 09:00-17:00; working day 8h00m")
 
 
-def run_tickets(args: list[str], home: Path, cache: Path, probe: str = "") -> str:
-    """``tickets ARGS`` in a fresh process; ``probe`` runs after it, in the same process."""
-    code = ("import sys; from tickets.cli import main\n"
-            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n" + probe)
+def run_tickets(args: list[str], home: Path, cache: Path, *, probe: bool = False) -> str:
+    """``tickets ARGS`` in a fresh process; with ``probe``, it then prints the holiday country,
+    structlog and rich modules that process loaded, as a last line ``LOADED [...]``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKETS_", "KAFKA_"))}
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          check=True, env=env | {"TICKETS_HOME": str(home),
-                                                 "XDG_CACHE_HOME": str(cache)})
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import json, sys\nfrom tickets.cli import main\n"
+         "probe = sys.argv.pop(1) == 'probe'\n"
+         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+         "if probe:\n    print('LOADED', json.dumps(sorted(m for m in sys.modules if "
+         "m.startswith(('holidays.countries', 'structlog', 'rich')))))\n",
+         "probe" if probe else "plain", *args],
+        capture_output=True, text=True, check=True,
+        env=env | {"TICKETS_HOME": str(home), "XDG_CACHE_HOME": str(cache)})
     assert done.stderr == ""
     return done.stdout
 
@@ -165,24 +171,24 @@ def test_showing_a_ticket_whose_years_are_pinned_loads_no_holiday_country_nor_st
     opened = run_tickets(["open", "--desk", desk, "--requester", "r", "--title", "t", "--json",
                           *more], home, cache)
     number = json.loads(opened)["number"]
-    probe = ("import json\nprint('LOADED', json.dumps(sorted(m for m in sys.modules if "
-             "m.startswith(('holidays.countries', 'structlog', 'rich')))))")
-    shown = run_tickets(["show", number], home, cache, probe)
+    shown = run_tickets(["show", number], home, cache, probe=True)
     assert number in shown
     assert shown.splitlines()[-1] == "LOADED []"
 
 
 def test_logging_set_up_before_structlog_is_imported_applies_once_it_is() -> None:
     """The set-up waits for structlog's import; then level and format hold as if set up after it."""
-    probe = ("import logging, sys\nfrom tickets.logs import configure_logging\n"
-             "configure_logging('json', logging.WARNING)\n"
-             "assert 'structlog' not in sys.modules\n"
-             "import structlog\n"
-             "structlog.get_logger('t').info('not_shown')\n"
-             "structlog.get_logger('t').warning('shown', n=1)\n"
-             "configure_logging('json', logging.INFO)\n"  # now imported: applied at once
-             "structlog.get_logger('t').info('shown_too')\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import logging, sys\nfrom tickets.logs import configure_logging\n"
+         "configure_logging('json', logging.WARNING)\n"
+         "assert 'structlog' not in sys.modules\n"
+         "import structlog\n"
+         "structlog.get_logger('t').info('not_shown')\n"
+         "structlog.get_logger('t').warning('shown', n=1)\n"
+         "configure_logging('json', logging.INFO)\n"  # now imported: applied at once
+         "structlog.get_logger('t').info('shown_too')\n"],
+        capture_output=True, text=True, check=True)
     events = [json.loads(line) for line in done.stderr.splitlines()]
     assert [(e["event"], e["level"]) for e in events] == [("shown", "warning"), ("shown_too", "info")]
     assert events[0]["n"] == 1
