@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,7 @@ class Command:
     fields: Mapping[str, Any]
     sender: Actor | None = None  # who sent it (authenticated); the command id is theirs
 
-    @property
+    @cached_property
     def key(self) -> CommandKey:
         """The receipt's key: the sender's own id, bound to what the command says."""
         return CommandKey(self.command_id, None if self.sender is None else str(self.sender),
