@@ -35,14 +35,14 @@ from bench_publisher import servers
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka_bench_data import fill_store
 
-from consumers.envelope import Envelope
 from consumers.kafka_runner import GroupRunner
 from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
-from consumers.readstore import ReadStore
 from consumers.signing import parse_keys
 from consumers.store_reader import StoreReader
 from domain.catalogue import load_catalogue
 from projections.base import apply_batch, create_schema
+from projections.envelope import Envelope
+from projections.readstore import ReadStore
 from tests.servers import PostgresDatabase
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env

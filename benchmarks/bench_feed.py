@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.catalogue import Catalogue, load_catalogue
@@ -32,6 +31,7 @@ from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from projections import facts_memo
 from projections.base import Projection
+from projections.readstore import ReadStore
 from tickets.config import persistence_env
 from tickets.demo_profiles import opening, web_editors
 from tickets.logs import configure_logging

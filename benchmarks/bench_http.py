@@ -42,7 +42,6 @@ from typing import Any
 from http_load import with_httpx, with_wrk, wrk  # beside this script
 
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.catalogue import load_catalogue
@@ -55,6 +54,7 @@ from projections.audit_trail import AuditTrailProjection
 from projections.dashboard import DashboardProjection, _move_counts, figures
 from projections.dashboard_state import ROW_COLUMNS, DashboardRow, dashboard_row
 from projections.facts_state import dump_facts, load_facts
+from projections.readstore import ReadStore
 from tickets.demo_profiles import opening, web_editors
 from tickets.http import create_app, make_context, start_http
 from tickets.logs import configure_logging

@@ -69,9 +69,9 @@ from bench_support import (
 )
 
 from consumers.kafka_settings import KafkaSettings
-from consumers.readstore import READ_MODEL_CHANNEL
 from domain.catalogue import load_catalogue
 from domain.desk import TicketDesk
+from projections.readstore import READ_MODEL_CHANNEL
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env

@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from consumers.envelope import format_time
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.scheduler import Scheduler
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.catalogue import load_catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
+from projections.envelope import format_time
+from projections.readstore import ReadStore
 from projections.sla_timer_row import COLUMNS
 from projections.sla_timers import SlaTimersProjection
 from tickets.config import persistence_env

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 import structlog
 
-from consumers.envelope import Envelope
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from projections.base import (
     Projection,
@@ -28,6 +26,8 @@ from projections.base import (
     record_unreadable,
     save_position,
 )
+from projections.envelope import Envelope
+from projections.readstore import ReadStore
 
 log = structlog.get_logger("tickets.feed")
 

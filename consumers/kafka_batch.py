@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.dead_letters import DeadLetter
-from consumers.envelope import Envelope, EnvelopeError, decode_with_entry
 from consumers.signing import SigningKeys
+from projections.envelope import Envelope, EnvelopeError, decode_with_entry
 
 
 @dataclass

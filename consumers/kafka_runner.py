@@ -41,11 +41,11 @@ from consumers import parking
 from consumers.commit_pacing import PacedCommits
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
 from consumers.dead_letter_sender import DeadLetterSender
-from consumers.envelope import decode_with_entry
 from consumers.kafka_batch import PolledBatch, sort_records
 from consumers.kafka_settings import KafkaSettings
-from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
 from projections.base import Projection, apply_read, create_schema, read_batches
+from projections.envelope import decode_with_entry
+from projections.readstore import READ_MODEL_CHANNEL, ReadStore
 
 log = structlog.get_logger("tickets.consumer")
 

@@ -18,12 +18,12 @@ from uuid import UUID
 
 import structlog
 
-from consumers.readstore import ReadStore
 from consumers.scheduler import COMMANDS, TIME_RULES, Fired
 from consumers.scheduler_timers import DueAction, due_actions
 from domain.clock import Clock
 from domain.desk import TicketDesk
 from domain.errors import ConcurrencyError, TicketError
+from projections.readstore import ReadStore
 
 log = structlog.get_logger("tickets.scheduler")
 

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import structlog
 from kafka import KafkaProducer
 
-from consumers.envelope import CONTENT_TYPE
 from consumers.kafka_settings import KafkaSettings, event_headers
 from consumers.publisher_state import PublisherState
 from consumers.read_ahead import ReadAhead, ThreadReadAhead
 from consumers.store_reader import StoreReader
 from consumers.store_wake import NoWake, StoreWake
+from projections.envelope import CONTENT_TYPE
 
 log = structlog.get_logger("tickets.publisher")
 

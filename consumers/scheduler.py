@@ -23,11 +23,11 @@ from uuid import UUID
 
 import structlog
 
-from consumers.readstore import ReadStore
 from domain.actor import SCHEDULER
 from domain.clock import Clock
 from domain.desk import CommandResult, TicketDesk
 from domain.errors import ConcurrencyError, TicketError
+from projections.readstore import ReadStore
 from projections.sla_timers import TimerAction, next_actions
 
 log = structlog.get_logger("tickets.scheduler")

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from consumers.envelope import Envelope, format_time, parse_time
-from consumers.readstore import Pending, ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.facts import TicketFacts, fold
 from domain.sla import compute
 from projections.base import Projection, SetAside
+from projections.envelope import Envelope, format_time, parse_time
 from projections.facts_state import dump_facts, fold_batch, load_facts
+from projections.readstore import Pending, ReadStore, Tx
 from projections.sla_timer_row import next_action
 
 PartitionOf = Callable[[str], int]

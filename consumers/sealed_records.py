@@ -2,7 +2,7 @@
 
 The publisher needs each event's msgpack envelope and nothing else: no ``Envelope`` object, no
 history entry, no ``datetime``. This path decodes the stored JSON with the times left as text,
-turns them into the envelope's wire form (``consumers.envelope.iso_wire_time``: string slicing for
+turns them into the envelope's wire form (``projections.envelope.iso_wire_time``: string slicing for
 UTC), builds the hashed content and the envelope map once, and packs it. Each result is byte for
 byte ``StoreReader``'s ``Envelope.encode()`` (tests hold them equal); anything the fast path does
 not recognise (an older class version, a compressed or encrypted store, a transcoded type other
@@ -20,8 +20,8 @@ from uuid import UUID
 import msgpack
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from consumers.envelope import SCHEMA, chained_hash, iso_wire_time
 from consumers.stored_entries import KNOWN, NeedsMapper
+from projections.envelope import SCHEMA, chained_hash, iso_wire_time
 
 _NOT_PAYLOAD = frozenset(
     {"timestamp", "occurred_at", "actor", "channel", "originator_topic", "class_version"}

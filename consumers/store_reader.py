@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, PersistenceError
 from eventsourcing.utils import get_topic
 
-from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
 from consumers.sealed_records import SealedRecord, seal_record
 from consumers.stored_entries import history_entry
 from domain.desk import TicketDesk
 from domain.history import entry_of
 from domain.ticket import Ticket
+from projections.base import Unreadable
+from projections.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
 
 TICKET_EVENT_CLASSES: tuple[type[Any], ...] = (
     Ticket.Opened, Ticket.SeveritySet, Ticket.Assigned, Ticket.Responded, Ticket.InfoRequested,
@@ -40,19 +40,6 @@ TICKET_TOPICS = [get_topic(cls) for cls in TICKET_EVENT_CLASSES]
 STORE_ERRORS: tuple[type[BaseException], ...] = (PersistenceError, sqlite3.Error, OSError)
 #: How much of an unreadable event's stored state is kept beside it.
 STORED_TEXT_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A stored ticket event the reader could not seal: where it is, and why."""
-
-    position: int
-    ticket_id: str
-    version: int
-    topic: str
-    reason: str
-    #: The stored state as text (cut at ``STORED_TEXT_LIMIT`` characters), for whoever repairs it.
-    stored: str
 
 
 def _unreadable(notification: Notification, error: Exception) -> Unreadable:

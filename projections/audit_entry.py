@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from consumers.envelope import RecordedTimes, chained_hash
 from domain.opening import PERSONAL_FIELDS
+from projections.envelope import RecordedTimes, chained_hash
 
 MASK = "***"
 COLUMNS = (
@@ -62,7 +62,7 @@ class AuditEntry(RecordedTimes):
         return f"{self.occurred_at}|{self.ticket_id}|{self.version}"
 
     def content(self) -> dict[str, Any]:
-        """What the hash covers (see ``consumers.envelope.hashed_content``)."""
+        """What the hash covers (see ``projections.envelope.hashed_content``)."""
         return {
             "ticket_id": self.ticket_id, "ticket_number": self.number, "desk": self.desk,
             "type": self.type, "version": self.version, "occurred_at": self.occurred_at,

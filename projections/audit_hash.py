@@ -1,6 +1,6 @@
 """The audit trail's own check of an envelope's hash, recomputed from the fields it carries.
 
-The hash covers the canonical JSON of the envelope's content (``consumers.envelope``: keys
+The hash covers the canonical JSON of the envelope's content (``projections.envelope``: keys
 sorted, no spaces, UTF-8). The trail stores the payload as that same canonical JSON, so the check
 builds the content's text around the payload text it already has, instead of encoding the payload
 a second time inside the whole map. The text is byte for byte what ``json.dumps`` gives for
@@ -14,13 +14,13 @@ import hashlib
 from json.encoder import encode_basestring
 from typing import Any
 
-from consumers.envelope import Envelope, chained_hash
+from projections.envelope import Envelope, chained_hash
 
 
 def envelope_content(envelope: Envelope) -> dict[str, Any]:
     """What the hash covers, taken from the envelope's fields as carried.
 
-    The same map as ``consumers.envelope.hashed_content`` (a test holds them equal), built without
+    The same map as ``projections.envelope.hashed_content`` (a test holds them equal), built without
     parsing and re-formatting the times, which would cost more than the rest of the projection.
     """
     return {

@@ -24,14 +24,25 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from consumers.envelope import Envelope
-from consumers.readstore import Pending, ReadStore, Tx
 from projections.admission import Head, admit
+from projections.envelope import Envelope
+from projections.readstore import Pending, ReadStore, Tx
 
-if TYPE_CHECKING:
-    from consumers.store_reader import Unreadable
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored ticket event a reader could not seal: where it is, and why (kept in ``set_aside``)."""
+
+    position: int
+    ticket_id: str
+    version: int
+    topic: str
+    reason: str
+    #: The stored state as text (cut at ``STORED_TEXT_LIMIT`` characters), for whoever repairs it.
+    stored: str
+
 
 COMMON_DDL = (
     """CREATE TABLE IF NOT EXISTS projection_positions (

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from consumers.envelope import Envelope
-from consumers.readstore import Pending, Tx
 from domain.catalogue import Catalogue
 from domain.errors import TicketError
 from domain.facts import FoldError, TicketFacts
@@ -27,8 +25,10 @@ from projections.dashboard_figures import (
     figures_cached,
 )
 from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
+from projections.envelope import Envelope
 from projections.facts_memo import facts_of, facts_text, folded
 from projections.facts_state import fold_batch
+from projections.readstore import Pending, Tx
 
 __all__ = [
     "DashboardProjection", "Figures", "FirstResponseFigure", "OpenCount", "SlaFigure", "figures",

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from consumers.envelope import format_time
 from domain.facts import TicketFacts
 from domain.policy import Desk, TargetKind
 from domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
+from projections.envelope import format_time
 from projections.facts_memo import sla_report
 
 #: First-response times are counted in buckets four to a doubling, to find percentile ranks fast.

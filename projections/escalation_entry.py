@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from consumers.envelope import Envelope, format_time, parse_time
 from domain.facts import TicketFacts
 from domain.policy import Desk
 from domain.sla import AUTO_CLOSE, SlaReport
+from projections.envelope import Envelope, format_time, parse_time
 from projections.facts_memo import folded
 
 COLUMNS = (

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from consumers.envelope import Envelope, format_time, parse_time
-from consumers.readstore import Tx
 from domain.facts import FoldError, TicketFacts
 from projections.base import SetAside
+from projections.envelope import Envelope, format_time, parse_time
+from projections.readstore import Tx
 
 S = TypeVar("S")
 

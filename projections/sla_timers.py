@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consumers.envelope import Envelope, format_time, parse_time
-from consumers.readstore import Pending, ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.facts import TicketFacts
 from projections.base import Projection, SetAside
+from projections.envelope import Envelope, format_time, parse_time
 from projections.facts_memo import facts_of, facts_text, folded, sla_report
 from projections.facts_state import fold_batch
+from projections.readstore import Pending, ReadStore, Tx
 from projections.sla_timer_row import COLUMNS, KINDS, TimerRow, state_now, timer_rows
 
 __all__ = [

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consumers.envelope import wire_value
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from domain.facts import TicketFacts, fold
 from domain.history import HistoryEntry
 from domain.sla import SlaReport, compute
+from projections.envelope import wire_value
 from replay.personal import mask_payload
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from consumers.readstore import ReadStore
 from projections.base import Projection, position_of
+from projections.readstore import ReadStore
 from replay.tables import column_names, primary_key, stream, table_exists, text_columns
 
 EXAMPLES = 20  # keys listed per kind of difference; the counts are always complete

@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from consumers.envelope import Envelope, format_time
 from consumers.store_reader import envelopes_of_ticket
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
+from projections.envelope import Envelope, format_time
 from replay.atomic import atomic_files
 from replay.personal import mask_payload
 from replay.source import StoreSource

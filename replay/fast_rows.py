@@ -18,11 +18,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from consumers.envelope import format_time
 from domain.catalogue import Catalogue
 from domain.sla import SlaReport, compute
 from projections.audit_entry import COLUMNS as AUDIT_COLUMNS
 from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
+from projections.envelope import format_time
 from projections.escalation_entry import COLUMNS as QUEUE_COLUMNS
 from projections.escalation_entry import queue_row
 from projections.sla_timer_row import COLUMNS as TIMER_COLUMNS

@@ -1,6 +1,6 @@
 """Texts a rebuild writes for every ticket, made the cheap way: times in wire form, facts as JSON.
 
-``consumers.envelope.format_time`` and ``projections.facts_state.dump_facts`` are the definitions;
+``projections.envelope.format_time`` and ``projections.facts_state.dump_facts`` are the definitions;
 these give the same text (tests hold them equal on every ticket of a generated week) without
 ``format_time``'s ``replace`` and ``timespec`` (the dearest part of writing a ticket's facts) and
 with the JSON encoder made once.
@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from consumers.envelope import format_time, iso_wire_time
 from domain.facts import TicketFacts
+from projections.envelope import format_time, iso_wire_time
 from projections.facts_state import dump_facts
 
 #: Wire texts of the times a rebuild has read (``replay.log_source`` notes each event's time as it

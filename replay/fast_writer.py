@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consumers.envelope import GENESIS
-from consumers.readstore import Tx
 from domain.catalogue import Catalogue
 from domain.errors import TicketError
 from domain.facts import FoldError
 from projections.admission import recomputed_hash
 from projections.base import Projection, apply_batch
+from projections.envelope import GENESIS
+from projections.readstore import Tx
 from replay.fast_rows import WRITERS, Finished, Statement, Writer
 from replay.fast_state import TicketState, advance
 from replay.log_source import Sealed

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from consumers.readstore import ReadStore
 from domain.errors import ValidationError
 from projections.audit_trail import AuditTrailProjection
 from projections.base import position_of
+from projections.readstore import ReadStore
 from replay.compare import matched, ordered_rows
 
 EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always complete

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from consumers.envelope import hashed_content
-from consumers.readstore import ReadStore
 from consumers.store_reader import TICKET_TOPICS
 from domain.desk import TicketDesk
 from domain.errors import TicketError, TicketNotFoundError
 from domain.history import entry_of
 from projections.audit_entry import COLUMNS, AuditEntry
+from projections.envelope import hashed_content
+from projections.readstore import ReadStore
 from replay.chain_check import Finding, StoredContent, TicketCheck, check_chain
 from replay.tables import column_names, select_in, table_exists
 

@@ -28,9 +28,9 @@ from uuid import UUID
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.envelope import Envelope, EnvelopeError, decode
 from consumers.kafka_settings import KafkaSettings
 from domain.errors import ValidationError
+from projections.envelope import Envelope, EnvelopeError, decode
 from replay.log_source import Sealed
 from replay.source import SourceBatch
 

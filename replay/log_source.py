@@ -10,14 +10,14 @@ the audit trail's row (hash chain included). This source gets the same results c
   ``id % parts`` before anything is decoded (on SQLite, in the query itself when ``parts``
   divides 16: the last hex digit of the stored id decides);
 - the stored JSON decoded once, with times turned straight into the envelope's wire text (what
-  ``consumers.envelope.wire_value`` gives), so the payload is already as it travels;
+  ``projections.envelope.wire_value`` gives), so the payload is already as it travels;
 - the payload's canonical JSON built once: the audit row stores it and the hash covers it, the
   rest of the hashed text is put around it (``projections.audit_hash.canonical_text``'s shape).
 
 Anything the fast decoding does not know (a class version that needs upcasting, a cipher or a
 compressor, a transcoded type other than times and ids) goes through the mapper and
-``consumers.envelope``'s own functions, so the result is always the same. Tests hold the rows and
-hashes equal to ``consumers.envelope.seal``'s, event by event.
+``projections.envelope``'s own functions, so the result is always the same. Tests hold the rows and
+hashes equal to ``projections.envelope.seal``'s, event by event.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from consumers.envelope import GENESIS, Envelope, chained_hash, format_time, iso_wire_time, wire_value
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from consumers.stored_entries import KNOWN, NeedsMapper
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from domain.history import HistoryEntry, entry_of
 from projections.audit_entry import payload_text
+from projections.envelope import GENESIS, Envelope, chained_hash, format_time, iso_wire_time, wire_value
 from replay.fast_text import LIMIT as TEXTS_LIMIT
 from replay.fast_text import TEXTS
 from replay.source import SourcedEnvelope
@@ -113,7 +113,7 @@ def sealed_row(ticket_id: str, version: int, number: str, desk: str, type_: str,
                position: int) -> tuple[Any, ...]:
     """The audit trail's row of one event (``projections.audit_entry.COLUMNS`` order), hash included.
 
-    The hash is ``consumers.envelope.chained_hash`` of ``hashed_content``: the same canonical JSON,
+    The hash is ``projections.envelope.chained_hash`` of ``hashed_content``: the same canonical JSON,
     written around the payload's text, which the row stores as it is. ``ticket_id``, the times and
     ``type_`` are written unescaped: a canonical id, wire times and an event class's name.
     """
@@ -162,7 +162,7 @@ class Sealed:
         return int(self.row[12])
 
     def envelope(self) -> SourcedEnvelope:
-        """The envelope ``consumers.envelope.seal`` makes of this event (for the projections' own way)."""
+        """The envelope ``projections.envelope.seal`` makes of this event (for the projections' own way)."""
         r = self.row
         return SourcedEnvelope(
             ticket_id=r[0], ticket_number=r[2], desk=r[3], type=r[4], version=r[1],
@@ -293,7 +293,7 @@ class LogSource:
 
     def _seal_mapped(self, position: int, originator: Any, version: int, topic: str, state: bytes,
                      head: _Head | None) -> Sealed:
-        """The library's mapper and ``consumers.envelope``'s functions, for what the fast way skips."""
+        """The library's mapper and ``projections.envelope``'s functions, for what the fast way skips."""
         stored = StoredEvent(originator_id=originator, originator_version=version, topic=topic,
                              state=state)
         entry = entry_of(self.app.mapper.to_domain_event(stored))

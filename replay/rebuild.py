@@ -25,10 +25,10 @@ from typing import Any, Protocol
 from tqdm import tqdm
 
 from consumers.kafka_settings import KafkaSettings
-from consumers.readstore import ReadStore, Tx
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from projections.base import Projection
+from projections.readstore import ReadStore, Tx
 from replay.fast_rows import WRITERS
 from replay.fast_writer import FastWriter
 from replay.kafka_source import KafkaSealedSource, KafkaSource

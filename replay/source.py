@@ -3,7 +3,7 @@
 ``EnvelopeSource`` is the seam for rebuilds and exports. ``StoreSource`` reads the event store's
 notification log (the source of truth) and seals each ticket event into its envelope, hash chain
 included. A Kafka source (rebuild "from offset 0", a later change) implements the same two methods:
-it reads ``tickets.events`` from offset 0 with ``consumers.envelope.decode``, merges the partitions
+it reads ``tickets.events`` from offset 0 with ``projections.envelope.decode``, merges the partitions
 by ``Envelope.position`` (each partition is in position order, so a heap merge suffices), and
 reports the last position it has handed over as ``SourceBatch.end``.
 """
@@ -17,11 +17,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from consumers.envelope import GENESIS, Envelope, chained_hash, hashed_content, parse_time
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from domain.history import HistoryEntry, entry_of
+from projections.envelope import GENESIS, Envelope, chained_hash, hashed_content, parse_time
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class EnvelopeSource(Protocol):
 
 
 def seal_entry(entry: HistoryEntry, number: str, desk: str, position: int, prev_hash: str) -> SourcedEnvelope:
-    """``consumers.envelope.seal``, keeping the entry (with payload values as they travel)."""
+    """``projections.envelope.seal``, keeping the entry (with payload values as they travel)."""
     content = hashed_content(entry, number, desk)
     origin = entry
     if content["payload"] != entry.payload:  # times or ids in the payload: keep them as text

@@ -18,8 +18,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from consumers.readstore import ReadStore
 from domain.errors import ValidationError
+from projections.readstore import ReadStore
 from replay.target import postgres_schema
 
 SUFFIX = ".before-rebuild"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from consumers.readstore import ReadStore
 from domain.errors import ValidationError
 from projections.base import COMMON_DDL, Projection, create_schema, save_position
+from projections.readstore import ReadStore
 from replay.tables import table_exists
 
 PROGRESS_DDL = (

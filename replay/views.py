@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from consumers.envelope import wire_value
 from domain.sla import SlaReport, TargetClock
+from projections.envelope import wire_value
 from replay.as_of import AsOf, state_of
 from replay.compare import TableDiff
 from replay.integrity import IntegrityReport

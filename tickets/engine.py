@@ -19,13 +19,13 @@ from types import FrameType
 
 import structlog
 
-from consumers.envelope import Envelope
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.scheduler import Scheduler
 from consumers.store_reader import StoreReader
 from domain.clock import Clock, SystemClock
 from domain.desk import TicketDesk
+from projections.envelope import Envelope
+from projections.readstore import ReadStore
 from tickets import metrics
 from tickets.config import Settings
 from tickets.projections_registry import all_projections

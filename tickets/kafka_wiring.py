@@ -11,13 +11,13 @@ from consumers.partition_scheduler import PartitionScheduler
 from consumers.publisher import Publisher
 from consumers.publisher_state import postgres_conninfo, publisher_state
 from consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead
-from consumers.readstore import ReadStore
 from consumers.scheduler_timers import SchedulerTimersProjection
 from consumers.store_reader import StoreReader
 from consumers.store_wake import store_wake
 from domain.catalogue import Catalogue
 from domain.clock import Clock, SystemClock
 from projections.base import Projection
+from projections.readstore import ReadStore
 from tickets import metrics
 from tickets.config import Settings
 from tickets.projections_registry import all_projections
@@ -74,7 +74,7 @@ def build_consumer(settings: Settings, group: str = PROJECTIONS_GROUP, names: Se
 
 
 def desk_ids(catalogue: Catalogue) -> frozenset[str]:
-    """The desks a consumer accepts envelopes of (``consumers.envelope.decode``'s ``desks``)."""
+    """The desks a consumer accepts envelopes of (``projections.envelope.decode``'s ``desks``)."""
     return frozenset(desk.id for desk in catalogue.desks())
 
 

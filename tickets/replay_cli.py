@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from consumers.kafka_settings import KafkaSettings
-from consumers.readstore import ReadStore
 from domain.errors import TicketError, ValidationError
+from projections.readstore import ReadStore
 from replay import views
 from replay.as_of import as_of
 from replay.compare import compare, positions

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.clock import VirtualClock
+from projections.readstore import ReadStore
 from tickets.config import load_settings
 from tickets.engine import build_engine, run_engine
 from tickets.http import HttpHandle, serve_engine

@@ -10,11 +10,11 @@ from typing import Any
 from consumers.feed import EmbeddedFeed
 from consumers.kafka_runner import GroupRunner
 from consumers.publisher import Publisher
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from projections.base import Projection
+from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint
 from tickets.config import Settings, load_settings
 from tickets.projections_registry import all_projections

@@ -19,7 +19,7 @@ from kafka_helpers import (
     wait_until,
 )
 
-from consumers.readstore import ReadStore
+from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher, select_projections
 from tickets.sample_lives import write_lives

@@ -28,8 +28,8 @@ from test_poison_events import poison_bytes, send_raw
 from consumers.dead_letters import DeadLetter
 from consumers.kafka_runner import GroupRunner
 from consumers.kafka_settings import DEAD_LETTER_MIN_BYTES
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
+from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import cli, metrics
 from tickets.dlq_reading import read_all

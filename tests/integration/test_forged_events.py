@@ -25,15 +25,15 @@ from kafka_helpers import (
     wait_until,
 )
 
-from consumers.envelope import Envelope, chained_hash
 from consumers.kafka_settings import event_headers, ticket_key
-from consumers.readstore import ReadStore
 from consumers.signing import parse_keys
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.desk import TicketDesk
 from projections.audit_hash import envelope_content
 from projections.base import create_schema
+from projections.envelope import Envelope, chained_hash
+from projections.readstore import ReadStore
 from replay.integrity import verify
 from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.config import Settings

@@ -18,8 +18,8 @@ from kafka_helpers import (
     wait_until,
 )
 
-from consumers.readstore import READ_MODEL_CHANNEL, ReadStore
 from projections.audit_trail import trail
+from projections.readstore import READ_MODEL_CHANNEL, ReadStore
 from projections.sla_timers import timers_of
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher, select_projections

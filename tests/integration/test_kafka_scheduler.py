@@ -11,9 +11,9 @@ from kafka_helpers import FAST, InThread, count, create_topics, environment, new
 
 from consumers.kafka_settings import partition_for, ticket_key
 from consumers.partition_scheduler import PartitionScheduler
-from consumers.readstore import ReadStore
 from consumers.scheduler import Fired
 from domain.clock import VirtualClock
+from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_publisher, build_scheduler_member
 from tickets.sample_lives import write_lives

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from consumers.readstore import ReadStore
+from projections.readstore import ReadStore
 from tests.servers import PostgresDatabase
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
-from consumers.readstore import ReadStore
+from projections.readstore import ReadStore
 from tests.servers import PostgresDatabase
 
 pytestmark = pytest.mark.integration

@@ -28,11 +28,11 @@ from prometheus_client import REGISTRY
 
 from consumers import dead_letter_replay
 from consumers.dead_letters import decode_dead_letter
-from consumers.envelope import chained_hash
 from consumers.kafka_runner import GroupRunner
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.desk import TicketDesk
+from projections.envelope import chained_hash
+from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import metrics
 from tickets.kafka_wiring import build_consumer, build_publisher, desk_ids, kafka_settings, select_projections

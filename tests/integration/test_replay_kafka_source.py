@@ -8,11 +8,11 @@ import pytest
 from kafka import KafkaProducer
 from kafka_helpers import InThread, create_topics, environment, new_desk, settings_of, wait_until
 
-from consumers.envelope import Envelope
 from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.errors import ValidationError
+from projections.envelope import Envelope
+from projections.readstore import ReadStore
 from replay.compare import compare
 from replay.kafka_source import KafkaSource
 from replay.rebuild import rebuild

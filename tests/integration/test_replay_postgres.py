@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from projections.audit_trail import trail
+from projections.readstore import ReadStore
 from replay.as_of import as_of
 from replay.compare import compare
 from replay.export import Scope, export

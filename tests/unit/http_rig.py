@@ -14,12 +14,12 @@ import structlog
 from httpx import Response
 
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
+from projections.readstore import ReadStore
 from tickets.http import create_app, make_context
 from tickets.http.context import HttpContext
 from tickets.projections_registry import all_projections

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.actor import Actor
 from domain.catalogue import Catalogue
@@ -22,6 +21,7 @@ from domain.clock import Clock, VirtualClock
 from domain.desk import TicketDesk
 from domain.errors import TicketError
 from projections.base import Projection
+from projections.readstore import ReadStore
 from tickets.config import persistence_env
 from tickets.demo_profiles import WEB_SITES, opening
 from tickets.projections_registry import all_projections

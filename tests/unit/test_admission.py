@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from consumers.envelope import GENESIS, Envelope, chained_hash
-from consumers.readstore import ReadStore, Tx
 from projections.admission import Head, admit
 from projections.audit_hash import envelope_content
 from projections.base import Projection, SetAside, apply_batch, create_schema
+from projections.envelope import GENESIS, Envelope, chained_hash
+from projections.readstore import ReadStore, Tx
 
 TICKET = "672e4940-4dd6-5bcf-8cb4-9ae0f13981d7"
 OTHER = "0b0c0d0e-0000-5000-8000-000000000001"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.actor import Actor
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from projections.audit_trail import trail
+from projections.readstore import ReadStore
 from projections.sla_timers import timers_of
 from tickets.cli import main
 from tickets.config import Settings, load_settings

@@ -8,11 +8,11 @@ from typing import Any
 import msgpack
 import pytest
 
-from consumers.envelope import EnvelopeError, decode, decode_with_entry
-from consumers.envelope_schema import MAX_DEPTH, OPTIONAL, PAYLOADS
 from consumers.store_reader import StoreReader
 from domain.desk import TicketDesk
 from domain.ticket import Ticket
+from projections.envelope import EnvelopeError, decode, decode_with_entry
+from projections.envelope_schema import MAX_DEPTH, OPTIONAL, PAYLOADS
 from tests.unit.legacy_events import store_v1_opened
 from tests.unit.test_envelope_decoding import sample_maps
 

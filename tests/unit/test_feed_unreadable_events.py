@@ -9,11 +9,11 @@ import pytest
 from eventsourcing.persistence import PersistenceError
 
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from domain.catalogue import Catalogue
 from projections.audit_trail import AuditTrailProjection
 from projections.base import position_of
+from projections.readstore import ReadStore
 from tests.unit.replay_week import sqlite_desk, write_week
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.errors import LifecycleError, TicketNotFoundError, ValidationError
+from projections.readstore import ReadStore
 from tickets.cli import main
 from tickets.http.tokens import TokenStore, token_hash
 

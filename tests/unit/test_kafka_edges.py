@@ -14,10 +14,10 @@ from kafka.partitioner import DefaultPartitioner
 
 from consumers.consumer_offsets import OffsetsMoved, advance, create_table, stored_offsets
 from consumers.dead_letters import decode_dead_letter
-from consumers.envelope import GENESIS, Envelope
 from consumers.kafka_batch import sort_records
 from consumers.kafka_settings import KafkaSettings, TicketPartitioner, partition_for, ticket_key
-from consumers.readstore import ReadStore
+from projections.envelope import GENESIS, Envelope
+from projections.readstore import ReadStore
 
 
 class Cluster:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from consumers.scheduler_timers import SchedulerTimersProjection
 from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
+from projections.readstore import ReadStore
 from projections.sla_timers import timers_of
 from replay.as_of import as_of
 from replay.compare import compare

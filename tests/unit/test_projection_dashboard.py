@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
@@ -23,6 +22,7 @@ from projections.dashboard import (
 )
 from projections.dashboard_figures import dashboard_position, rank
 from projections.facts_state import load_facts
+from projections.readstore import ReadStore
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import read_store, resealed
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consumers.envelope import Envelope
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from projections.base import apply_batch, create_schema
+from projections.envelope import Envelope
 from projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
+from projections.readstore import ReadStore
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import feed_into, read_store, resealed
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from consumers.envelope import Envelope
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.store_reader import StoreReader
 from domain.actor import SCHEDULER
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.sla import ClockState
 from projections.base import apply_batch, create_schema
+from projections.envelope import Envelope
 from projections.facts_state import load_facts
+from projections.readstore import ReadStore
 from projections.sla_timers import (
     DUE_BEFORE_SQL,
     NEXT_ACTIONS_SQL,

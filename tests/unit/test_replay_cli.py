@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
+from projections.readstore import ReadStore
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, sqlite_desk, write_week
 from tickets.cli import main
 

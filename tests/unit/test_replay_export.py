@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from consumers.envelope import GENESIS, chained_hash
-from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import EntitlementError, TicketNotFoundError, ValidationError
 from projections.audit_trail import trail
+from projections.envelope import GENESIS, chained_hash
+from projections.readstore import ReadStore
 from replay import export as export_module
 from replay.export import Scope, export
 from replay.personal import may_unmask

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
+from projections.readstore import ReadStore
 from replay.history_guard import check_history, guard_swap
 from replay.integrity import verify
 from replay.rebuild import rebuild

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import TicketNotFoundError
+from projections.readstore import ReadStore
 from replay.integrity import verify
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE
 from tests.unit.replay_week import ProjectedWeek, project, projected_week

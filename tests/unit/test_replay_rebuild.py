@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from consumers.store_reader import TICKET_TOPICS, StoreReader
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import ValidationError
 from projections.base import apply_batches, create_schema
+from projections.readstore import ReadStore
 from projections.sla_timers import timers_of
 from replay.compare import compare, positions
 from replay.fast_writer import FastWriter

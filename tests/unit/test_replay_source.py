@@ -6,11 +6,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consumers.envelope import Envelope, format_time, iso_wire_time
 from consumers.store_reader import StoreReader
 from domain.catalogue import Catalogue
 from domain.facts import fold_all
 from projections.audit_entry import payload_text
+from projections.envelope import Envelope, format_time, iso_wire_time
 from projections.facts_state import dump_facts
 from replay.fast_text import facts_text, time_text
 from replay.log_source import LogSource, Sealed, canonical_payload

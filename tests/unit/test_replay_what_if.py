@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from consumers.readstore import ReadStore
 from domain.catalogue import Catalogue
 from domain.desk import TicketDesk
 from domain.errors import PolicyError
+from projections.readstore import ReadStore
 from replay.what_if import what_if
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, sqlite_desk, write_week
 

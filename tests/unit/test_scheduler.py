@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from consumers.envelope import format_time
 from consumers.feed import EmbeddedFeed
-from consumers.readstore import ReadStore
 from consumers.scheduler import Scheduler
 from consumers.scheduler_timers import SchedulerTimersProjection, due_actions
 from consumers.store_reader import StoreReader
@@ -23,6 +21,8 @@ from domain.catalogue import Catalogue
 from domain.clock import VirtualClock
 from domain.desk import TicketDesk
 from domain.sla import ClockState
+from projections.envelope import format_time
+from projections.readstore import ReadStore
 from projections.sla_timers import NEXT_ACTIONS_SQL, SlaTimersProjection, due_before, state_now
 
 AGENT = Actor("agent", "a-1")

@@ -8,10 +8,10 @@ import msgpack
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.envelope import format_time, iso_wire_time
 from consumers.read_ahead import outgoing
 from consumers.store_reader import StoreReader
 from domain.desk import TicketDesk
+from projections.envelope import format_time, iso_wire_time
 from tests.unit.conftest import AGENT, at, live_every_event_type
 from tests.unit.legacy_events import store_v1_opened
 

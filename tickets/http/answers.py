@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from consumers.envelope import format_time
-from consumers.readstore import ReadStore
 from domain.clock import Clock
+from projections.envelope import format_time
+from projections.readstore import ReadStore
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS http_command_answers (

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from consumers.envelope import format_time
 from projections.audit_trail import AuditEntry, trail
+from projections.envelope import format_time
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
 from tickets.http.masking import entry_for

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from consumers.readstore import ReadStore
 from domain.errors import ValidationError
+from projections.readstore import ReadStore
 from tickets.config import Settings
 from tickets.engine import Engine
 from tickets.http.tokens import TokenStore

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from consumers.readstore import ReadStore
 from domain.clock import Clock
 from domain.desk import TicketDesk
+from projections.readstore import ReadStore
 from tickets.http.answers import AnswerStore
 from tickets.http.tokens import TokenStore
 

@@ -28,9 +28,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consumers.envelope import format_time
 from consumers.store_reader import TICKET_TOPICS
 from projections.dashboard import figures_cached
+from projections.envelope import format_time
 from tickets.http.context import HttpContext
 from tickets.http.positions import positions
 

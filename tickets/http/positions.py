@@ -23,7 +23,7 @@ from datetime import datetime
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from consumers.readstore import ReadStore
+from projections.readstore import ReadStore
 from tickets.http.context import HttpContext, context_of
 
 #: Bodies kept per app, and the largest body kept (a ticket page of 500 is about 250 KB).

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from consumers.envelope import parse_time
 from domain.errors import ValidationError
+from projections.envelope import parse_time
 from tickets.output import iso, plain
 
 

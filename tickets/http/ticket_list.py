@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from consumers.envelope import format_time, parse_time
-from consumers.readstore import ReadStore
 from domain.errors import ValidationError
+from projections.envelope import format_time, parse_time
+from projections.readstore import ReadStore
 from tickets.http import indexes
 
 SLA_STATES = ("met", "at_risk", "breached", "running", "none")

@@ -14,11 +14,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from consumers.envelope import format_time, parse_time
-from consumers.readstore import ReadStore
 from domain.actor import Actor
 from domain.clock import Clock, SystemClock
 from domain.errors import LifecycleError, TicketNotFoundError, ValidationError
+from projections.envelope import format_time, parse_time
+from projections.readstore import ReadStore
 from tickets.http.roles import ROLES
 
 PREFIX = "tkt_"

@@ -1,7 +1,7 @@
 """A column of a batched statement as a PostgreSQL binary array, encoded without psycopg's list dumper.
 
 psycopg dumps a list parameter element by element in Python (a dumper call, a length and a buffer
-per value): for the read store's batched writes (``consumers.pg_batches``: a dozen columns of a
+per value): for the read store's batched writes (``projections.pg_batches``: a dozen columns of a
 few thousand values per batch) that was a tenth of the consumer's time. Here a column of ``str``,
 ``int`` or ``float`` values (None for NULL) becomes the array's wire format (``array_recv``: a
 header, then each element's length and bytes) in a few passes of C-level functions, wrapped in a

@@ -29,8 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from consumers.pg_arrays import TextArray, encode
-from consumers.pg_batches import execute_batched
+from projections.pg_arrays import TextArray, encode
+from projections.pg_batches import execute_batched
 
 Rows = list[tuple[Any, ...]]
 #: Values per ``IN (...)`` list on SQLite: well inside every SQLite build's limit on parameters.
@@ -158,7 +158,7 @@ class _PostgresTx:
         return self.query(sql.format(**{"in": "= ANY(?)"}), (*params, array))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Multi-row statements where the outcome is the same (``consumers.pg_batches``): 3-5x faster."""
+        """Multi-row statements where the outcome is the same (``projections.pg_batches``): 3-5x faster."""
         if rows:
             execute_batched(self._cur, sql, rows)
 

@@ -4,7 +4,7 @@ psycopg's ``executemany`` sends one statement per row (pipelined); with the pure
 costs about 100-200 µs a row. Two shapes the projections use become one statement with one binary
 array parameter per column (measured here, 13 text/bigint columns: executemany 4,500 rows/s, a
 multi-row ``VALUES`` 3,000 — psycopg parses every long statement anew —, ``unnest`` of binary
-arrays 19,000; the arrays are encoded by ``consumers.pg_arrays``, not psycopg's list dumper):
+arrays 19,000; the arrays are encoded by ``projections.pg_arrays``, not psycopg's list dumper):
 
 * ``INSERT INTO t (c1, ...) VALUES (?, ...) [ON CONFLICT ...]`` becomes
   ``INSERT INTO t (c1, ...) SELECT * FROM unnest(%b::type1[], ...) [ON CONFLICT ...]``.
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from consumers.pg_arrays import KINDS, EncodedArray, encode
+from projections.pg_arrays import KINDS, EncodedArray, encode
 
 _INSERT = re.compile(
     r"\s*INSERT\s+INTO\s+(?P<table>\w+)\s*\((?P<cols>[^)]*)\)\s*VALUES\s*"
@@ -117,7 +117,7 @@ def _rounds(rows: Sequence[Sequence[Any]], keys: tuple[int, ...] | None) -> list
 
 
 def _arrays(rows: Sequence[Sequence[Any]], types: Sequence[str]) -> list[EncodedArray] | None:
-    """One binary array per column (``consumers.pg_arrays``), or None when a value does not suit its
+    """One binary array per column (``projections.pg_arrays``), or None when a value does not suit its
     column's type or cannot be sent that way.
 
     A text column also takes ``str`` subclasses (the domain's ``StrEnum`` kinds and states), as

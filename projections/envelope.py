@@ -19,11 +19,11 @@ from uuid import UUID
 
 import msgpack
 
-from consumers.envelope_schema import SCHEMA as SCHEMA
-from consumers.envelope_schema import EnvelopeError as EnvelopeError
-from consumers.envelope_schema import checked
-from consumers.envelope_schema import parse_time as parse_time
 from domain.history import HistoryEntry
+from projections.envelope_schema import SCHEMA as SCHEMA
+from projections.envelope_schema import EnvelopeError as EnvelopeError
+from projections.envelope_schema import checked
+from projections.envelope_schema import parse_time as parse_time
 
 CONTENT_TYPE = "application/msgpack; schema=ticket-event-v1"
 GENESIS = "0" * 64
@@ -194,7 +194,7 @@ def _values(data: bytes) -> dict[str, Any]:
 
 
 def decode(data: bytes, desks: Container[str] | None = None) -> Envelope:
-    """Decode and check an envelope against its schema (``consumers.envelope_schema``); anything
+    """Decode and check an envelope against its schema (``projections.envelope_schema``); anything
     else raises ``EnvelopeError`` with the reason. ``desks``: the desks a consumer knows."""
     values = _values(data)
     checked(values, desks)
