@@ -10,7 +10,6 @@ import argparse
 import logging
 import sys
 import threading
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -33,8 +32,6 @@ from tickets.engine_views import (
 )
 from tickets.http.cli import http_beside
 from tickets.logs import configure_logging
-
-Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 def _time(at: datetime | None) -> datetime:

@@ -11,11 +11,11 @@ from typing import Any
 from domain.actor import Actor
 from domain.desk import CommandResult, TicketDesk, summary
 from domain.errors import ValidationError
+from tickets.cli_lazy import Handler
 from tickets.config import Settings
 from tickets.output import iso, plain, sla_json, sla_text
 from tickets.wiring import build_desk
 
-Handler = Callable[[argparse.Namespace, Settings], Any]
 
 def parse_fields(pairs: Sequence[str]) -> dict[str, str]:
     fields: dict[str, str] = {}

@@ -16,7 +16,6 @@ naming its offset and the rule, and nothing is sent. See docs/kafka.md, "Dead le
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -28,11 +27,11 @@ from consumers.dead_letter_replay import Original, ReplayError
 from consumers.kafka_settings import KafkaSettings
 from domain.errors import ValidationError
 from tickets.cli_errors import Failure
+from tickets.cli_lazy import Handler
 from tickets.config import Settings
 from tickets.dlq_reading import Letter, read_all, read_at
 from tickets.kafka_cli import require_kafka
 
-Handler = Callable[[argparse.Namespace, Settings], Any]
 log = structlog.get_logger("tickets.dlq")
 
 def _kafka(settings: Settings) -> KafkaSettings:

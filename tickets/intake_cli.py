@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from consumers.intake import INTAKE_GROUP, Intake
@@ -27,8 +26,6 @@ from tickets.logs import configure_logging
 from tickets.metrics_server import serve_requested
 from tickets.output import dumps
 from tickets.wiring import build_desk_of
-
-Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 def build_staging_desk(settings: Settings, attempts: int = 5) -> StagingDesk:

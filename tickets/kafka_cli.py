@@ -21,8 +21,6 @@ from tickets.engine import install_stop_signals
 from tickets.logs import configure_logging
 from tickets.metrics_server import serve_requested
 
-Handler = Callable[[argparse.Namespace, Settings], Any]
-
 
 def require_kafka(settings: Settings) -> None:
     if not settings.kafka_bootstrap_servers:

@@ -9,7 +9,6 @@ broken); ``rebuild`` the projections into fresh tables, then ``--swap`` or ``--v
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,11 @@ from replay.personal import may_unmask
 from replay.rebuild import rebuild
 from replay.swap import swap
 from replay.what_if import what_if
+from tickets.cli_lazy import Handler
 from tickets.config import Settings
 from tickets.output import dumps
 from tickets.projections_registry import all_projections
 from tickets.wiring import build_desk
-
-Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 class ReplayCheckFailed(TicketError):
