@@ -1,0 +1,62 @@
+"""A store and a topic sample recorded before the packages moved under ``tickets`` still hold.
+
+``tests/fixtures/before_one_house`` holds an SQLite event store written by the engine when its
+packages were top-level (stored topics ``domain.ticket:Ticket.*``) and the envelopes its feed put on
+``tickets.events`` then. Every stored event type is in it, and one command receipt.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from consumers.store_reader import StoreReader
+from domain.desk import TicketDesk
+from projections.envelope import decode
+from tickets.config import load_settings
+from tickets.wiring import build_desk
+
+RECORDED = Path(__file__).parent.parent / "fixtures" / "before_one_house"
+
+
+def recorded_envelopes() -> list[bytes]:
+    return list(msgpack.unpackb((RECORDED / "envelopes.msgpack").read_bytes(), raw=False))
+
+
+@pytest.fixture
+def recorded_desk(tmp_path: Path) -> TicketDesk:
+    shutil.copy(RECORDED / "events.sqlite3", tmp_path / "events.sqlite3")
+    return build_desk(load_settings({}, home=str(tmp_path)))
+
+
+def test_the_recorded_store_seals_into_the_recorded_envelopes_byte_for_byte(
+        recorded_desk: TicketDesk) -> None:
+    sealed = [envelope.encode() for envelope in StoreReader(recorded_desk).read(0, 1000)]
+    assert sealed == recorded_envelopes()
+
+
+def test_every_recorded_envelope_decodes_and_encodes_to_the_same_bytes() -> None:
+    samples = recorded_envelopes()
+    assert {decode(sample).type for sample in samples} >= {
+        "Opened", "SeveritySet", "Assigned", "Responded", "InfoRequested", "CustomerReplied",
+        "Escalated", "AutoCloseWarned", "Closed", "Reopened"}
+    assert [decode(sample).encode() for sample in samples] == samples
+
+
+def test_the_recorded_tickets_load_with_their_whole_history(recorded_desk: TicketDesk) -> None:
+    numbers = {decode(sample).ticket_number for sample in recorded_envelopes()}
+    assert len(numbers) == 2
+    for number in numbers:
+        ticket = recorded_desk.get(number)
+        assert len(recorded_desk.history(number)) == ticket.version >= 4
+    assert list(recorded_desk.opened_ticket_ids()) == [recorded_desk.ticket_id(n) for n in sorted(
+        numbers, key=lambda n: not n.startswith("ZOOM"))]
+
+
+def test_a_recorded_receipt_still_answers_its_command(recorded_desk: TicketDesk) -> None:
+    answer = recorded_desk.receipt("cmd-1")
+    assert answer is not None and answer.duplicate and answer.number.startswith("NLV-")
+    assert recorded_desk.legacy_receipts_stored() is False
