@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 
-from domain.calendar import BusinessCalendar, Pause, clear_caches
+from tickets.domain.calendar import BusinessCalendar, Pause, clear_caches
 
 NL_OFFICE = BusinessCalendar(
     "nl-office", "Europe/Amsterdam", {day: ((clock_time(9), clock_time(17)),) for day in range(5)},

@@ -16,12 +16,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from domain.actor import Actor
-from domain.catalogue import load_catalogue
-from domain.clock import VirtualClock
-from domain.commands import execute
-from domain.desk import TicketDesk
 from tickets.config import persistence_env
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.commands import execute
+from tickets.domain.desk import TicketDesk
 
 WEBFORM = Actor("service", "webform")
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -14,11 +14,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.actor import Actor
-from domain.catalogue import load_catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
 from tickets.config import persistence_env
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 
 AGENT = Actor("agent", "a-1")
 SERVICE = Actor("service", "bench")

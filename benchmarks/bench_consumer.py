@@ -35,18 +35,18 @@ from bench_publisher import servers
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka_bench_data import fill_store
 
-from consumers.kafka_runner import GroupRunner
-from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
-from consumers.signing import parse_keys
-from consumers.store_reader import StoreReader
-from domain.catalogue import load_catalogue
-from projections.base import apply_batch, create_schema
-from projections.envelope import Envelope
-from projections.readstore import ReadStore
 from tests.servers import PostgresDatabase
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
+from tickets.consumers.kafka_runner import GroupRunner
+from tickets.consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
+from tickets.consumers.signing import parse_keys
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import load_catalogue
 from tickets.kafka_wiring import desk_ids
+from tickets.projections.base import apply_batch, create_schema
+from tickets.projections.envelope import Envelope
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 
 FAST = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20}

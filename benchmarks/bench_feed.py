@@ -23,18 +23,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.actor import Actor
-from domain.catalogue import Catalogue, load_catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from projections import facts_memo
-from projections.base import Projection
-from projections.readstore import ReadStore
 from tickets.config import persistence_env
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
 from tickets.demo_profiles import opening, web_editors
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue, load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 from tickets.logs import configure_logging
+from tickets.projections import facts_memo
+from tickets.projections.base import Projection
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 
 AGENT = Actor("agent", "a-1")

@@ -41,23 +41,23 @@ from typing import Any
 
 from http_load import with_httpx, with_wrk, wrk  # beside this script
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.actor import Actor
-from domain.catalogue import load_catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from domain.facts import TicketFacts
-from domain.numbers import ALPHABET, ticket_id_for
-from projections.audit_entry import COLUMNS as AUDIT_COLUMNS
-from projections.audit_trail import AuditTrailProjection
-from projections.dashboard import DashboardProjection, _move_counts, figures
-from projections.dashboard_state import ROW_COLUMNS, DashboardRow, dashboard_row
-from projections.facts_state import dump_facts, load_facts
-from projections.readstore import ReadStore
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
 from tickets.demo_profiles import opening, web_editors
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.facts import TicketFacts
+from tickets.domain.numbers import ALPHABET, ticket_id_for
 from tickets.http import create_app, make_context, start_http
 from tickets.logs import configure_logging
+from tickets.projections.audit_entry import COLUMNS as AUDIT_COLUMNS
+from tickets.projections.audit_trail import AuditTrailProjection
+from tickets.projections.dashboard import DashboardProjection, _move_counts, figures
+from tickets.projections.dashboard_state import ROW_COLUMNS, DashboardRow, dashboard_row
+from tickets.projections.facts_state import dump_facts, load_facts
+from tickets.projections.readstore import ReadStore
 
 START = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
 SPAN = timedelta(days=28)

@@ -45,12 +45,12 @@ from bench_support import (
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from domain.actor import Actor
-from domain.catalogue import load_catalogue
-from domain.commands import execute
-from domain.desk import TicketDesk
 from tests.servers import KafkaEndpoint, PostgresAccess
 from tickets.config import persistence_env
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.commands import execute
+from tickets.domain.desk import TicketDesk
 
 SERVICE = Actor("service", "bench")
 

@@ -68,13 +68,13 @@ from bench_support import (
     url_of,
 )
 
-from consumers.kafka_settings import KafkaSettings
-from domain.catalogue import load_catalogue
-from domain.desk import TicketDesk
-from projections.readstore import READ_MODEL_CHANNEL
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.projections.readstore import READ_MODEL_CHANNEL
 
 #: What each ``--stages`` choice starts, and so how far its figures reach.
 STAGES: dict[str, dict[str, list[str]]] = {

@@ -34,16 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kafka import KafkaProducer
 from kafka_bench_data import fill_store
 
-from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
-from consumers.publisher import Publisher
-from consumers.publisher_state import PostgresPublisherState
-from consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead, outgoing
-from consumers.store_reader import StoreReader
-from domain.catalogue import load_catalogue
-from projections.envelope import Envelope
 from tests.servers import KafkaEndpoint, PostgresDatabase, dev_servers
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
+from tickets.consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
+from tickets.consumers.publisher import Publisher
+from tickets.consumers.publisher_state import PostgresPublisherState
+from tickets.consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead, outgoing
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import load_catalogue
+from tickets.projections.envelope import Envelope
 
 
 @contextlib.contextmanager

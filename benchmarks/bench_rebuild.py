@@ -37,15 +37,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from consumers.store_reader import TICKET_TOPICS
-from domain.catalogue import Catalogue, load_catalogue
-from domain.desk import TicketDesk
-from domain.numbers import ALPHABET
-from domain.ticket import Ticket
-from replay.log_source import LogSource
-from replay.rebuild import rebuild
 from tickets.config import persistence_env
+from tickets.consumers.store_reader import TICKET_TOPICS
+from tickets.domain.catalogue import Catalogue, load_catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.numbers import ALPHABET
+from tickets.domain.ticket import Ticket
 from tickets.projections_registry import all_projections
+from tickets.replay.log_source import LogSource
+from tickets.replay.rebuild import rebuild
 
 TARGET = 30_000
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -28,19 +28,19 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from consumers.feed import EmbeddedFeed
-from consumers.scheduler import Scheduler
-from consumers.store_reader import StoreReader
-from domain.actor import Actor
-from domain.catalogue import load_catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from projections.envelope import format_time
-from projections.readstore import ReadStore
-from projections.sla_timer_row import COLUMNS
-from projections.sla_timers import SlaTimersProjection
 from tickets.config import persistence_env
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.scheduler import Scheduler
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 from tickets.logs import configure_logging
+from tickets.projections.envelope import format_time
+from tickets.projections.readstore import ReadStore
+from tickets.projections.sla_timer_row import COLUMNS
+from tickets.projections.sla_timers import SlaTimersProjection
 
 AGENT = Actor("agent", "a-1")
 ASKED = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # Monday 11:00 in Amsterdam

@@ -25,7 +25,6 @@ import msgpack
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from consumers.kafka_settings import KafkaSettings  # noqa: E402
 from tests.servers import (  # noqa: E402
     KafkaBroker,
     KafkaEndpoint,
@@ -33,6 +32,7 @@ from tests.servers import (  # noqa: E402
     PostgresDatabase,
     PostgresServer,
 )
+from tickets.consumers.kafka_settings import KafkaSettings  # noqa: E402
 
 SERVICE_HEADERS = [("service", b"bench")]
 #: The measuring side's Kafka clients keep no metrics: their sensors cost CPU on every request, on

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.readstore import Pending, ReadStore, Tx
 
 DDL = """CREATE TABLE IF NOT EXISTS consumer_offsets (
     group_id TEXT NOT NULL, topic TEXT NOT NULL, partition BIGINT NOT NULL,

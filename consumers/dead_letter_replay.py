@@ -19,8 +19,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.dead_letters import PARKED_HEADER, REASON_HEADER
-from consumers.kafka_settings import CONTENT_TYPE_HEADER, Headers
+from tickets.consumers.dead_letters import PARKED_HEADER, REASON_HEADER
+from tickets.consumers.kafka_settings import CONTENT_TYPE_HEADER, Headers
 
 
 class ReplayError(ValueError):

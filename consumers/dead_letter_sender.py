@@ -19,9 +19,9 @@ import structlog
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from consumers import parking
-from consumers.dead_letters import DeadLetter, DeadLetterRecord
-from consumers.kafka_settings import KafkaSettings
+from tickets.consumers import parking
+from tickets.consumers.dead_letters import DeadLetter, DeadLetterRecord
+from tickets.consumers.kafka_settings import KafkaSettings
 
 log = structlog.get_logger("tickets.consumer")
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import msgpack
 
-from consumers.kafka_settings import (
+from tickets.consumers.kafka_settings import (
     CONTENT_TYPE_HEADER,
     DEAD_LETTER_CONTENT_TYPE,
     DEAD_LETTER_MIN_BYTES,

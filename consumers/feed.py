@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from consumers.store_reader import StoreReader
-from projections.base import (
+from tickets.consumers.store_reader import StoreReader
+from tickets.projections.base import (
     Projection,
     apply_batches,
     create_schema,
@@ -26,8 +26,8 @@ from projections.base import (
     record_unreadable,
     save_position,
 )
-from projections.envelope import Envelope
-from projections.readstore import ReadStore
+from tickets.projections.envelope import Envelope
+from tickets.projections.readstore import ReadStore
 
 log = structlog.get_logger("tickets.feed")
 

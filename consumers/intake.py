@@ -40,13 +40,13 @@ from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
-from consumers import parking
-from consumers.commit_pacing import PacedCommits
-from consumers.intake_acks import Offsets, SendRefused, Sent, UnacknowledgedBatches
-from consumers.intake_messages import IntakeRecord
-from consumers.intake_outputs import Outgoing, answers_for, parked_record
-from consumers.kafka_settings import KafkaSettings
-from consumers.staging import StagingDesk
+from tickets.consumers import parking
+from tickets.consumers.commit_pacing import PacedCommits
+from tickets.consumers.intake_acks import Offsets, SendRefused, Sent, UnacknowledgedBatches
+from tickets.consumers.intake_messages import IntakeRecord
+from tickets.consumers.intake_outputs import Outgoing, answers_for, parked_record
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.consumers.staging import StagingDesk
 
 log = structlog.get_logger("tickets.intake")
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from consumers.intake_messages import Command
-from consumers.staging import StagingDesk
-from domain.commands import Answer, execute, receipt_key
-from domain.errors import TicketError
+from tickets.consumers.intake_messages import Command
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.commands import Answer, execute, receipt_key
+from tickets.domain.errors import TicketError
 
 log = structlog.get_logger("tickets.intake")
 

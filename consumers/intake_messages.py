@@ -20,9 +20,9 @@ from typing import Any, cast
 
 import msgpack
 
-from domain.actor import Actor
-from domain.commands import MAX_COMMAND_ID, parse
-from domain.errors import ValidationError
+from tickets.domain.actor import Actor
+from tickets.domain.commands import MAX_COMMAND_ID, parse
+from tickets.domain.errors import ValidationError
 
 SERVICE_HEADER = "service"
 Headers = list[tuple[str, bytes]]

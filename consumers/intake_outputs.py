@@ -17,9 +17,9 @@ from typing import Any
 
 import msgpack
 
-from consumers.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
-from consumers.intake_apply import Applied, apply_commands
-from consumers.intake_messages import (
+from tickets.consumers.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
+from tickets.consumers.intake_apply import Applied, apply_commands
+from tickets.consumers.intake_messages import (
     SERVICE_HEADER,
     Command,
     Headers,
@@ -28,9 +28,9 @@ from consumers.intake_messages import (
     answer_key,
     read_record,
 )
-from consumers.kafka_settings import CONTENT_TYPE_HEADER, Topics
-from consumers.staging import StagingDesk
-from domain.commands import Answer
+from tickets.consumers.kafka_settings import CONTENT_TYPE_HEADER, Topics
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.commands import Answer
 
 ANSWER_CONTENT_TYPE = "application/msgpack; schema=intake-answer-v1"
 STATUS_HEADER = "status"

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from consumers.dead_letters import DeadLetter
-from consumers.signing import SigningKeys
-from projections.envelope import Envelope, EnvelopeError, decode_with_entry
+from tickets.consumers.dead_letters import DeadLetter
+from tickets.consumers.signing import SigningKeys
+from tickets.projections.envelope import Envelope, EnvelopeError, decode_with_entry
 
 
 @dataclass

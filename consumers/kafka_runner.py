@@ -37,15 +37,15 @@ import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
-from consumers import parking
-from consumers.commit_pacing import PacedCommits
-from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
-from consumers.dead_letter_sender import DeadLetterSender
-from consumers.kafka_batch import PolledBatch, sort_records
-from consumers.kafka_settings import KafkaSettings
-from projections.base import Projection, apply_read, create_schema, read_batches
-from projections.envelope import decode_with_entry
-from projections.readstore import READ_MODEL_CHANNEL, ReadStore
+from tickets.consumers import parking
+from tickets.consumers.commit_pacing import PacedCommits
+from tickets.consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
+from tickets.consumers.dead_letter_sender import DeadLetterSender
+from tickets.consumers.kafka_batch import PolledBatch, sort_records
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.projections.base import Projection, apply_read, create_schema, read_batches
+from tickets.projections.envelope import decode_with_entry
+from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore
 
 log = structlog.get_logger("tickets.consumer")
 

@@ -23,8 +23,8 @@ from uuid import UUID
 
 from kafka.partitioner import DefaultPartitioner, murmur2
 
-from consumers.signing import SigningKeys
-from projections.envelope import CONTENT_TYPE
+from tickets.consumers.signing import SigningKeys
+from tickets.projections.envelope import CONTENT_TYPE
 
 EVENTS = "tickets.events"
 DLQ = "tickets.dlq"

@@ -18,12 +18,12 @@ from uuid import UUID
 
 import structlog
 
-from consumers.scheduler import COMMANDS, TIME_RULES, Fired
-from consumers.scheduler_timers import DueAction, due_actions
-from domain.clock import Clock
-from domain.desk import TicketDesk
-from domain.errors import ConcurrencyError, TicketError
-from projections.readstore import ReadStore
+from tickets.consumers.scheduler import COMMANDS, TIME_RULES, Fired
+from tickets.consumers.scheduler_timers import DueAction, due_actions
+from tickets.domain.clock import Clock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ConcurrencyError, TicketError
+from tickets.projections.readstore import ReadStore
 
 log = structlog.get_logger("tickets.scheduler")
 

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import structlog
 from kafka import KafkaProducer
 
-from consumers.kafka_settings import KafkaSettings, event_headers
-from consumers.publisher_state import PublisherState
-from consumers.read_ahead import ReadAhead, ThreadReadAhead
-from consumers.store_reader import StoreReader
-from consumers.store_wake import NoWake, StoreWake
-from projections.envelope import CONTENT_TYPE
+from tickets.consumers.kafka_settings import KafkaSettings, event_headers
+from tickets.consumers.publisher_state import PublisherState
+from tickets.consumers.read_ahead import ReadAhead, ThreadReadAhead
+from tickets.consumers.store_reader import StoreReader
+from tickets.consumers.store_wake import NoWake, StoreWake
+from tickets.projections.envelope import CONTENT_TYPE
 
 log = structlog.get_logger("tickets.publisher")
 

@@ -22,9 +22,9 @@ from typing import Protocol
 
 import structlog
 
-from consumers.kafka_settings import ticket_key
-from consumers.store_reader import StoreReader
-from domain.catalogue import Catalogue
+from tickets.consumers.kafka_settings import ticket_key
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import Catalogue
 
 #: One event as the publisher sends it: (store position, record key, event type, envelope bytes).
 Outgoing = tuple[int, bytes, str, bytes]
@@ -122,7 +122,7 @@ class ProcessReadAhead:
 
 def _serve(conn: Connection, catalogue: Catalogue, store_env: dict[str, str]) -> None:
     """The child's loop: answer each (after, limit) with the sealed batch, until told to stop."""
-    from domain.desk import TicketDesk
+    from tickets.domain.desk import TicketDesk
 
     try:
         desk = TicketDesk(catalogue, env={**store_env, "CREATE_TABLE": "no"})

@@ -23,12 +23,12 @@ from uuid import UUID
 
 import structlog
 
-from domain.actor import SCHEDULER
-from domain.clock import Clock
-from domain.desk import CommandResult, TicketDesk
-from domain.errors import ConcurrencyError, TicketError
-from projections.readstore import ReadStore
-from projections.sla_timers import TimerAction, next_actions
+from tickets.domain.actor import SCHEDULER
+from tickets.domain.clock import Clock
+from tickets.domain.desk import CommandResult, TicketDesk
+from tickets.domain.errors import ConcurrencyError, TicketError
+from tickets.projections.readstore import ReadStore
+from tickets.projections.sla_timers import TimerAction, next_actions
 
 log = structlog.get_logger("tickets.scheduler")
 

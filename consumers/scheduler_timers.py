@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.catalogue import Catalogue
-from domain.facts import TicketFacts, fold
-from domain.sla import compute
-from projections.base import Projection, SetAside
-from projections.envelope import Envelope, format_time, parse_time
-from projections.facts_state import dump_facts, fold_batch, load_facts
-from projections.readstore import Pending, ReadStore, Tx
-from projections.sla_timer_row import next_action
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.facts import TicketFacts, fold
+from tickets.domain.sla import compute
+from tickets.projections.base import Projection, SetAside
+from tickets.projections.envelope import Envelope, format_time, parse_time
+from tickets.projections.facts_state import dump_facts, fold_batch, load_facts
+from tickets.projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.sla_timer_row import next_action
 
 PartitionOf = Callable[[str], int]
 

@@ -20,8 +20,8 @@ from uuid import UUID
 import msgpack
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from consumers.stored_entries import KNOWN, NeedsMapper
-from projections.envelope import SCHEMA, chained_hash, iso_wire_time
+from tickets.consumers.stored_entries import KNOWN, NeedsMapper
+from tickets.projections.envelope import SCHEMA, chained_hash, iso_wire_time
 
 _NOT_PAYLOAD = frozenset(
     {"timestamp", "occurred_at", "actor", "channel", "originator_topic", "class_version"}

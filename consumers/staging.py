@@ -40,12 +40,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from consumers.event_writer import PostgresEventWriter, event_writer_for
-from consumers.followed_cache import FollowedCache
-from domain.desk import CommandResult, TicketDesk
-from domain.history import HistoryEntry
-from domain.receipts import CommandReceipt, CommandRef, command_key
-from domain.ticket import Ticket
+from tickets.consumers.event_writer import PostgresEventWriter, event_writer_for
+from tickets.consumers.followed_cache import FollowedCache
+from tickets.domain.desk import CommandResult, TicketDesk
+from tickets.domain.history import HistoryEntry
+from tickets.domain.receipts import CommandReceipt, CommandRef, command_key
+from tickets.domain.ticket import Ticket
 
 
 class StagingBypassedError(RuntimeError):

@@ -18,23 +18,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, PersistenceError
-from eventsourcing.utils import get_topic
 
-from consumers.sealed_records import SealedRecord, seal_record
-from consumers.stored_entries import history_entry
-from domain.desk import TicketDesk
-from domain.history import entry_of
-from domain.ticket import Ticket
-from projections.base import Unreadable
-from projections.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
-
-TICKET_EVENT_CLASSES: tuple[type[Any], ...] = (
-    Ticket.Opened, Ticket.SeveritySet, Ticket.Assigned, Ticket.Responded, Ticket.InfoRequested,
-    Ticket.CustomerReplied, Ticket.Escalated, Ticket.AutoCloseWarned, Ticket.Closed,
-    Ticket.Reopened,
-)
-TICKET_TOPICS = [get_topic(cls) for cls in TICKET_EVENT_CLASSES]
-
+from tickets.consumers.sealed_records import SealedRecord, seal_record
+from tickets.consumers.stored_entries import history_entry
+from tickets.domain.desk import TicketDesk
+from tickets.domain.history import entry_of
+from tickets.domain.ticket import TICKET_TOPICS
+from tickets.projections.base import Unreadable
+from tickets.projections.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
 
 #: Errors of the store itself (away, locked, broken connection): never an event to set aside.
 STORE_ERRORS: tuple[type[BaseException], ...] = (PersistenceError, sqlite3.Error, OSError)

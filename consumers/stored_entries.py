@@ -17,19 +17,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import get_topic
 
-from domain.history import HistoryEntry, entry_of
-from domain.ticket import Ticket
+from tickets.domain.history import HistoryEntry, entry_of
+from tickets.domain.stored_topics import stored_topics
+from tickets.domain.ticket import TICKET_EVENT_CLASSES
 
-_EVENT_CLASSES: tuple[type[Any], ...] = (
-    Ticket.Opened, Ticket.SeveritySet, Ticket.Assigned, Ticket.Responded, Ticket.InfoRequested,
-    Ticket.CustomerReplied, Ticket.Escalated, Ticket.AutoCloseWarned, Ticket.Closed,
-    Ticket.Reopened,
-)
-#: topic → (event type name, current class version)
+#: topic (today's and the old name) → (event type name, current class version)
 KNOWN: dict[str, tuple[str, int]] = {
-    get_topic(cls): (cls.__name__, getattr(cls, "class_version", 1)) for cls in _EVENT_CLASSES
+    topic: (cls.__name__, getattr(cls, "class_version", 1))
+    for cls in TICKET_EVENT_CLASSES for topic in stored_topics(cls)
 }
 _NOT_PAYLOAD = frozenset(
     {"timestamp", "occurred_at", "actor", "channel", "originator_topic", "class_version"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from domain.errors import ValidationError
+from tickets.domain.errors import ValidationError
 
 ROLES = ("customer", "agent", "service", "system")
 CHANNELS = ("web", "chat", "email", "phone", "api", "cli", "intake", "scheduler")

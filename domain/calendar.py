@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from domain.calendar_days import DAY, clear_caches, library_holidays
-from domain.calendar_spans import (
+from tickets.domain.calendar_days import DAY, clear_caches, library_holidays
+from tickets.domain.calendar_spans import (
     FAR,
     Pause,
     Span,
@@ -33,8 +33,8 @@ from domain.calendar_spans import (
     minus,
     overlay_pauses,
 )
-from domain.calendar_validation import OpeningHours, WeekHours, check_calendar, nominal_length
-from domain.calendar_walk import add_unpaused, is_open_at, open_spans, pieces
+from tickets.domain.calendar_validation import OpeningHours, WeekHours, check_calendar, nominal_length
+from tickets.domain.calendar_walk import add_unpaused, is_open_at, open_spans, pieces
 
 __all__ = ["BusinessCalendar", "Interval", "OpeningHours", "Pause", "clear_caches"]
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from domain.calendar_spans import Span, from_us, instant_us
+from tickets.domain.calendar_spans import Span, from_us, instant_us
 
 if TYPE_CHECKING:
-    from domain.calendar import BusinessCalendar
+    from tickets.domain.calendar import BusinessCalendar
 
 #: One local date: (start of day, start of next day, opening intervals, reason when closed).
 DayInfo = tuple[int, int, tuple[Span, ...], str]

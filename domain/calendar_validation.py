@@ -16,7 +16,7 @@ import holidays
 from holidays.registry import EntityLoader
 
 if TYPE_CHECKING:
-    from domain.calendar import BusinessCalendar
+    from tickets.domain.calendar import BusinessCalendar
 
 #: An opening interval of one weekday in local wall time; ``time(0, 0)`` as the end means 24:00.
 OpeningHours = tuple[tuple[time, time], ...]

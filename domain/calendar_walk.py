@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain.calendar_days import DayInfo, days_of, fill
-from domain.calendar_spans import DAY_US, EPOCH_ORDINAL, Piece, Span, from_us
+from tickets.domain.calendar_days import DayInfo, days_of, fill
+from tickets.domain.calendar_spans import DAY_US, EPOCH_ORDINAL, Piece, Span, from_us
 
 if TYPE_CHECKING:
-    from domain.calendar import BusinessCalendar
+    from tickets.domain.calendar import BusinessCalendar
 
 _MAX_CLOSED_DAYS = 3660  # a search for an opening gives up after ten closed years
 

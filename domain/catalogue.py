@@ -16,11 +16,11 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from domain.desk_loader import read_desk
-from domain.durations import parse_duration
-from domain.errors import PolicyError, ValidationError
-from domain.policy import Desk
-from domain.policy_toml import Location, read_toml
+from tickets.domain.desk_loader import read_desk
+from tickets.domain.durations import parse_duration
+from tickets.domain.errors import PolicyError, ValidationError
+from tickets.domain.policy import Desk
+from tickets.domain.policy_toml import Location, read_toml
 
 #: The folder, inside a policy directory, that holds the superseded versions of its desks.
 SUPERSEDED = "superseded"
@@ -104,7 +104,7 @@ class Catalogue:
 def shipped_policies() -> Traversable:
     """The directory of policy files that ships with the package (superseded versions in its
     ``superseded/`` folder)."""
-    return resources.files("domain").joinpath("policies")
+    return resources.files("tickets.domain").joinpath("policies")
 
 
 def load_catalogue(

@@ -16,11 +16,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from domain.actor import Actor
-from domain.desk import CommandResult, TicketDesk
-from domain.errors import TicketError, ValidationError
-from domain.receipts import CommandKey
-from domain.times import parse_aware_time
+from tickets.domain.actor import Actor
+from tickets.domain.desk import CommandResult, TicketDesk
+from tickets.domain.errors import TicketError, ValidationError
+from tickets.domain.receipts import CommandKey
+from tickets.domain.times import parse_aware_time
 
 COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
            "expected_version": int}

@@ -17,27 +17,28 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import Environment, EnvType, get_topic
+from eventsourcing.utils import Environment, EnvType
 
-from domain.actor import Actor, check_channel
-from domain.catalogue import Catalogue
-from domain.clock import Clock, SystemClock
-from domain.editors import SiteEditors, registry_id
-from domain.errors import (
+from tickets.domain.actor import Actor, check_channel
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import Clock, SystemClock
+from tickets.domain.editors import SiteEditors, registry_id
+from tickets.domain.errors import (
     ConcurrencyError,
     EntitlementError,
     LifecycleError,
     TicketNotFoundError,
     ValidationError,
 )
-from domain.facts import TicketFacts, fold_all
-from domain.history import HistoryEntry, entries_of
-from domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
-from domain.opening import check_fields, check_title
-from domain.policy import Desk
-from domain.receipts import CommandKey, CommandReceipt, CommandRef, command_key, receipt_id
-from domain.sla import ClockState, SlaReport, compute
-from domain.ticket import Ticket, check_occurred_at
+from tickets.domain.facts import TicketFacts, fold_all
+from tickets.domain.history import HistoryEntry, entries_of
+from tickets.domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
+from tickets.domain.opening import check_fields, check_title
+from tickets.domain.policy import Desk
+from tickets.domain.receipts import CommandKey, CommandReceipt, CommandRef, command_key, receipt_id
+from tickets.domain.sla import ClockState, SlaReport, compute
+from tickets.domain.stored_topics import stored_topics
+from tickets.domain.ticket import OPENED_TOPICS, Ticket, check_occurred_at
 
 T = TypeVar("T")
 _NUMBER_ATTEMPTS = 8
@@ -117,11 +118,10 @@ class TicketDesk(Application[UUID]):
 
     def opened_ticket_ids(self) -> Iterator[UUID]:
         """Every ticket ever opened, in the order they were opened (reads the notification log)."""
-        topic = get_topic(Ticket.Opened)
         start = 1
         while True:
             batch = self.recorder.select_notifications(
-                start=start, limit=self.log_section_size, topics=[topic]
+                start=start, limit=self.log_section_size, topics=OPENED_TOPICS
             )
             for notification in batch:
                 yield notification.originator_id  # type: ignore[misc]
@@ -232,7 +232,7 @@ class TicketDesk(Application[UUID]):
         """
         if self._legacy_receipts is None:
             first = self.recorder.select_notifications(
-                start=None, limit=1, topics=[get_topic(CommandReceipt.Issued)])
+                start=None, limit=1, topics=stored_topics(CommandReceipt.Issued))
             self._legacy_receipts = bool(first) and self._class_version(first[0].state) < 2
         return self._legacy_receipts
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from domain.calendar import BusinessCalendar
-from domain.policy import (
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.policy import (
     Category,
     Desk,
     FieldRule,
@@ -20,8 +20,8 @@ from domain.policy import (
     Target,
     TargetKind,
 )
-from domain.policy_calendars import read_calendar
-from domain.policy_targets import (
+from tickets.domain.policy_calendars import read_calendar
+from tickets.domain.policy_targets import (
     CalendarByKey,
     category_calendars,
     category_targets,
@@ -30,7 +30,7 @@ from domain.policy_targets import (
     starting_levels,
     targets_for,
 )
-from domain.policy_toml import REQUIRED, Table, matching, one_of, positive
+from tickets.domain.policy_toml import REQUIRED, Table, matching, one_of, positive
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DESK_ID = re.compile(r"[a-z0-9][a-z0-9-]*")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from domain.calendar import BusinessCalendar
+from tickets.domain.calendar import BusinessCalendar
 
 _TERM = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+(?:\s+[a-z]+)?)")
 _UNITS = {

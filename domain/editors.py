@@ -12,8 +12,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import EntitlementError, LifecycleError
-from domain.numbers import NAMESPACE
+from tickets.domain.errors import EntitlementError, LifecycleError
+from tickets.domain.numbers import NAMESPACE
 
 
 def registry_id(desk: str, site_id: str) -> UUID:

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.calendar import Pause
-from domain.history import HistoryEntry
+from tickets.domain.calendar import Pause
+from tickets.domain.history import HistoryEntry
 
 
 class FoldError(ValueError):

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from uuid import UUID, uuid5
 
-from domain.errors import ValidationError
+from tickets.domain.errors import ValidationError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NAMESPACE = UUID("8d6b2f7e-3c1a-5e4f-9a0b-7c2d1e6f5a43")

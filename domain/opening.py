@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from domain.errors import ValidationError
-from domain.policy import Desk
+from tickets.domain.errors import ValidationError
+from tickets.domain.policy import Desk
 
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_TITLE = 200

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from domain.calendar import BusinessCalendar
-from domain.errors import EntitlementError, PolicyError, ValidationError
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.errors import EntitlementError, PolicyError, ValidationError
 
 
 class TargetKind(StrEnum):

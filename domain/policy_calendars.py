@@ -9,10 +9,10 @@ from functools import cache
 from itertools import pairwise
 from typing import Any
 
-from domain.calendar import BusinessCalendar, OpeningHours
-from domain.calendar_days import country_holidays
-from domain.calendar_validation import country_problem, zone_problem
-from domain.policy_toml import Table, positive
+from tickets.domain.calendar import BusinessCalendar, OpeningHours
+from tickets.domain.calendar_days import country_holidays
+from tickets.domain.calendar_validation import country_problem, zone_problem
+from tickets.domain.policy_toml import Table, positive
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _YEAR = re.compile(r"\d{4}")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from domain.calendar import BusinessCalendar
-from domain.durations import parse_duration
-from domain.policy import Plan, Severity, Target, TargetKind
-from domain.policy_toml import Table
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.durations import parse_duration
+from tickets.domain.policy import Plan, Severity, Target, TargetKind
+from tickets.domain.policy_toml import Table
 
 _ROLE = re.compile(r"[a-z][a-z0-9_]*")
 

@@ -18,9 +18,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from domain.calendar import BusinessCalendar
-from domain.durations import parse_duration
-from domain.errors import PolicyError
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.durations import parse_duration
+from tickets.domain.errors import PolicyError
 
 T = TypeVar("T")
 D = TypeVar("D")

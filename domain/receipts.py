@@ -26,8 +26,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import LifecycleError
-from domain.numbers import NAMESPACE
+from tickets.domain.errors import LifecycleError
+from tickets.domain.numbers import NAMESPACE
 
 
 @lru_cache(maxsize=4_096)

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.calendar import BusinessCalendar, Interval, Pause
-from domain.facts import TicketFacts
-from domain.policy import Desk, Target, TargetKind
+from tickets.domain.calendar import BusinessCalendar, Interval, Pause
+from tickets.domain.facts import TicketFacts
+from tickets.domain.policy import Desk, Target, TargetKind
 
 AUTO_CLOSE = "auto_close"
 

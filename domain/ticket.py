@@ -14,16 +14,17 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actor import Actor
-from domain.errors import (
+from tickets.domain.actor import Actor
+from tickets.domain.errors import (
     EntitlementError,
     LifecycleError,
     TicketError,
     TimeOrderError,
     ValidationError,
 )
-from domain.numbers import ticket_id_for
-from domain.policy import Desk
+from tickets.domain.numbers import ticket_id_for
+from tickets.domain.policy import Desk
+from tickets.domain.stored_topics import stored_topics
 
 #: How far ahead of the engine's clock a source's ``occurred_at`` may be (clock skew between services).
 FUTURE_TOLERANCE = timedelta(seconds=2)
@@ -520,6 +521,16 @@ class Ticket(Aggregate):
         self.closed_at = None
         self.close_reason = None
         self.last_occurred_at = occurred_at
+
+
+#: Every event class of the ticket, and every topic they may be stored under (old and new names).
+TICKET_EVENT_CLASSES: tuple[type[Any], ...] = (
+    Ticket.Opened, Ticket.SeveritySet, Ticket.Assigned, Ticket.Responded, Ticket.InfoRequested,
+    Ticket.CustomerReplied, Ticket.Escalated, Ticket.AutoCloseWarned, Ticket.Closed,
+    Ticket.Reopened,
+)
+TICKET_TOPICS: list[str] = stored_topics(*TICKET_EVENT_CLASSES)
+OPENED_TOPICS: list[str] = stored_topics(Ticket.Opened)
 
 
 def check_occurred_at(at: datetime, now: datetime, *, ticket: str | None = None) -> None:

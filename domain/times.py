@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.errors import ValidationError
+from tickets.domain.errors import ValidationError
 
 
 def parse_aware_time(text: str, field: str) -> datetime:

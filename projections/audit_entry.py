@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from domain.opening import PERSONAL_FIELDS
-from projections.envelope import RecordedTimes, chained_hash
+from tickets.domain.opening import PERSONAL_FIELDS
+from tickets.projections.envelope import RecordedTimes, chained_hash
 
 MASK = "***"
 COLUMNS = (

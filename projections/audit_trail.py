@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from projections.admission import payload_json, recomputed_hash
-from projections.audit_entry import COLUMNS, AuditEntry
-from projections.audit_hash import envelope_content, envelope_hash
-from projections.base import Projection, SetAside
-from projections.envelope import GENESIS, Envelope, format_time, parse_time
-from projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.admission import payload_json, recomputed_hash
+from tickets.projections.audit_entry import COLUMNS, AuditEntry
+from tickets.projections.audit_hash import envelope_content, envelope_hash
+from tickets.projections.base import Projection, SetAside
+from tickets.projections.envelope import GENESIS, Envelope, format_time, parse_time
+from tickets.projections.readstore import Pending, ReadStore, Tx
 
 __all__ = ["AuditEntry", "AuditTrailProjection", "envelope_content", "envelope_hash", "trail"]
 

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections.admission import Head, admit
-from projections.envelope import Envelope
-from projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.admission import Head, admit
+from tickets.projections.envelope import Envelope
+from tickets.projections.readstore import Pending, ReadStore, Tx
 
 
 @dataclass(frozen=True)

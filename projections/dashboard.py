@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from domain.catalogue import Catalogue
-from domain.errors import TicketError
-from domain.facts import FoldError, TicketFacts
-from projections.base import Projection, SetAside
-from projections.dashboard_figures import (
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.errors import TicketError
+from tickets.domain.facts import FoldError, TicketFacts
+from tickets.projections.base import Projection, SetAside
+from tickets.projections.dashboard_figures import (
     Figures,
     FirstResponseFigure,
     OpenCount,
@@ -24,11 +24,11 @@ from projections.dashboard_figures import (
     figures,
     figures_cached,
 )
-from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
-from projections.envelope import Envelope
-from projections.facts_memo import facts_of, facts_text, folded
-from projections.facts_state import fold_batch
-from projections.readstore import Pending, Tx
+from tickets.projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
+from tickets.projections.envelope import Envelope
+from tickets.projections.facts_memo import facts_of, facts_text, folded
+from tickets.projections.facts_state import fold_batch
+from tickets.projections.readstore import Pending, Tx
 
 __all__ = [
     "DashboardProjection", "Figures", "FirstResponseFigure", "OpenCount", "SlaFigure", "figures",

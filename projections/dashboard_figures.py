@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
-from projections.dashboard_state import day_of, hour_of
-from projections.envelope import format_time
-from projections.readstore import ReadStore, Tx
+from tickets.projections.dashboard_state import day_of, hour_of
+from tickets.projections.envelope import format_time
+from tickets.projections.readstore import ReadStore, Tx
 
 PERCENTILES = (50, 90, 99)
 CACHED_RESULTS = 4

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.facts import TicketFacts
-from domain.policy import Desk, TargetKind
-from domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
-from projections.envelope import format_time
-from projections.facts_memo import sla_report
+from tickets.domain.facts import TicketFacts
+from tickets.domain.policy import Desk, TargetKind
+from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
+from tickets.projections.envelope import format_time
+from tickets.projections.facts_memo import sla_report
 
 #: First-response times are counted in buckets four to a doubling, to find percentile ranks fast.
 BUCKETS_PER_DOUBLING = 4

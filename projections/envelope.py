@@ -19,11 +19,11 @@ from uuid import UUID
 
 import msgpack
 
-from domain.history import HistoryEntry
-from projections.envelope_schema import SCHEMA as SCHEMA
-from projections.envelope_schema import EnvelopeError as EnvelopeError
-from projections.envelope_schema import checked
-from projections.envelope_schema import parse_time as parse_time
+from tickets.domain.history import HistoryEntry
+from tickets.projections.envelope_schema import SCHEMA as SCHEMA
+from tickets.projections.envelope_schema import EnvelopeError as EnvelopeError
+from tickets.projections.envelope_schema import checked
+from tickets.projections.envelope_schema import parse_time as parse_time
 
 CONTENT_TYPE = "application/msgpack; schema=ticket-event-v1"
 GENESIS = "0" * 64

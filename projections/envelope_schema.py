@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from domain.actor import CHANNELS, Actor
-from domain.errors import ValidationError
+from tickets.domain.actor import CHANNELS, Actor
+from tickets.domain.errors import ValidationError
 
 SCHEMA = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}")

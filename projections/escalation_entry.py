@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.facts import TicketFacts
-from domain.policy import Desk
-from domain.sla import AUTO_CLOSE, SlaReport
-from projections.envelope import Envelope, format_time, parse_time
-from projections.facts_memo import folded
+from tickets.domain.facts import TicketFacts
+from tickets.domain.policy import Desk
+from tickets.domain.sla import AUTO_CLOSE, SlaReport
+from tickets.projections.envelope import Envelope, format_time, parse_time
+from tickets.projections.facts_memo import folded
 
 COLUMNS = (
     "ticket_id", "number", "desk", "severity", "level", "kind", "due", "at_risk_at",

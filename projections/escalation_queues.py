@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from domain.catalogue import Catalogue
-from projections.base import Projection, SetAside
-from projections.envelope import Envelope, format_time, parse_time
-from projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row, step
-from projections.facts_memo import facts_of, facts_text, sla_report
-from projections.facts_state import fold_batch
-from projections.readstore import Pending, ReadStore, Tx
+from tickets.domain.catalogue import Catalogue
+from tickets.projections.base import Projection, SetAside
+from tickets.projections.envelope import Envelope, format_time, parse_time
+from tickets.projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row, step
+from tickets.projections.facts_memo import facts_of, facts_text, sla_report
+from tickets.projections.facts_state import fold_batch
+from tickets.projections.readstore import Pending, ReadStore, Tx
 
 __all__ = ["LEVELS", "EscalationQueuesProjection", "QueueEntry", "queues"]
 

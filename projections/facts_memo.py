@@ -30,11 +30,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from domain.facts import TicketFacts, fold
-from domain.history import HistoryEntry
-from domain.policy import Desk
-from domain.sla import SlaReport, compute
-from projections.facts_state import dump_facts, load_facts
+from tickets.domain.facts import TicketFacts, fold
+from tickets.domain.history import HistoryEntry
+from tickets.domain.policy import Desk
+from tickets.domain.sla import SlaReport, compute
+from tickets.projections.facts_state import dump_facts, load_facts
 
 K = TypeVar("K")
 V = TypeVar("V")

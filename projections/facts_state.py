@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain.facts import FoldError, TicketFacts
-from projections.base import SetAside
-from projections.envelope import Envelope, format_time, parse_time
-from projections.readstore import Tx
+from tickets.domain.facts import FoldError, TicketFacts
+from tickets.projections.base import SetAside
+from tickets.projections.envelope import Envelope, format_time, parse_time
+from tickets.projections.readstore import Tx
 
 S = TypeVar("S")
 

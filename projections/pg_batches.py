@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from projections.pg_arrays import KINDS, EncodedArray, encode
+from tickets.projections.pg_arrays import KINDS, EncodedArray, encode
 
 _INSERT = re.compile(
     r"\s*INSERT\s+INTO\s+(?P<table>\w+)\s*\((?P<cols>[^)]*)\)\s*VALUES\s*"

@@ -29,8 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from projections.pg_arrays import TextArray, encode
-from projections.pg_batches import execute_batched
+from tickets.projections.pg_arrays import TextArray, encode
+from tickets.projections.pg_batches import execute_batched
 
 Rows = list[tuple[Any, ...]]
 #: Values per ``IN (...)`` list on SQLite: well inside every SQLite build's limit on parameters.

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.facts import TicketFacts
-from domain.policy import Desk, TargetKind
-from domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
-from projections.envelope import format_time, parse_time
+from tickets.domain.facts import TicketFacts
+from tickets.domain.policy import Desk, TargetKind
+from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
+from tickets.projections.envelope import format_time, parse_time
 
 #: Every kind of clock a ticket can have; a kind missing from a ticket's report has no row.
 KINDS = (*(kind.value for kind in TargetKind), AUTO_CLOSE)

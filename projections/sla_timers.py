@@ -18,14 +18,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.catalogue import Catalogue
-from domain.facts import TicketFacts
-from projections.base import Projection, SetAside
-from projections.envelope import Envelope, format_time, parse_time
-from projections.facts_memo import facts_of, facts_text, folded, sla_report
-from projections.facts_state import fold_batch
-from projections.readstore import Pending, ReadStore, Tx
-from projections.sla_timer_row import COLUMNS, KINDS, TimerRow, state_now, timer_rows
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.facts import TicketFacts
+from tickets.projections.base import Projection, SetAside
+from tickets.projections.envelope import Envelope, format_time, parse_time
+from tickets.projections.facts_memo import facts_of, facts_text, folded, sla_report
+from tickets.projections.facts_state import fold_batch
+from tickets.projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.sla_timer_row import COLUMNS, KINDS, TimerRow, state_now, timer_rows
 
 __all__ = [
     "SlaTimersProjection", "TimerAction", "TimerRow", "due_before", "next_actions", "state_now",

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from domain.facts import TicketFacts, fold
-from domain.history import HistoryEntry
-from domain.sla import SlaReport, compute
-from projections.envelope import wire_value
-from replay.personal import mask_payload
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
+from tickets.domain.facts import TicketFacts, fold
+from tickets.domain.history import HistoryEntry
+from tickets.domain.sla import SlaReport, compute
+from tickets.projections.envelope import wire_value
+from tickets.replay.personal import mask_payload
 
 
 @dataclass(frozen=True)

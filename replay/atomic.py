@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from domain.errors import ValidationError
+from tickets.domain.errors import ValidationError
 
 
 def _unwritable(path: Path, reason: str) -> ValidationError:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.audit_entry import AuditEntry
-from projections.envelope import GENESIS, chained_hash
+from tickets.projections.audit_entry import AuditEntry
+from tickets.projections.envelope import GENESIS, chained_hash
 
 #: What each finding means, for people and for the JSON report.
 KINDS = {

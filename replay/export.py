@@ -17,13 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from consumers.store_reader import envelopes_of_ticket
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from projections.envelope import Envelope, format_time
-from replay.atomic import atomic_files
-from replay.personal import mask_payload
-from replay.source import StoreSource
+from tickets.consumers.store_reader import envelopes_of_ticket
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
+from tickets.projections.envelope import Envelope, format_time
+from tickets.replay.atomic import atomic_files
+from tickets.replay.personal import mask_payload
+from tickets.replay.source import StoreSource
 
 COLUMNS = (
     "ticket_id", "ticket_number", "desk", "version", "type", "occurred_at", "recorded_at", "actor",

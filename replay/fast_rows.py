@@ -18,18 +18,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from domain.catalogue import Catalogue
-from domain.sla import SlaReport, compute
-from projections.audit_entry import COLUMNS as AUDIT_COLUMNS
-from projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
-from projections.envelope import format_time
-from projections.escalation_entry import COLUMNS as QUEUE_COLUMNS
-from projections.escalation_entry import queue_row
-from projections.sla_timer_row import COLUMNS as TIMER_COLUMNS
-from projections.sla_timer_row import KINDS, timer_rows
-from replay.fast_state import TicketState
-from replay.fast_text import facts_text
-from replay.log_source import Sealed
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.sla import SlaReport, compute
+from tickets.projections.audit_entry import COLUMNS as AUDIT_COLUMNS
+from tickets.projections.dashboard_state import ROW_COLUMNS, CountKey, DashboardRow, dashboard_row
+from tickets.projections.envelope import format_time
+from tickets.projections.escalation_entry import COLUMNS as QUEUE_COLUMNS
+from tickets.projections.escalation_entry import queue_row
+from tickets.projections.sla_timer_row import COLUMNS as TIMER_COLUMNS
+from tickets.projections.sla_timer_row import KINDS, timer_rows
+from tickets.replay.fast_state import TicketState
+from tickets.replay.fast_text import facts_text
+from tickets.replay.log_source import Sealed
 
 
 def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.facts import TicketFacts, fold
-from domain.history import HistoryEntry
-from projections.dashboard_state import DashboardRow
-from projections.escalation_entry import QueueState
+from tickets.domain.facts import TicketFacts, fold
+from tickets.domain.history import HistoryEntry
+from tickets.projections.dashboard_state import DashboardRow
+from tickets.projections.escalation_entry import QueueState
 
 #: (reason, target, when) of the latest escalation still in force.
 Escalation = tuple[str | None, str | None, datetime | None]

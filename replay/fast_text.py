@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from domain.facts import TicketFacts
-from projections.envelope import format_time, iso_wire_time
-from projections.facts_state import dump_facts
+from tickets.domain.facts import TicketFacts
+from tickets.projections.envelope import format_time, iso_wire_time
+from tickets.projections.facts_state import dump_facts
 
 #: Wire texts of the times a rebuild has read (``replay.log_source`` notes each event's time as it
 #: parses it): a ticket's facts hold the times of its events, so most are found here. Equal times

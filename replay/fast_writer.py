@@ -18,16 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.catalogue import Catalogue
-from domain.errors import TicketError
-from domain.facts import FoldError
-from projections.admission import recomputed_hash
-from projections.base import Projection, apply_batch
-from projections.envelope import GENESIS
-from projections.readstore import Tx
-from replay.fast_rows import WRITERS, Finished, Statement, Writer
-from replay.fast_state import TicketState, advance
-from replay.log_source import Sealed
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.errors import TicketError
+from tickets.domain.facts import FoldError
+from tickets.projections.admission import recomputed_hash
+from tickets.projections.base import Projection, apply_batch
+from tickets.projections.envelope import GENESIS
+from tickets.projections.readstore import Tx
+from tickets.replay.fast_rows import WRITERS, Finished, Statement, Writer
+from tickets.replay.fast_state import TicketState, advance
+from tickets.replay.log_source import Sealed
 
 #: What a refused fold or an unknown desk raises: the ticket goes the projections' own way instead.
 REFUSALS = (FoldError, TicketError, KeyError, TypeError, ValueError)

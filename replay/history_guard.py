@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from domain.errors import ValidationError
-from projections.audit_trail import AuditTrailProjection
-from projections.base import position_of
-from projections.readstore import ReadStore
-from replay.compare import matched, ordered_rows
+from tickets.domain.errors import ValidationError
+from tickets.projections.audit_trail import AuditTrailProjection
+from tickets.projections.base import position_of
+from tickets.projections.readstore import ReadStore
+from tickets.replay.compare import matched, ordered_rows
 
 EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always complete
 TRAIL = AuditTrailProjection.name

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from consumers.store_reader import TICKET_TOPICS
-from domain.desk import TicketDesk
-from domain.errors import TicketError, TicketNotFoundError
-from domain.history import entry_of
-from projections.audit_entry import COLUMNS, AuditEntry
-from projections.envelope import hashed_content
-from projections.readstore import ReadStore
-from replay.chain_check import Finding, StoredContent, TicketCheck, check_chain
-from replay.tables import column_names, select_in, table_exists
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import TicketError, TicketNotFoundError
+from tickets.domain.history import entry_of
+from tickets.domain.ticket import TICKET_TOPICS
+from tickets.projections.audit_entry import COLUMNS, AuditEntry
+from tickets.projections.envelope import hashed_content
+from tickets.projections.readstore import ReadStore
+from tickets.replay.chain_check import Finding, StoredContent, TicketCheck, check_chain
+from tickets.replay.tables import column_names, select_in, table_exists
 
 _CHUNK = 500
 

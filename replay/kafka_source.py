@@ -28,11 +28,11 @@ from uuid import UUID
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.kafka_settings import KafkaSettings
-from domain.errors import ValidationError
-from projections.envelope import Envelope, EnvelopeError, decode
-from replay.log_source import Sealed
-from replay.source import SourceBatch
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.domain.errors import ValidationError
+from tickets.projections.envelope import Envelope, EnvelopeError, decode
+from tickets.replay.log_source import Sealed
+from tickets.replay.source import SourceBatch
 
 #: Records buffered per partition before it is paused, so one fast partition cannot fill memory.
 BUFFER_PER_PARTITION = 5_000

@@ -32,16 +32,24 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from consumers.store_reader import TICKET_TOPICS, StoreReader
-from consumers.stored_entries import KNOWN, NeedsMapper
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from domain.history import HistoryEntry, entry_of
-from projections.audit_entry import payload_text
-from projections.envelope import GENESIS, Envelope, chained_hash, format_time, iso_wire_time, wire_value
-from replay.fast_text import LIMIT as TEXTS_LIMIT
-from replay.fast_text import TEXTS
-from replay.source import SourcedEnvelope
+from tickets.consumers.store_reader import StoreReader
+from tickets.consumers.stored_entries import KNOWN, NeedsMapper
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
+from tickets.domain.history import HistoryEntry, entry_of
+from tickets.domain.ticket import TICKET_TOPICS
+from tickets.projections.audit_entry import payload_text
+from tickets.projections.envelope import (
+    GENESIS,
+    Envelope,
+    chained_hash,
+    format_time,
+    iso_wire_time,
+    wire_value,
+)
+from tickets.replay.fast_text import LIMIT as TEXTS_LIMIT
+from tickets.replay.fast_text import TEXTS
+from tickets.replay.source import SourcedEnvelope
 
 _HEX = "0123456789abcdef"
 

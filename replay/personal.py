@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.errors import EntitlementError, ValidationError
-from domain.opening import PERSONAL_FIELDS
+from tickets.domain.errors import EntitlementError, ValidationError
+from tickets.domain.opening import PERSONAL_FIELDS
 
 MASK = "***"
 ROLES = ("service", "agent", "auditor", "dashboard")

@@ -24,16 +24,16 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from consumers.kafka_settings import KafkaSettings
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from projections.base import Projection
-from projections.readstore import ReadStore, Tx
-from replay.fast_rows import WRITERS
-from replay.fast_writer import FastWriter
-from replay.kafka_source import KafkaSealedSource, KafkaSource
-from replay.log_source import LogSource, Sealed
-from replay.target import finish, open_target, prepare
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.projections.base import Projection
+from tickets.projections.readstore import ReadStore, Tx
+from tickets.replay.fast_rows import WRITERS
+from tickets.replay.fast_writer import FastWriter
+from tickets.replay.kafka_source import KafkaSealedSource, KafkaSource
+from tickets.replay.log_source import LogSource, Sealed
+from tickets.replay.target import finish, open_target, prepare
 
 #: SQLite page cache for the target, shared by the parts (the default 2 MiB thrashes on big tables).
 SQLITE_CACHE_KIB = 512 * 1024

@@ -18,9 +18,9 @@ import os
 import sqlite3
 from pathlib import Path
 
-from domain.errors import ValidationError
-from projections.readstore import ReadStore
-from replay.target import postgres_schema
+from tickets.domain.errors import ValidationError
+from tickets.projections.readstore import ReadStore
+from tickets.replay.target import postgres_schema
 
 SUFFIX = ".before-rebuild"
 

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from projections.readstore import ReadStore
+from tickets.projections.readstore import ReadStore
 
 
 def table_exists(store: ReadStore, table: str) -> bool:

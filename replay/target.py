@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from domain.errors import ValidationError
-from projections.base import COMMON_DDL, Projection, create_schema, save_position
-from projections.readstore import ReadStore
-from replay.tables import table_exists
+from tickets.domain.errors import ValidationError
+from tickets.projections.base import COMMON_DDL, Projection, create_schema, save_position
+from tickets.projections.readstore import ReadStore
+from tickets.replay.tables import table_exists
 
 PROGRESS_DDL = (
     "CREATE TABLE IF NOT EXISTS rebuild_progress (part BIGINT PRIMARY KEY, parts BIGINT NOT NULL, "

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.sla import SlaReport, TargetClock
-from projections.envelope import wire_value
-from replay.as_of import AsOf, state_of
-from replay.compare import TableDiff
-from replay.integrity import IntegrityReport
-from replay.what_if import Side, WhatIf
+from tickets.domain.sla import SlaReport, TargetClock
+from tickets.projections.envelope import wire_value
+from tickets.replay.as_of import AsOf, state_of
+from tickets.replay.compare import TableDiff
+from tickets.replay.integrity import IntegrityReport
+from tickets.replay.what_if import Side, WhatIf
 
 
 def iso(value: datetime | None) -> str | None:

@@ -19,15 +19,13 @@ from datetime import datetime
 from os import PathLike
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
-from domain.catalogue import load_desk
-from domain.desk import TicketDesk
-from domain.errors import PolicyError, TicketError, ValidationError
-from domain.facts import fold_all
-from domain.policy import Desk
-from domain.sla import SlaReport, TargetClock, compute
-from domain.ticket import Ticket
+from tickets.domain.catalogue import load_desk
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import PolicyError, TicketError, ValidationError
+from tickets.domain.facts import fold_all
+from tickets.domain.policy import Desk
+from tickets.domain.sla import SlaReport, TargetClock, compute
+from tickets.domain.ticket import OPENED_TOPICS
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def opened_in(app: TicketDesk, desk: str, since: datetime, until: datetime) -> I
     """The desk's tickets opened in [since, until), in the order they were opened."""
     start = 1
     while batch := app.recorder.select_notifications(
-        start=start, limit=app.log_section_size, topics=[get_topic(Ticket.Opened)]
+        start=start, limit=app.log_section_size, topics=OPENED_TOPICS
     ):
         for notification in batch:
             opened = app.mapper.to_domain_event(notification).__dict__

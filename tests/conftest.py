@@ -27,8 +27,6 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import Catalogue, load_catalogue
-from domain.clock import VirtualClock
 from tests.servers import (
     TEST_CONSUMER_SETTINGS,
     KafkaBroker,
@@ -37,6 +35,8 @@ from tests.servers import (
     PostgresDatabase,
     PostgresServer,
 )
+from tickets.domain.catalogue import Catalogue, load_catalogue
+from tickets.domain.clock import VirtualClock
 
 #: Caches the command line keeps (``tickets.holiday_names``) go to a directory of the test run's
 #: own, never the user's; child processes the tests start inherit it.

@@ -98,3 +98,11 @@ def test_no_installed_module_imports_what_only_the_tests_install() -> None:
         if _imported(module) & test_only
     }
     assert offenders == {}
+
+
+def test_everything_installs_under_the_one_name_tickets() -> None:
+    packages = _packaged()
+    assert {p.split(".")[0] for p in packages} == {"tickets"}
+    assert {"tickets.domain", "tickets.projections", "tickets.consumers", "tickets.replay"} <= set(packages)
+    for layer in ("domain", "projections", "consumers", "replay"):
+        assert (packages[f"tickets.{layer}"] / "__init__.py").is_file(), layer

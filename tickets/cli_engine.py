@@ -13,12 +13,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from domain.clock import SystemClock, VirtualClock
-from projections.audit_trail import trail
-from projections.dashboard import figures
-from projections.escalation_queues import queues
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
+from tickets.domain.clock import SystemClock, VirtualClock
 from tickets.engine import Engine, build_engine, install_stop_signals, run_engine
 from tickets.engine_views import (
     figures_json,
@@ -32,6 +29,9 @@ from tickets.engine_views import (
 )
 from tickets.http.cli import http_beside
 from tickets.logs import configure_logging
+from tickets.projections.audit_trail import trail
+from tickets.projections.dashboard import figures
+from tickets.projections.escalation_queues import queues
 
 
 def _time(at: datetime | None) -> datetime:

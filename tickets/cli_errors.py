@@ -14,7 +14,7 @@ import sys
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.errors import TicketError
+from tickets.domain.errors import TicketError
 from tickets.output import dumps
 
 DEBUG = "TICKETS_DEBUG"

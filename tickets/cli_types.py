@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from domain.errors import TicketError
-from domain.times import parse_aware_time
+from tickets.domain.errors import TicketError
+from tickets.domain.times import parse_aware_time
 from tickets.rules import Number, RuleError, non_empty_text
 
 T = TypeVar("T")

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
-from consumers.signing import SigningKeys, parse_keys
-from domain.actor import Actor
-from domain.errors import ValidationError
+from tickets.consumers.signing import SigningKeys, parse_keys
+from tickets.domain.actor import Actor
+from tickets.domain.errors import ValidationError
 from tickets.rules import Number, OneOf, RuleError, valid_text
 
 T = TypeVar("T")

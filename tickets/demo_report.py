@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.facts import fold_all
-from domain.sla import compute
-from projections.audit_trail import trail
-from projections.dashboard import figures
-from projections.escalation_queues import queues
 from tickets.demo_run import AMSTERDAM, HOLIDAY, DemoRun
+from tickets.domain.facts import fold_all
+from tickets.domain.sla import compute
 from tickets.engine_views import (
     figures_json,
     figures_text,
@@ -20,6 +17,9 @@ from tickets.engine_views import (
     trail_text,
 )
 from tickets.output import iso, sla_json, sla_text
+from tickets.projections.audit_trail import trail
+from tickets.projections.dashboard import figures
+from tickets.projections.escalation_queues import queues
 
 NL_CALENDAR_DESKS = ("nl-vendor", "zoom")
 

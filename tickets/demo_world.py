@@ -16,11 +16,11 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.actor import Actor
-from domain.desk import TicketDesk
-from domain.errors import TicketError
-from domain.policy import TargetKind
 from tickets.demo_profiles import Opening, opening, web_editors
+from tickets.domain.actor import Actor
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import TicketError
+from tickets.domain.policy import TargetKind
 
 H = timedelta(hours=1)
 SERVICE = Actor("service", "webform")

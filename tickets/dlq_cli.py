@@ -22,14 +22,14 @@ import structlog
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from consumers import dead_letter_replay
-from consumers.dead_letter_replay import Original, ReplayError
-from consumers.kafka_settings import KafkaSettings
-from domain.errors import ValidationError
 from tickets.cli_errors import Failure
 from tickets.cli_lazy import Handler
 from tickets.config import Settings
+from tickets.consumers import dead_letter_replay
+from tickets.consumers.dead_letter_replay import Original, ReplayError
+from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.dlq_reading import Letter, read_all, read_at
+from tickets.domain.errors import ValidationError
 from tickets.kafka_cli import require_kafka
 
 log = structlog.get_logger("tickets.dlq")

@@ -18,10 +18,10 @@ from typing import Any
 import msgpack
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.dead_letters import decode_dead_letter
-from consumers.kafka_settings import Headers
-from domain.errors import ValidationError
 from tickets.cli_errors import Failure
+from tickets.consumers.dead_letters import decode_dead_letter
+from tickets.consumers.kafka_settings import Headers
+from tickets.domain.errors import ValidationError
 
 #: The fields every dead letter has (docs/envelope.md, "Dead letters on tickets.dlq").
 REQUIRED = ("reason", "group", "topic", "partition", "offset", "parked", "value_truncated")

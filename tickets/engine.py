@@ -19,15 +19,15 @@ from types import FrameType
 
 import structlog
 
-from consumers.feed import EmbeddedFeed
-from consumers.scheduler import Scheduler
-from consumers.store_reader import StoreReader
-from domain.clock import Clock, SystemClock
-from domain.desk import TicketDesk
-from projections.envelope import Envelope
-from projections.readstore import ReadStore
 from tickets import metrics
 from tickets.config import Settings
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.scheduler import Scheduler
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.clock import Clock, SystemClock
+from tickets.domain.desk import TicketDesk
+from tickets.projections.envelope import Envelope
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 from tickets.wiring import build_desk
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from consumers.scheduler import Fired
-from projections.audit_trail import AuditEntry
-from projections.dashboard import Figures
-from projections.escalation_queues import QueueEntry
+from tickets.consumers.scheduler import Fired
 from tickets.output import iso, plain
+from tickets.projections.audit_trail import AuditEntry
+from tickets.projections.dashboard import Figures
+from tickets.projections.escalation_queues import QueueEntry
 
 
 def fired_json(fired: Sequence[Fired]) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import holidays
 
-from domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names
+from tickets.domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names
 
 
 def holiday_names(country: str, subdivision: str | None) -> frozenset[str]:

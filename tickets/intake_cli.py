@@ -13,13 +13,13 @@ import sys
 import threading
 from typing import Any
 
-from consumers.intake import INTAKE_GROUP, Intake
-from consumers.kafka_settings import KafkaSettings
-from consumers.staging import StagingDesk
-from domain.errors import ValidationError
 from tickets import metrics
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings, intake_services
+from tickets.consumers.intake import INTAKE_GROUP, Intake
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.errors import ValidationError
 from tickets.engine import install_stop_signals
 from tickets.health import check_database, check_kafka, healthy
 from tickets.logs import configure_logging

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from domain.errors import ValidationError
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
+from tickets.domain.errors import ValidationError
 from tickets.engine import install_stop_signals
 from tickets.logs import configure_logging
 from tickets.metrics_server import serve_requested

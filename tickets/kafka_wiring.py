@@ -5,21 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from consumers.kafka_runner import GroupRunner
-from consumers.kafka_settings import KafkaSettings, partition_for, ticket_key
-from consumers.partition_scheduler import PartitionScheduler
-from consumers.publisher import Publisher
-from consumers.publisher_state import postgres_conninfo, publisher_state
-from consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead
-from consumers.scheduler_timers import SchedulerTimersProjection
-from consumers.store_reader import StoreReader
-from consumers.store_wake import store_wake
-from domain.catalogue import Catalogue
-from domain.clock import Clock, SystemClock
-from projections.base import Projection
-from projections.readstore import ReadStore
 from tickets import metrics
 from tickets.config import Settings
+from tickets.consumers.kafka_runner import GroupRunner
+from tickets.consumers.kafka_settings import KafkaSettings, partition_for, ticket_key
+from tickets.consumers.partition_scheduler import PartitionScheduler
+from tickets.consumers.publisher import Publisher
+from tickets.consumers.publisher_state import postgres_conninfo, publisher_state
+from tickets.consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead
+from tickets.consumers.scheduler_timers import SchedulerTimersProjection
+from tickets.consumers.store_reader import StoreReader
+from tickets.consumers.store_wake import store_wake
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import Clock, SystemClock
+from tickets.projections.base import Projection
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 from tickets.wiring import build_catalogue, build_desk
 

@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from domain.sla import SlaReport, TargetClock
+from tickets.domain.sla import SlaReport, TargetClock
 
 
 def iso(value: datetime | None) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from domain.calendar import BusinessCalendar
-from domain.catalogue import Catalogue
-from domain.policy import Desk, Plan
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.policy import Desk, Plan
 from tickets.output import hours
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from domain.catalogue import Catalogue
-from projections.audit_trail import AuditTrailProjection
-from projections.base import Projection
-from projections.dashboard import DashboardProjection
-from projections.escalation_queues import EscalationQueuesProjection
-from projections.sla_timers import SlaTimersProjection
+from tickets.domain.catalogue import Catalogue
+from tickets.projections.audit_trail import AuditTrailProjection
+from tickets.projections.base import Projection
+from tickets.projections.dashboard import DashboardProjection
+from tickets.projections.escalation_queues import EscalationQueuesProjection
+from tickets.projections.sla_timers import SlaTimersProjection
 
 
 def all_projections(catalogue: Catalogue) -> list[Projection]:

@@ -13,23 +13,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from consumers.kafka_settings import KafkaSettings
-from domain.errors import TicketError, ValidationError
-from projections.readstore import ReadStore
-from replay import views
-from replay.as_of import as_of
-from replay.compare import compare, positions
-from replay.export import Scope, export
-from replay.history_guard import guard_swap
-from replay.integrity import verify
-from replay.personal import may_unmask
-from replay.rebuild import rebuild
-from replay.swap import swap
-from replay.what_if import what_if
 from tickets.cli_lazy import Handler
 from tickets.config import Settings
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.domain.errors import TicketError, ValidationError
 from tickets.output import dumps
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
+from tickets.replay import views
+from tickets.replay.as_of import as_of
+from tickets.replay.compare import compare, positions
+from tickets.replay.export import Scope, export
+from tickets.replay.history_guard import guard_swap
+from tickets.replay.integrity import verify
+from tickets.replay.personal import may_unmask
+from tickets.replay.rebuild import rebuild
+from tickets.replay.swap import swap
+from tickets.replay.what_if import what_if
 from tickets.wiring import build_desk
 
 

@@ -10,13 +10,13 @@ from typing import TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
-from consumers.buffered_random import BufferedSystemRandom
-from domain.catalogue import Catalogue, load_catalogue
-from domain.clock import Clock
-from domain.desk import TicketDesk
-from domain.errors import TicketError
-from domain.policy_calendars import use_holiday_names
 from tickets.config import Settings, postgres_address
+from tickets.consumers.buffered_random import BufferedSystemRandom
+from tickets.domain.catalogue import Catalogue, load_catalogue
+from tickets.domain.clock import Clock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import TicketError
+from tickets.domain.policy_calendars import use_holiday_names
 from tickets.holiday_names import holiday_names
 
 D = TypeVar("D", bound=TicketDesk)

@@ -24,12 +24,12 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.clock import VirtualClock
-from projections.readstore import ReadStore
 from tickets.config import load_settings
+from tickets.domain.clock import VirtualClock
 from tickets.engine import build_engine, run_engine
 from tickets.http import HttpHandle, serve_engine
 from tickets.http.tokens import TokenStore
+from tickets.projections.readstore import ReadStore
 
 pytestmark = pytest.mark.slow
 

@@ -7,16 +7,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from consumers.feed import EmbeddedFeed
-from consumers.kafka_runner import GroupRunner
-from consumers.publisher import Publisher
-from consumers.store_reader import StoreReader
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from projections.base import Projection
-from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint
 from tickets.config import Settings, load_settings
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.kafka_runner import GroupRunner
+from tickets.consumers.publisher import Publisher
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.projections.base import Projection
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 from tickets.sample_lives import desk_clock_start, register_editors
 from tickets.wiring import build_catalogue, build_desk

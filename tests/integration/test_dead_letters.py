@@ -9,9 +9,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka_helpers import FAST, InThread, count, create_topics, environment, new_desk, settings_of, wait_until
 
-from projections.readstore import ReadStore
 from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher
+from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives
 
 pytestmark = pytest.mark.integration

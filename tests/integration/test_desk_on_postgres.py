@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from domain.actor import Actor
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.commands import Answer, execute
-from domain.desk import TicketDesk
-from domain.errors import ConcurrencyError, EntitlementError
 from tests.servers import PostgresDatabase
 from tests.unit import test_commands, test_ticket_lifecycle
 from tickets.config import persistence_env
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.commands import Answer, execute
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ConcurrencyError, EntitlementError
 
 pytestmark = pytest.mark.integration
 

@@ -25,15 +25,15 @@ from kafka_helpers import (
 )
 from test_poison_events import poison_bytes, send_raw
 
-from consumers.dead_letters import DeadLetter
-from consumers.kafka_runner import GroupRunner
-from consumers.kafka_settings import DEAD_LETTER_MIN_BYTES
-from consumers.store_reader import StoreReader
-from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import cli, metrics
+from tickets.consumers.dead_letters import DeadLetter
+from tickets.consumers.kafka_runner import GroupRunner
+from tickets.consumers.kafka_settings import DEAD_LETTER_MIN_BYTES
+from tickets.consumers.store_reader import StoreReader
 from tickets.dlq_reading import read_all
 from tickets.kafka_wiring import build_consumer, build_publisher, desk_ids, kafka_settings, select_projections
+from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives
 from tickets.wiring import build_catalogue
 

@@ -25,18 +25,13 @@ from kafka_helpers import (
     wait_until,
 )
 
-from consumers.kafka_settings import event_headers, ticket_key
-from consumers.signing import parse_keys
-from consumers.store_reader import StoreReader
-from domain.actor import Actor
-from domain.desk import TicketDesk
-from projections.audit_hash import envelope_content
-from projections.base import create_schema
-from projections.envelope import Envelope, chained_hash
-from projections.readstore import ReadStore
-from replay.integrity import verify
 from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.config import Settings
+from tickets.consumers.kafka_settings import event_headers, ticket_key
+from tickets.consumers.signing import parse_keys
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.actor import Actor
+from tickets.domain.desk import TicketDesk
 from tickets.kafka_wiring import (
     build_consumer,
     build_publisher,
@@ -44,6 +39,11 @@ from tickets.kafka_wiring import (
     kafka_settings,
     select_projections,
 )
+from tickets.projections.audit_hash import envelope_content
+from tickets.projections.base import create_schema
+from tickets.projections.envelope import Envelope, chained_hash
+from tickets.projections.readstore import ReadStore
+from tickets.replay.integrity import verify
 from tickets.sample_lives import write_lives
 
 pytestmark = pytest.mark.integration

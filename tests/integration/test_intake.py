@@ -14,13 +14,13 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.dead_letters import decode_dead_letter
-from consumers.intake import Intake
-from consumers.kafka_settings import KafkaSettings
-from consumers.staging import StagingDesk
-from domain.catalogue import load_catalogue
-from domain.desk import TicketDesk
 from tests.servers import KafkaEndpoint, PostgresDatabase
+from tickets.consumers.dead_letters import decode_dead_letter
+from tickets.consumers.intake import Intake
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.desk import TicketDesk
 from tickets.health import check_database, check_kafka
 
 pytestmark = pytest.mark.integration

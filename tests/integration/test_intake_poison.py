@@ -18,10 +18,10 @@ from kafka_helpers import wait_until
 from prometheus_client import REGISTRY
 from test_intake import Service, committed_offsets, dead_letters, opening, running
 
-from consumers.intake import Intake
-from consumers.kafka_settings import KafkaSettings
-from consumers.staging import StagingDesk
 from tickets import metrics
+from tickets.consumers.intake import Intake
+from tickets.consumers.kafka_settings import KafkaSettings
+from tickets.consumers.staging import StagingDesk
 
 pytestmark = pytest.mark.integration
 

@@ -28,9 +28,9 @@ from kafka_helpers import (
     wait_until,
 )
 
-from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import select_projections
+from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,11 @@ from kafka_helpers import (
     wait_until,
 )
 
-from projections.audit_trail import trail
-from projections.readstore import READ_MODEL_CHANNEL, ReadStore
-from projections.sla_timers import timers_of
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets.kafka_wiring import build_consumer, build_publisher, select_projections
+from tickets.projections.audit_trail import trail
+from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore
+from tickets.projections.sla_timers import timers_of
 from tickets.sample_lives import write_lives
 
 pytestmark = pytest.mark.integration

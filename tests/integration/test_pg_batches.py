@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from projections.readstore import ReadStore
 from tests.servers import PostgresDatabase
+from tickets.projections.readstore import ReadStore
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
-from projections.readstore import ReadStore
 from tests.servers import PostgresDatabase
+from tickets.consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
+from tickets.projections.readstore import ReadStore
 
 pytestmark = pytest.mark.integration
 

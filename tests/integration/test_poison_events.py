@@ -26,16 +26,16 @@ from kafka_helpers import (
 )
 from prometheus_client import REGISTRY
 
-from consumers import dead_letter_replay
-from consumers.dead_letters import decode_dead_letter
-from consumers.kafka_runner import GroupRunner
-from consumers.store_reader import StoreReader
-from domain.desk import TicketDesk
-from projections.envelope import chained_hash
-from projections.readstore import ReadStore
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import metrics
+from tickets.consumers import dead_letter_replay
+from tickets.consumers.dead_letters import decode_dead_letter
+from tickets.consumers.kafka_runner import GroupRunner
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.desk import TicketDesk
 from tickets.kafka_wiring import build_consumer, build_publisher, desk_ids, kafka_settings, select_projections
+from tickets.projections.envelope import chained_hash
+from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives
 from tickets.wiring import build_catalogue
 

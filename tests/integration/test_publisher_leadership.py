@@ -15,8 +15,8 @@ import pytest
 from kafka import KafkaConsumer
 from kafka_helpers import create_topics, environment, new_desk, settings_of, wait_until
 
-from consumers.publisher_state import SqlitePublisherState
 from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
+from tickets.consumers.publisher_state import SqlitePublisherState
 from tickets.sample_lives import write_lives
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from kafka_helpers import new_desk, settings_of
 
-from consumers.read_ahead import ProcessReadAhead, ReadAheadFailed, outgoing
-from consumers.store_reader import StoreReader
-from consumers.store_wake import NoWake, PostgresStoreWake, store_wake
 from tests.servers import PostgresDatabase
 from tickets.config import persistence_env
+from tickets.consumers.read_ahead import ProcessReadAhead, ReadAheadFailed, outgoing
+from tickets.consumers.store_reader import StoreReader
+from tickets.consumers.store_wake import NoWake, PostgresStoreWake, store_wake
 from tickets.sample_lives import write_lives
 from tickets.wiring import build_catalogue
 

@@ -8,17 +8,17 @@ import pytest
 from kafka import KafkaProducer
 from kafka_helpers import InThread, create_topics, environment, new_desk, settings_of, wait_until
 
-from consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
-from consumers.store_reader import StoreReader
-from domain.errors import ValidationError
-from projections.envelope import Envelope
-from projections.readstore import ReadStore
-from replay.compare import compare
-from replay.kafka_source import KafkaSource
-from replay.rebuild import rebuild
 from tests.servers import KafkaEndpoint, PostgresDatabase
+from tickets.consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.errors import ValidationError
 from tickets.kafka_wiring import build_publisher
+from tickets.projections.envelope import Envelope
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
+from tickets.replay.compare import compare
+from tickets.replay.kafka_source import KafkaSource
+from tickets.replay.rebuild import rebuild
 from tickets.sample_lives import write_lives
 from tickets.wiring import build_desk
 

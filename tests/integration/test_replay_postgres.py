@@ -17,23 +17,23 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from projections.audit_trail import trail
-from projections.readstore import ReadStore
-from replay.as_of import as_of
-from replay.compare import compare
-from replay.export import Scope, export
-from replay.history_guard import guard_swap
-from replay.integrity import verify
-from replay.rebuild import rebuild
-from replay.target import postgres_schema
-from replay.what_if import what_if
 from tests.servers import PostgresAccess, PostgresDatabase
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, write_week
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
+from tickets.projections.audit_trail import trail
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
+from tickets.replay.as_of import as_of
+from tickets.replay.compare import compare
+from tickets.replay.export import Scope, export
+from tickets.replay.history_guard import guard_swap
+from tickets.replay.integrity import verify
+from tickets.replay.rebuild import rebuild
+from tickets.replay.target import postgres_schema
+from tickets.replay.what_if import what_if
 
 pytestmark = pytest.mark.integration
 

@@ -17,18 +17,18 @@ from collections.abc import Iterator
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from consumers.event_writer import PostgresEventWriter
-from consumers.intake_apply import apply_commands
-from consumers.staging import StagingDesk
-from domain.actor import Actor
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.commands import receipt_key
-from domain.desk import TicketDesk
 from tests.servers import PostgresDatabase
 from tests.unit import test_intake_apply
 from tests.unit.test_intake_apply import change, commands, opening
 from tickets.config import persistence_env
+from tickets.consumers.event_writer import PostgresEventWriter
+from tickets.consumers.intake_apply import apply_commands
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.commands import receipt_key
+from tickets.domain.desk import TicketDesk
 
 pytestmark = pytest.mark.integration
 

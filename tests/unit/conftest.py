@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.actor import Actor
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 
 AGENT = Actor("agent", "a-1")
 CUSTOMER = Actor("customer", "c-1")
@@ -29,7 +29,7 @@ def at(text: str) -> datetime:
 
 def live_every_event_type(desk: TicketDesk, title: str = "T") -> str:
     """One zoom ticket through nine of the ten event types (all but ``Reopened``); its number."""
-    from domain.actor import SCHEDULER
+    from tickets.domain.actor import SCHEDULER
 
     n = desk.open(desk="zoom", plan="premier-plus", severity="P2", requester=CUSTOMER.id,
                   requester_role="admin", title=title, fields={"contact_name": "Ann"},

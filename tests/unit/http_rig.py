@@ -13,15 +13,15 @@ from typing import Any
 import structlog
 from httpx import Response
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.actor import Actor
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from projections.readstore import ReadStore
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 from tickets.http import create_app, make_context
 from tickets.http.context import HttpContext
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 
 with warnings.catch_warnings():  # Starlette would rather its test client ran on httpx2

@@ -8,10 +8,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.desk import TicketDesk
-from domain.numbers import ticket_id_for
-from domain.receipts import CommandReceipt, receipt_id
-from domain.ticket import Ticket
+from tickets.domain.desk import TicketDesk
+from tickets.domain.numbers import ticket_id_for
+from tickets.domain.receipts import CommandReceipt, receipt_id
+from tickets.domain.ticket import Ticket
 
 V1_NUMBER = "NLV-0V1ABC"
 

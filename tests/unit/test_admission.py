@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from projections.admission import Head, admit
-from projections.audit_hash import envelope_content
-from projections.base import Projection, SetAside, apply_batch, create_schema
-from projections.envelope import GENESIS, Envelope, chained_hash
-from projections.readstore import ReadStore, Tx
+from tickets.projections.admission import Head, admit
+from tickets.projections.audit_hash import envelope_content
+from tickets.projections.base import Projection, SetAside, apply_batch, create_schema
+from tickets.projections.envelope import GENESIS, Envelope, chained_hash
+from tickets.projections.readstore import ReadStore, Tx
 
 TICKET = "672e4940-4dd6-5bcf-8cb4-9ae0f13981d7"
 OTHER = "0b0c0d0e-0000-5000-8000-000000000001"
@@ -120,7 +120,7 @@ def test_tickets_are_judged_apart() -> None:
 
 
 def test_the_integrity_check_reports_applied_versions_the_store_does_not_hold_or_hashes_otherwise() -> None:
-    from replay.chain_check import StoredContent, check_chain
+    from tickets.replay.chain_check import StoredContent, check_chain
 
     events = chain(2)
     stored = [StoredContent(e.version, envelope_content(e)) for e in events]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from consumers.buffered_random import BufferedSystemRandom
-from domain.numbers import ALPHABET, new_number, normalise_number
+from tickets.consumers.buffered_random import BufferedSystemRandom
+from tickets.domain.numbers import ALPHABET, new_number, normalise_number
 
 
 def test_ticket_numbers_drawn_from_it_are_well_formed_and_spread() -> None:

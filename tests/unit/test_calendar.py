@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.calendar import BusinessCalendar, Interval
+from tickets.domain.calendar import BusinessCalendar, Interval
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SHA = ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import BusinessCalendar, Pause
+from tickets.domain.calendar import BusinessCalendar, Pause
 
 NINE_TO_FIVE = ((time(9), time(17)),)
 CALENDARS = [

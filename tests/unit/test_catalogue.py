@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.calendar import BusinessCalendar
-from domain.catalogue import Catalogue, load_catalogue, load_desk, parse_duration, shipped_policies
-from domain.errors import EntitlementError, PolicyError, ValidationError
-from domain.policy import Desk, TargetKind
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.catalogue import Catalogue, load_catalogue, load_desk, parse_duration, shipped_policies
+from tickets.domain.errors import EntitlementError, PolicyError, ValidationError
+from tickets.domain.policy import Desk, TargetKind
 
 FIRST, RESOLUTION = TargetKind.FIRST_RESPONSE, TargetKind.RESOLUTION
 H = timedelta(hours=1)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import shipped_policies
 from tickets import cli
+from tickets.domain.catalogue import shipped_policies
 
 UNDECODABLE = b"bad\xffbyte".decode("utf-8", "surrogateescape")
 

@@ -38,9 +38,9 @@ def test_every_command_names_a_handler_that_exists() -> None:
 
 
 def test_token_and_replay_roles_are_the_same_list() -> None:
-    from replay.personal import ROLES as CALLER_ROLES
     from tickets.http.roles import ROLES
     from tickets.http.tokens import ROLES as TOKEN_ROLES
+    from tickets.replay.personal import ROLES as CALLER_ROLES
 
     assert ROLES == CALLER_ROLES == TOKEN_ROLES
 

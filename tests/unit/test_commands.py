@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from domain.actor import Actor
-from domain.commands import execute
-from domain.desk import TicketDesk
+from tickets.domain.actor import Actor
+from tickets.domain.commands import execute
+from tickets.domain.desk import TicketDesk
 
 WEBFORM = Actor("service", "webform")
 

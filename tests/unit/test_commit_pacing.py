@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kafka import OffsetAndMetadata, TopicPartition
 
-from consumers.commit_pacing import PacedCommits
+from tickets.consumers.commit_pacing import PacedCommits
 
 
 class Clock:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from consumers.kafka_settings import DLQ, EVENTS, INTAKE, INTAKE_RESULTS
 from tickets.cli import build_parser
+from tickets.consumers.kafka_settings import DLQ, EVENTS, INTAKE, INTAKE_RESULTS
 
 yaml = pytest.importorskip("yaml")
 

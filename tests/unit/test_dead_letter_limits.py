@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
 
-from consumers import dead_letter_replay, parking
-from consumers.dead_letters import MAX_HEADERS, MAX_KEY, DeadLetter, decode_dead_letter
-from consumers.kafka_settings import RECORD_OVERHEAD, KafkaSettings
+from tickets.consumers import dead_letter_replay, parking
+from tickets.consumers.dead_letters import MAX_HEADERS, MAX_KEY, DeadLetter, decode_dead_letter
+from tickets.consumers.kafka_settings import RECORD_OVERHEAD, KafkaSettings
 
 LIMIT = 1_000_000
 TICKET_KEY = b"672e4940-4dd6-5bcf-8cb4-9ae0f13981d7"

@@ -13,10 +13,10 @@ import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.intake_messages import Command, IntakeRecord, Refusal, read_record
-from projections.envelope import FIELDS, Envelope, EnvelopeError, decode, decode_with_entry
 from tests.unit.test_envelope_decoding import sample_maps
 from tests.unit.test_intake_apply import change, opening
+from tickets.consumers.intake_messages import Command, IntakeRecord, Refusal, read_record
+from tickets.projections.envelope import FIELDS, Envelope, EnvelopeError, decode, decode_with_entry
 
 SAMPLES = sample_maps()
 DESKS = frozenset(m["desk"] for m in SAMPLES)

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from domain.actor import Actor
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from projections.audit_trail import trail
-from projections.readstore import ReadStore
-from projections.sla_timers import timers_of
 from tickets.cli import main
 from tickets.config import Settings, load_settings
+from tickets.domain.actor import Actor
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 from tickets.engine import RunStats, install_stop_signals, run_engine
+from tickets.projections.audit_trail import trail
+from tickets.projections.readstore import ReadStore
+from tickets.projections.sla_timers import timers_of
 from tickets.wiring import build_desk
 
 AGENT = Actor("agent", "a-1")

@@ -8,11 +8,11 @@ from typing import Any
 import msgpack
 import pytest
 
-from consumers.store_reader import StoreReader
-from domain.catalogue import load_catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from projections.envelope import EnvelopeError, decode, decode_with_entry
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.projections.envelope import EnvelopeError, decode, decode_with_entry
 from tickets.sample_lives import desk_clock_start, register_editors, write_lives
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import msgpack
 import pytest
 
-from consumers.store_reader import StoreReader
-from domain.desk import TicketDesk
-from domain.ticket import Ticket
-from projections.envelope import EnvelopeError, decode, decode_with_entry
-from projections.envelope_schema import MAX_DEPTH, OPTIONAL, PAYLOADS
 from tests.unit.legacy_events import store_v1_opened
 from tests.unit.test_envelope_decoding import sample_maps
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.desk import TicketDesk
+from tickets.domain.ticket import Ticket
+from tickets.projections.envelope import EnvelopeError, decode, decode_with_entry
+from tickets.projections.envelope_schema import MAX_DEPTH, OPTIONAL, PAYLOADS
 
 SAMPLES = sample_maps()
 DESKS = frozenset(m["desk"] for m in SAMPLES)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from domain.actor import Actor
-from domain.commands import execute
-from domain.desk import TicketDesk
-from domain.receipts import CommandReceipt
-from domain.ticket import Ticket
 from tests.unit.legacy_events import V1_NUMBER, store_v1_opened, store_v1_receipt
+from tickets.domain.actor import Actor
+from tickets.domain.commands import execute
+from tickets.domain.desk import TicketDesk
+from tickets.domain.receipts import CommandReceipt
+from tickets.domain.ticket import Ticket
 
 
 def test_opened_v1_with_contact_fields_loads_as_v2(desk: TicketDesk) -> None:

@@ -6,13 +6,13 @@ import random
 from datetime import datetime
 from typing import Any
 
-from consumers.store_reader import StoreReader
-from domain.catalogue import load_catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from domain.facts import TicketFacts, fold
-from projections import facts_memo
-from projections.facts_state import dump_facts, load_facts
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import load_catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.facts import TicketFacts, fold
+from tickets.projections import facts_memo
+from tickets.projections.facts_state import dump_facts, load_facts
 from tickets.sample_lives import desk_clock_start, register_editors, write_lives
 
 

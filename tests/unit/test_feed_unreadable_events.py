@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import PersistenceError
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import TICKET_TOPICS, StoreReader
-from domain.catalogue import Catalogue
-from projections.audit_trail import AuditTrailProjection
-from projections.base import position_of
-from projections.readstore import ReadStore
 from tests.unit.replay_week import sqlite_desk, write_week
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import TICKET_TOPICS, StoreReader
+from tickets.domain.catalogue import Catalogue
+from tickets.projections.audit_trail import AuditTrailProjection
+from tickets.projections.base import position_of
+from tickets.projections.readstore import ReadStore
 
 
 def test_an_unreadable_event_and_the_rest_of_its_ticket_are_set_aside_and_the_feed_goes_on(

@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from consumers.followed_cache import FollowedCache
-from consumers.staging import StagingDesk
-from domain.actor import Actor
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
 from tests.unit.conftest import AGENT, SERVICE
+from tickets.consumers.followed_cache import FollowedCache
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
 
 
 @pytest.fixture

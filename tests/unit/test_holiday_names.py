@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.calendar_days import country_holidays
-from domain.catalogue import load_desk, shipped_policies
-from domain.errors import PolicyError
-from domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names, use_holiday_names
 from tickets import holiday_names
+from tickets.domain.calendar_days import country_holidays
+from tickets.domain.catalogue import load_desk, shipped_policies
+from tickets.domain.errors import PolicyError
+from tickets.domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names, use_holiday_names
 from tickets.holiday_names import cache_file
 from tickets.holiday_names import holiday_names as names_of
 

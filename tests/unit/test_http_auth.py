@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from domain.catalogue import Catalogue
 from tests.unit.http_rig import HttpRig, make_rig
+from tickets.domain.catalogue import Catalogue
 
 NUMBER = "MSO-0000AA"
 API_ROUTES = [

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import Catalogue
 from tests.unit.http_rig import HttpRig, make_rig
+from tickets.domain.catalogue import Catalogue
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import Catalogue
 from tests.unit.http_rig import HttpRig, make_rig
+from tickets.domain.catalogue import Catalogue
 from tickets.http.positions import BodyCache
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from domain.actor import Actor
-from domain.catalogue import Catalogue
 from tests.unit.http_rig import CONTACT, HttpRig, make_rig
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
 
 AGENT = Actor("agent", "a-7")
 

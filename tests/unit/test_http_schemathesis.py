@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from domain.catalogue import Catalogue
-from domain.commands import FIELDS
 from tests.unit.http_rig import ROLES, HttpRig, make_rig
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.commands import FIELDS
 
 
 @pytest.fixture(scope="module")

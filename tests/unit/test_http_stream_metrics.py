@@ -14,9 +14,9 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from domain.catalogue import Catalogue
 from tests.unit.http_rig import HttpRig, make_rig
 from tickets import metrics
+from tickets.domain.catalogue import Catalogue
 from tickets.http import create_app, start_http
 from tickets.http.stream import changes
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import LifecycleError, TicketNotFoundError, ValidationError
-from projections.readstore import ReadStore
 from tickets.cli import main
+from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
 from tickets.http.tokens import TokenStore, token_hash
+from tickets.projections.readstore import ReadStore
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.catalogue import Catalogue
 from tests.unit.http_rig import HttpRig, make_rig
+from tickets.domain.catalogue import Catalogue
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from kafka import OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
 
-from consumers.intake_acks import SendRefused, UnacknowledgedBatches
+from tickets.consumers.intake_acks import SendRefused, UnacknowledgedBatches
 
 P0, P1 = TopicPartition("tickets.intake", 0), TopicPartition("tickets.intake", 1)
 

@@ -12,18 +12,18 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from structlog.testing import capture_logs
 
-from consumers.dead_letters import decode_dead_letter
-from consumers.intake_apply import apply_commands
-from consumers.intake_messages import Command, IntakeRecord
-from consumers.intake_outputs import answers_for
-from consumers.kafka_settings import Topics
-from consumers.staging import StagingBypassedError, StagingDesk
-from domain.actor import Actor
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
 from tests.unit.legacy_events import V1_NUMBER, store_v1_opened, store_v1_receipt
 from tickets.config import persistence_env
+from tickets.consumers.dead_letters import decode_dead_letter
+from tickets.consumers.intake_apply import apply_commands
+from tickets.consumers.intake_messages import Command, IntakeRecord
+from tickets.consumers.intake_outputs import answers_for
+from tickets.consumers.kafka_settings import Topics
+from tickets.consumers.staging import StagingBypassedError, StagingDesk
+from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 
 SERVICE = Actor("service", "webform")
 RECORD = IntakeRecord("tickets.intake", 0, 0, b"", [("service", b"webform")])

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, InternalError
 
-from consumers.staging import StagingDesk
-from domain.errors import ValidationError
 from tickets import intake_cli, wiring
 from tickets.cli import build_parser
 from tickets.config import load_settings
+from tickets.consumers.staging import StagingDesk
+from tickets.domain.errors import ValidationError
 
 
 def test_the_commands_are_registered_with_their_options() -> None:

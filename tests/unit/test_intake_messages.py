@@ -7,7 +7,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from consumers.intake_messages import (
+from tickets.config import intake_services
+from tickets.consumers.intake_messages import (
     Command,
     IntakeRecord,
     Refusal,
@@ -15,9 +16,8 @@ from consumers.intake_messages import (
     read_record,
     service_of,
 )
-from domain.actor import Actor
-from domain.errors import ValidationError
-from tickets.config import intake_services
+from tickets.domain.actor import Actor
+from tickets.domain.errors import ValidationError
 
 WEBFORM = [("service", b"webform")]
 

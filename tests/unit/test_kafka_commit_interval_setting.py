@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.kafka_settings import KafkaSettings
 from tickets.config import load_settings
+from tickets.consumers.kafka_settings import KafkaSettings
 
 
 def settings_with(tmp_path: Path, **env: str) -> KafkaSettings:

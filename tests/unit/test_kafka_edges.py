@@ -12,12 +12,12 @@ import pytest
 from kafka import TopicPartition
 from kafka.partitioner import DefaultPartitioner
 
-from consumers.consumer_offsets import OffsetsMoved, advance, create_table, stored_offsets
-from consumers.dead_letters import decode_dead_letter
-from consumers.kafka_batch import sort_records
-from consumers.kafka_settings import KafkaSettings, TicketPartitioner, partition_for, ticket_key
-from projections.envelope import GENESIS, Envelope
-from projections.readstore import ReadStore
+from tickets.consumers.consumer_offsets import OffsetsMoved, advance, create_table, stored_offsets
+from tickets.consumers.dead_letters import decode_dead_letter
+from tickets.consumers.kafka_batch import sort_records
+from tickets.consumers.kafka_settings import KafkaSettings, TicketPartitioner, partition_for, ticket_key
+from tickets.projections.envelope import GENESIS, Envelope
+from tickets.projections.readstore import ReadStore
 
 
 class Cluster:

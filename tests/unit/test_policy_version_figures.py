@@ -16,23 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from consumers.scheduler_timers import SchedulerTimersProjection
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from projections.readstore import ReadStore
-from projections.sla_timers import timers_of
-from replay.as_of import as_of
-from replay.compare import compare
-from replay.rebuild import rebuild
-from replay.what_if import what_if
 from tests.unit.conftest import AGENT, SERVICE, at
 from tests.unit.replay_week import project
 from tests.unit.test_seed_rules import changed_library  # noqa: F401 (a fixture)
 from tickets.config import persistence_env
+from tickets.consumers.scheduler_timers import SchedulerTimersProjection
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
 from tickets.http.ticket_detail import ticket_detail
+from tickets.projections.readstore import ReadStore
+from tickets.projections.sla_timers import timers_of
 from tickets.projections_registry import all_projections
+from tickets.replay.as_of import as_of
+from tickets.replay.compare import compare
+from tickets.replay.rebuild import rebuild
+from tickets.replay.what_if import what_if
 
 OPENED = "2026-04-02T16:00:00+02:00"  # the Thursday before Good Friday
 ASKED_OPENED = "2026-04-02T15:00:00+02:00"

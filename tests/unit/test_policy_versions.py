@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import SUPERSEDED, Catalogue, load_catalogue, load_desk, shipped_policies
-from domain.errors import PolicyError, ValidationError
 from tests.unit.test_catalogue import BASE, write
+from tickets.domain.catalogue import SUPERSEDED, Catalogue, load_catalogue, load_desk, shipped_policies
+from tickets.domain.errors import PolicyError, ValidationError
 
 RAISED = ("nl-vendor", "vianet", "web", "zoom")
 
@@ -123,5 +123,5 @@ def test_every_superseded_file_is_older_than_its_desks_current_version(shipped: 
 
 def test_the_package_data_ships_the_superseded_folder() -> None:
     text = (Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8")
-    package_data = tomllib.loads(text)["tool"]["setuptools"]["package-data"]["domain"]
+    package_data = tomllib.loads(text)["tool"]["setuptools"]["package-data"]["tickets.domain"]
     assert f"policies/{SUPERSEDED}/*.toml" in package_data

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from domain.catalogue import Catalogue, load_desk
+from tickets.domain.catalogue import Catalogue, load_desk
 from tickets.policy_view import describe_catalogue
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.actor import Actor
-from domain.desk import TicketDesk
-from projections.audit_trail import AuditTrailProjection, envelope_content, trail
-from projections.base import apply_batch, create_schema
-from projections.envelope import GENESIS, Envelope, chained_hash, hashed_content
-from projections.readstore import ReadStore
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import read_store
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.actor import Actor
+from tickets.domain.desk import TicketDesk
+from tickets.projections.audit_trail import AuditTrailProjection, envelope_content, trail
+from tickets.projections.base import apply_batch, create_schema
+from tickets.projections.envelope import GENESIS, Envelope, chained_hash, hashed_content
+from tickets.projections.readstore import ReadStore
 
 COLLEAGUE = Actor(AGENT.role, "a-2")
 

@@ -6,13 +6,15 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from domain.sla import AUTO_CLOSE, ClockState, SlaReport
-from projections.base import apply_batch
-from projections.dashboard import (
+from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.projection_support import read_store, resealed
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport
+from tickets.projections.base import apply_batch
+from tickets.projections.dashboard import (
     DashboardProjection,
     FirstResponseFigure,
     OpenCount,
@@ -20,11 +22,9 @@ from projections.dashboard import (
     figures,
     figures_cached,
 )
-from projections.dashboard_figures import dashboard_position, rank
-from projections.facts_state import load_facts
-from projections.readstore import ReadStore
-from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-from tests.unit.projection_support import read_store, resealed
+from tickets.projections.dashboard_figures import dashboard_position, rank
+from tickets.projections.facts_state import load_facts
+from tickets.projections.readstore import ReadStore
 
 
 def feed(desk: TicketDesk, store: ReadStore, catalogue: Catalogue,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from projections.base import apply_batch, create_schema
-from projections.envelope import Envelope
-from projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
-from projections.readstore import ReadStore
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import feed_into, read_store, resealed
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.projections.base import apply_batch, create_schema
+from tickets.projections.envelope import Envelope
+from tickets.projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
+from tickets.projections.readstore import ReadStore
 
 TABLES = ("escalation_queue_state", "escalation_queue")
 

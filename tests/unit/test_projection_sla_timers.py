@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from consumers.feed import EmbeddedFeed
-from consumers.store_reader import StoreReader
-from domain.actor import SCHEDULER
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from domain.sla import ClockState
-from projections.base import apply_batch, create_schema
-from projections.envelope import Envelope
-from projections.facts_state import load_facts
-from projections.readstore import ReadStore
-from projections.sla_timers import (
+from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tests.unit.projection_support import feed_into, read_store, resealed
+from tickets.consumers.feed import EmbeddedFeed
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.actor import SCHEDULER
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.sla import ClockState
+from tickets.projections.base import apply_batch, create_schema
+from tickets.projections.envelope import Envelope
+from tickets.projections.facts_state import load_facts
+from tickets.projections.readstore import ReadStore
+from tickets.projections.sla_timers import (
     DUE_BEFORE_SQL,
     NEXT_ACTIONS_SQL,
     SlaTimersProjection,
@@ -25,8 +27,6 @@ from projections.sla_timers import (
     state_now,
     timers_of,
 )
-from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-from tests.unit.projection_support import feed_into, read_store, resealed
 
 TABLES = ("sla_timer_facts", "sla_timers")
 

@@ -16,9 +16,9 @@ import pytest
 #: connection rather than a clean end of file.
 PUBLISHER = textwrap.dedent("""
     import sys, time
-    from consumers.read_ahead import ProcessReadAhead
-    from domain.catalogue import load_catalogue
-    from domain.desk import TicketDesk
+    from tickets.consumers.read_ahead import ProcessReadAhead
+    from tickets.domain.catalogue import load_catalogue
+    from tickets.domain.desk import TicketDesk
     from tickets.config import persistence_env
     from tickets.sample_lives import write_lives
 

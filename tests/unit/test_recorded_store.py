@@ -8,15 +8,17 @@ packages were top-level (stored topics ``domain.ticket:Ticket.*``) and the envel
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import msgpack
 import pytest
 
-from consumers.store_reader import StoreReader
-from domain.desk import TicketDesk
-from projections.envelope import decode
 from tickets.config import load_settings
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.actor import Actor
+from tickets.domain.desk import TicketDesk
+from tickets.projections.envelope import decode
 from tickets.wiring import build_desk
 
 RECORDED = Path(__file__).parent.parent / "fixtures" / "before_one_house"
@@ -60,3 +62,17 @@ def test_a_recorded_receipt_still_answers_its_command(recorded_desk: TicketDesk)
     answer = recorded_desk.receipt("cmd-1")
     assert answer is not None and answer.duplicate and answer.number.startswith("NLV-")
     assert recorded_desk.legacy_receipts_stored() is False
+
+
+def test_a_store_holding_old_and_new_topics_reads_as_one_history(recorded_desk: TicketDesk) -> None:
+    stored = {n.topic for n in recorded_desk.recorder.select_notifications(start=1, limit=1000)}
+    assert stored and all(topic.startswith("domain.") for topic in stored)  # recorded before the move
+    number = next(decode(s).ticket_number for s in recorded_envelopes() if decode(s).type == "Reopened")
+    when = datetime.fromisoformat(decode(recorded_envelopes()[-1]).occurred_at) + timedelta(minutes=5)
+    recorded_desk.respond(number, actor=Actor("agent", "a-1"), at=when)
+    envelopes = StoreReader(recorded_desk).read(0, 1000)
+    assert [e.encode() for e in envelopes[:-1]] == recorded_envelopes()
+    last = envelopes[-1]
+    assert (last.type, last.ticket_number, last.version) == ("Responded", number, 5)
+    assert last.prev_hash == decode(recorded_envelopes()[-1]).hash
+    assert recorded_desk.recorder.select_notifications(start=1, limit=1000)[-1].topic.startswith("tickets.")

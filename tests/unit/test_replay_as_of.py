@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain.desk import TicketDesk
-from domain.errors import TicketError, TicketNotFoundError, ValidationError
-from domain.sla import ClockState
-from replay.as_of import as_of
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import TicketError, TicketNotFoundError, ValidationError
+from tickets.domain.sla import ClockState
+from tickets.replay.as_of import as_of
 
 
 def lifecycle(desk: TicketDesk) -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import Catalogue
-from projections.readstore import ReadStore
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, sqlite_desk, write_week
 from tickets.cli import main
+from tickets.domain.catalogue import Catalogue
+from tickets.projections.readstore import ReadStore
 
 
 @pytest.fixture

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from domain.errors import EntitlementError, TicketNotFoundError, ValidationError
-from projections.audit_trail import trail
-from projections.envelope import GENESIS, chained_hash
-from projections.readstore import ReadStore
-from replay import export as export_module
-from replay.export import Scope, export
-from replay.personal import may_unmask
 from tests.unit.conftest import at
 from tests.unit.replay_week import project, sqlite_desk, write_week
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import EntitlementError, TicketNotFoundError, ValidationError
+from tickets.projections.audit_trail import trail
+from tickets.projections.envelope import GENESIS, chained_hash
+from tickets.projections.readstore import ReadStore
+from tickets.replay import export as export_module
+from tickets.replay.export import Scope, export
+from tickets.replay.personal import may_unmask
 
 
 @pytest.fixture

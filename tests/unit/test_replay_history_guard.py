@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from projections.readstore import ReadStore
-from replay.history_guard import check_history, guard_swap
-from replay.integrity import verify
-from replay.rebuild import rebuild
-from replay.swap import swap
 from tests.unit.replay_week import AGENT, WEEK_END, ProjectedWeek, project, projected_week
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
+from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
+from tickets.replay.history_guard import check_history, guard_swap
+from tickets.replay.integrity import verify
+from tickets.replay.rebuild import rebuild
+from tickets.replay.swap import swap
 
 Week = ProjectedWeek
 

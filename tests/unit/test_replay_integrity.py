@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from domain.errors import TicketNotFoundError
-from projections.readstore import ReadStore
-from replay.integrity import verify
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE
 from tests.unit.replay_week import ProjectedWeek, project, projected_week
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import TicketNotFoundError
+from tickets.projections.readstore import ReadStore
+from tickets.replay.integrity import verify
 
 Week = ProjectedWeek
 

@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from consumers.store_reader import TICKET_TOPICS, StoreReader
-from domain.catalogue import Catalogue
-from domain.desk import TicketDesk
-from domain.errors import ValidationError
-from projections.base import apply_batches, create_schema
-from projections.readstore import ReadStore
-from projections.sla_timers import timers_of
-from replay.compare import compare, positions
-from replay.fast_writer import FastWriter
-from replay.log_source import Sealed
-from replay.rebuild import rebuild
-from replay.swap import swap
 from tests.unit.projection_support import resealed
 from tests.unit.replay_week import project, sqlite_desk, write_week
+from tickets.consumers.store_reader import TICKET_TOPICS, StoreReader
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import ValidationError
+from tickets.projections.base import apply_batches, create_schema
+from tickets.projections.readstore import ReadStore
+from tickets.projections.sla_timers import timers_of
 from tickets.projections_registry import all_projections
+from tickets.replay.compare import compare, positions
+from tickets.replay.fast_writer import FastWriter
+from tickets.replay.log_source import Sealed
+from tickets.replay.rebuild import rebuild
+from tickets.replay.swap import swap
 
 
 @pytest.fixture

@@ -6,16 +6,16 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from consumers.store_reader import StoreReader
-from domain.catalogue import Catalogue
-from domain.facts import fold_all
-from projections.audit_entry import payload_text
-from projections.envelope import Envelope, format_time, iso_wire_time
-from projections.facts_state import dump_facts
-from replay.fast_text import facts_text, time_text
-from replay.log_source import LogSource, Sealed, canonical_payload
-from replay.source import StoreSource
 from tests.unit.replay_week import sqlite_desk, write_week
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.facts import fold_all
+from tickets.projections.audit_entry import payload_text
+from tickets.projections.envelope import Envelope, format_time, iso_wire_time
+from tickets.projections.facts_state import dump_facts
+from tickets.replay.fast_text import facts_text, time_text
+from tickets.replay.log_source import LogSource, Sealed, canonical_payload
+from tickets.replay.source import StoreSource
 
 
 def test_the_source_seals_exactly_what_the_live_reader_seals(tmp_path: Path, catalogue: Catalogue) -> None:

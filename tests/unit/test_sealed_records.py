@@ -8,12 +8,12 @@ import msgpack
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.read_ahead import outgoing
-from consumers.store_reader import StoreReader
-from domain.desk import TicketDesk
-from projections.envelope import format_time, iso_wire_time
 from tests.unit.conftest import AGENT, at, live_every_event_type
 from tests.unit.legacy_events import store_v1_opened
+from tickets.consumers.read_ahead import outgoing
+from tickets.consumers.store_reader import StoreReader
+from tickets.domain.desk import TicketDesk
+from tickets.projections.envelope import format_time, iso_wire_time
 
 
 def test_fast_records_are_the_envelopes_bytes_for_every_event_type(desk: TicketDesk) -> None:

@@ -15,20 +15,20 @@ from uuid import uuid4
 import holidays
 import pytest
 
-from domain.calendar import BusinessCalendar
-from domain.calendar_days import clear_caches, library_holidays
-from domain.catalogue import Catalogue, load_catalogue
-from domain.desk import TicketDesk
-from domain.errors import EntitlementError
-from domain.facts import TicketFacts
-from domain.policy import Desk
-from domain.sla import compute
-from projections import facts_memo
-from projections.facts_state import dump_facts, load_facts
-from projections.sla_timers import SlaTimersProjection
-from replay.what_if import what_if
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import feed_into, read_store
+from tickets.domain.calendar import BusinessCalendar
+from tickets.domain.calendar_days import clear_caches, library_holidays
+from tickets.domain.catalogue import Catalogue, load_catalogue
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import EntitlementError
+from tickets.domain.facts import TicketFacts
+from tickets.domain.policy import Desk
+from tickets.domain.sla import compute
+from tickets.projections import facts_memo
+from tickets.projections.facts_state import dump_facts, load_facts
+from tickets.projections.sla_timers import SlaTimersProjection
+from tickets.replay.what_if import what_if
 
 
 def open_ticket(desk: TicketDesk, name: str, plan: str, severity: str, when: str, *,

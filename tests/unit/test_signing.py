@@ -6,9 +6,9 @@ from collections import namedtuple
 
 import pytest
 
-from consumers.kafka_batch import sort_records
-from consumers.signing import KEY_ID_HEADER, SIGNATURE_HEADER, SigningKeys, parse_keys
 from tickets.config import load_settings
+from tickets.consumers.kafka_batch import sort_records
+from tickets.consumers.signing import KEY_ID_HEADER, SIGNATURE_HEADER, SigningKeys, parse_keys
 
 OLD, NEW = "11" * 32, "22" * 32
 Record = namedtuple("Record", "topic partition offset timestamp key value headers")

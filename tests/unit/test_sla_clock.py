@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain.actor import SCHEDULER
-from domain.desk import TicketDesk
-from domain.sla import ClockState
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.domain.actor import SCHEDULER
+from tickets.domain.desk import TicketDesk
+from tickets.domain.sla import ClockState
 
 
 def open_ticket(desk: TicketDesk, name: str, plan: str, severity: str, when: str,
@@ -95,7 +95,7 @@ def test_severity_without_a_target_has_no_clock(desk: TicketDesk) -> None:
 def test_rule_escalation_rechecks_the_clock_and_fires_once_per_target(desk: TicketDesk) -> None:
     import pytest
 
-    from domain.errors import LifecycleError
+    from tickets.domain.errors import LifecycleError
 
     n = open_ticket(desk, "o365", "enterprise", "A", "2026-11-14T22:00:00+00:00")
     with pytest.raises(LifecycleError) as caught:

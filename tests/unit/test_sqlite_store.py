@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.catalogue import Catalogue
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
 from tests.unit.conftest import SERVICE, at
 from tickets.config import persistence_env
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
 
 
 def synchronous_of(desk: TicketDesk) -> int:

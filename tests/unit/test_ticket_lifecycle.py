@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain.actor import SCHEDULER, Actor
-from domain.clock import VirtualClock
-from domain.desk import TicketDesk
-from domain.errors import (
+from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.domain.actor import SCHEDULER, Actor
+from tickets.domain.clock import VirtualClock
+from tickets.domain.desk import TicketDesk
+from tickets.domain.errors import (
     ConcurrencyError,
     EntitlementError,
     LifecycleError,
@@ -17,8 +18,7 @@ from domain.errors import (
     TimeOrderError,
     ValidationError,
 )
-from domain.numbers import ticket_id_for
-from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.domain.numbers import ticket_id_for
 
 
 def open_vendor(app: TicketDesk, when: str = "2026-11-16T10:00:00+01:00", **kw: object) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.clock import Clock
-from projections.envelope import format_time
-from projections.readstore import ReadStore
+from tickets.domain.clock import Clock
+from tickets.projections.envelope import format_time
+from tickets.projections.readstore import ReadStore
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS http_command_answers (

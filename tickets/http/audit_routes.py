@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from projections.audit_trail import AuditEntry, trail
-from projections.envelope import format_time
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
 from tickets.http.masking import entry_for
@@ -21,6 +19,8 @@ from tickets.http.problems import ApiError
 from tickets.http.query_values import to_json
 from tickets.http.roles import Permission
 from tickets.output import iso
+from tickets.projections.audit_trail import AuditEntry, trail
+from tickets.projections.envelope import format_time
 
 router = APIRouter(prefix="/api", tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Permission.AUDIT))]

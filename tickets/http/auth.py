@@ -14,7 +14,7 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from domain.actor import Actor
+from tickets.domain.actor import Actor
 from tickets.http.context import context_of
 from tickets.http.problems import ApiError
 from tickets.http.roles import Permission, may

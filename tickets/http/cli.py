@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from domain.errors import ValidationError
-from projections.readstore import ReadStore
 from tickets.config import Settings
+from tickets.domain.errors import ValidationError
 from tickets.engine import Engine
 from tickets.http.tokens import TokenStore
 from tickets.output import iso
+from tickets.projections.readstore import ReadStore
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from domain.clock import Clock
-from domain.desk import TicketDesk
-from projections.readstore import ReadStore
+from tickets.domain.clock import Clock
+from tickets.domain.desk import TicketDesk
 from tickets.http.answers import AnswerStore
 from tickets.http.tokens import TokenStore
+from tickets.projections.readstore import ReadStore
 
 #: The largest request body accepted (a command is a few hundred bytes; a ticket's fields at most 50).
 BODY_LIMIT = 64 * 1024

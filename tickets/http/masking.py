@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.opening import PERSONAL_FIELDS
-from projections.audit_entry import MASK, AuditEntry
+from tickets.domain.opening import PERSONAL_FIELDS
+from tickets.projections.audit_entry import MASK, AuditEntry
 
 
 def fields_for(fields: Mapping[str, Any], show_personal: bool) -> dict[str, Any]:

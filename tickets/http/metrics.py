@@ -28,11 +28,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consumers.store_reader import TICKET_TOPICS
-from projections.dashboard import figures_cached
-from projections.envelope import format_time
+from tickets.domain.ticket import TICKET_TOPICS
 from tickets.http.context import HttpContext
 from tickets.http.positions import positions
+from tickets.projections.dashboard import figures_cached
+from tickets.projections.envelope import format_time
 
 log = structlog.get_logger("tickets.http")
 REQUESTS = Counter("tickets_http_requests", "HTTP requests answered.", ["method", "route", "status"])

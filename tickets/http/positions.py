@@ -23,8 +23,8 @@ from datetime import datetime
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from projections.readstore import ReadStore
 from tickets.http.context import HttpContext, context_of
+from tickets.projections.readstore import ReadStore
 
 #: Bodies kept per app, and the largest body kept (a ticket page of 500 is about 250 KB).
 CACHED_BODIES = 256

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import TicketError
+from tickets.domain.errors import TicketError
 
 log = structlog.get_logger("tickets.http")
 

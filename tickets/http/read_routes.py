@@ -12,8 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from projections.dashboard import figures_cached
-from projections.escalation_queues import queues
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
 from tickets.http.positions import conditional
@@ -23,6 +21,8 @@ from tickets.http.ticket_detail import ticket_detail
 from tickets.http.ticket_facts import describe
 from tickets.http.ticket_list import SLA_STATES, STATUSES, ListedTicket, TicketQuery, list_tickets
 from tickets.output import iso
+from tickets.projections.dashboard import figures_cached
+from tickets.projections.escalation_queues import queues
 
 router = APIRouter(prefix="/api", tags=["read"])
 Reader = Annotated[Caller, Depends(require(Permission.READ))]

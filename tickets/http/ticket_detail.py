@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.desk import TicketDesk, summary
-from domain.sla import SlaReport
+from tickets.domain.desk import TicketDesk, summary
+from tickets.domain.sla import SlaReport
 from tickets.http.masking import fields_for
 from tickets.output import clock_json, iso
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from projections.readstore import ReadStore
+from tickets.projections.readstore import ReadStore
 
 FROM_FACTS = ("number", "plan", "opened_at")
 KEPT = 100_000

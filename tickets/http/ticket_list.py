@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.errors import ValidationError
-from projections.envelope import format_time, parse_time
-from projections.readstore import ReadStore
+from tickets.domain.errors import ValidationError
 from tickets.http import indexes
+from tickets.projections.envelope import format_time, parse_time
+from tickets.projections.readstore import ReadStore
 
 SLA_STATES = ("met", "at_risk", "breached", "running", "none")
 STATUSES = ("new", "open", "action_needed", "closed")

@@ -14,12 +14,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.actor import Actor
-from domain.clock import Clock, SystemClock
-from domain.errors import LifecycleError, TicketNotFoundError, ValidationError
-from projections.envelope import format_time, parse_time
-from projections.readstore import ReadStore
+from tickets.domain.actor import Actor
+from tickets.domain.clock import Clock, SystemClock
+from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
 from tickets.http.roles import ROLES
+from tickets.projections.envelope import format_time, parse_time
+from tickets.projections.readstore import ReadStore
 
 PREFIX = "tkt_"
 DDL = (
