@@ -9,6 +9,7 @@ import pytest
 
 from tickets.cli import main
 from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
+from tickets.domain.scope import EVERY_DESK
 from tickets.http.tokens import TokenStore, token_hash
 from tickets.projections.readstore import ReadStore
 
@@ -19,7 +20,7 @@ def store(tmp_path: Path) -> ReadStore:
 
 
 def test_a_token_is_stored_only_as_its_hash(store: ReadStore, tmp_path: Path) -> None:
-    token = TokenStore(store).create("webform", "service")
+    token = TokenStore(store).create("webform", "service", EVERY_DESK)
     assert token.startswith("tkt_") and len(token) == 47
     [(stored, name, role)] = store.read("SELECT token_hash, name, role FROM http_tokens")
     assert (stored, name, role) == (token_hash(token), "webform", "service")
@@ -29,14 +30,14 @@ def test_a_token_is_stored_only_as_its_hash(store: ReadStore, tmp_path: Path) ->
 
 def test_a_name_holds_one_live_token_and_a_revoked_one_stays_on_record(store: ReadStore) -> None:
     tokens = TokenStore(store)
-    first = tokens.create("wallboard", "dashboard")
+    first = tokens.create("wallboard", "dashboard", EVERY_DESK)
     with pytest.raises(LifecycleError) as refused:
-        tokens.create("wallboard", "dashboard")
+        tokens.create("wallboard", "dashboard", EVERY_DESK)
     assert refused.value.rule == "one_live_token"
     tokens.revoke("wallboard")
     found = tokens.find(first)
     assert found is not None and not found.live
-    second = tokens.create("wallboard", "auditor")
+    second = tokens.create("wallboard", "auditor", EVERY_DESK)
     assert second != first
     assert [(t.name, t.role, t.live) for t in tokens.all()] == [
         ("wallboard", "dashboard", False), ("wallboard", "auditor", True)]
@@ -49,7 +50,7 @@ def test_a_name_holds_one_live_token_and_a_revoked_one_stays_on_record(store: Re
 ])
 def test_names_and_roles_are_checked(store: ReadStore, name: str, role: str, field: str) -> None:
     with pytest.raises(ValidationError) as refused:
-        TokenStore(store).create(name, role)
+        TokenStore(store).create(name, role, EVERY_DESK)
     assert refused.value.field == field
 
 
