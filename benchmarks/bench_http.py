@@ -50,6 +50,7 @@ from tickets.domain.clock import VirtualClock
 from tickets.domain.desk import TicketDesk
 from tickets.domain.facts import TicketFacts
 from tickets.domain.numbers import ALPHABET, ticket_id_for
+from tickets.domain.scope import EVERY_DESK
 from tickets.http import create_app, make_context, start_http
 from tickets.logs import configure_logging
 from tickets.projections.audit_entry import COLUMNS as AUDIT_COLUMNS
@@ -214,7 +215,7 @@ def main() -> None:
         print(f"read models for {args.tickets} tickets in {path} ...", file=sys.stderr)
         desk, store, clock = build_read_models(path, args.tickets, args.real)
         ctx = make_context(desk, store, clock)
-        token = ctx.tokens.create(f"bench-{time.time_ns()}", "dashboard")
+        token = ctx.tokens.create(f"bench-{time.time_ns()}", "dashboard", EVERY_DESK)
         handle = start_http(create_app(ctx), "127.0.0.1", 0)
         counted = []
         for _ in range(5):

@@ -43,7 +43,7 @@ from kafka.errors import KafkaError
 from tickets.consumers import parking
 from tickets.consumers.commit_pacing import PacedCommits
 from tickets.consumers.intake_acks import Offsets, SendRefused, Sent, UnacknowledgedBatches
-from tickets.consumers.intake_messages import IntakeRecord
+from tickets.consumers.intake_messages import Allowed, IntakeRecord
 from tickets.consumers.intake_outputs import Outgoing, answers_for, parked_record
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.consumers.staging import StagingDesk
@@ -71,7 +71,7 @@ class Intake:
     """Consumes ``tickets.intake`` into ``desk``; answers on ``tickets.intake.results``."""
 
     def __init__(
-        self, desk: StagingDesk, settings: KafkaSettings, *, allowed: frozenset[str] | None = None,
+        self, desk: StagingDesk, settings: KafkaSettings, *, allowed: Allowed = None,
         group: str = INTAKE_GROUP, max_records: int = 500, send_timeout: float = 30.0,
         max_unacknowledged: int = 8,
         consumer_overrides: Mapping[str, Any] | None = None,

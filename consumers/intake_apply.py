@@ -6,6 +6,10 @@ in an unexpected way, nothing of the batch was written: its commands are applied
 time, each its own transaction, exactly as the HTTP API applies them. Either way each command is
 applied once: receipts answer a command seen before with its first answer.
 
+Each command is applied within its service's desks (``Command.desks``): a new ticket on another
+desk is answered rejected naming ``desk`` (``desk_in_scope``), another desk's ticket as one that
+does not exist (``ticket``, ``known_ticket``).
+
 Errors: a ``TicketError`` is an answer (rejected, field and rule). A store that is unreachable
 (``PersistenceError``) is raised to the caller, who retries the batch later. Anything else is a
 fault this command triggers: it is answered rejected with rule ``internal_error`` and kept on the
@@ -61,7 +65,7 @@ def apply_commands(desk: StagingDesk, commands: Sequence[Command]) -> list[Appli
 
 def _staged(desk: StagingDesk, commands: Sequence[Command]) -> list[Applied]:
     with desk.staging():
-        answers = [execute(desk, c.message, c.identity) for c in commands]
+        answers = [execute(desk, c.message, c.identity, c.desks) for c in commands]
     return [Applied(c, _recheck(desk, c, a)) for c, a in zip(commands, answers, strict=True)]
 
 
@@ -76,7 +80,7 @@ def _recheck(desk: StagingDesk, command: Command, answer: Answer) -> Answer:
         seen = desk.stored_receipt(receipt_key(command.message, command.identity))
     except TicketError as error:
         return Answer(answer.command_id, False, error=error.as_dict() | {"message": str(error)})
-    if seen is None:
+    if seen is None or not command.desks.covers_number(seen.number, desk.catalogue):
         return answer
     return Answer(answer.command_id, True, str(seen.ticket_id), seen.number, seen.version,
                   duplicate=True)
@@ -92,7 +96,7 @@ def apply_one(desk: StagingDesk, command: Command) -> Applied:
     """Apply one command in its own transaction (retrying a lost race a few times)."""
     try:
         for _attempt in range(RACE_ATTEMPTS):
-            answer = execute(desk, command.message, command.identity)
+            answer = execute(desk, command.message, command.identity, command.desks)
             if not lost_race(answer):
                 break
         return Applied(command, answer)

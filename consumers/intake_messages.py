@@ -9,7 +9,8 @@ The ``service`` header is only as trustworthy as the broker's authentication: in
 broker must authenticate producers (SASL or mTLS) and its ACLs must let each principal write only
 with its own name, for instance one intake topic per service or an interceptor that checks the
 header against the principal. The engine maps the header to ``Actor("service", name)`` and refuses
-names outside ``TICKETS_INTAKE_SERVICES`` when that allow-list is set.
+names outside the configured services when they are configured (``TICKETS_INTAKE_SERVICES_FILE``);
+each service's command then carries its desks, which ``domain.commands.execute`` keeps it to.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import msgpack
 from tickets.domain.actor import Actor
 from tickets.domain.commands import MAX_COMMAND_ID, parse
 from tickets.domain.errors import ValidationError
+from tickets.domain.scope import EVERY_DESK, DeskScope
 
 SERVICE_HEADER = "service"
 Headers = list[tuple[str, bytes]]
+#: The configured services and their desks; None: any service, on every desk.
+Allowed = Mapping[str, DeskScope] | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Command:
     record: IntakeRecord
     message: Mapping[str, Any]
     identity: Actor
+    desks: DeskScope = EVERY_DESK  # the sending service's desks
 
     @property
     def command_id(self) -> str:
@@ -81,8 +86,9 @@ def answer_key(record: IntakeRecord, command_id: str | None) -> str:
     return command_id if command_id else f"{record.partition}:{record.offset}"
 
 
-def service_of(headers: Headers, allowed: frozenset[str] | None) -> Actor:
-    """The sending service's identity from the ``service`` header; refused outside ``allowed``."""
+def service_of(headers: Headers, allowed: Allowed) -> tuple[Actor, DeskScope]:
+    """The sending service's identity from the ``service`` header, and its desks; refused outside
+    ``allowed``."""
     values = [value for name, value in headers if name == SERVICE_HEADER]
     if len(values) != 1:
         raise ValidationError("exactly one service header is required", field=SERVICE_HEADER,
@@ -96,7 +102,7 @@ def service_of(headers: Headers, allowed: frozenset[str] | None) -> Actor:
     if allowed is not None and name not in allowed:
         raise ValidationError("this service may not send commands to the intake",
                               field=SERVICE_HEADER, rule="allowed_service")
-    return actor
+    return actor, EVERY_DESK if allowed is None else allowed[name]
 
 
 def _message(value: bytes | None) -> object:
@@ -109,17 +115,17 @@ def _message(value: bytes | None) -> object:
                               rule="msgpack") from None
 
 
-def read_record(record: IntakeRecord, allowed: frozenset[str] | None) -> Command | Refusal:
+def read_record(record: IntakeRecord, allowed: Allowed) -> Command | Refusal:
     """Decode and check one intake record; never raises for bad input."""
     message: object = None
     try:
         message = _message(record.value)
-        identity = service_of(record.headers, allowed)
+        identity, desks = service_of(record.headers, allowed)
         parse(message, identity)
     except ValidationError as error:
         return Refusal(record, error.field or "command", error.rule or "invalid", error.message,
                        _command_id(message))
-    return Command(record, cast(Mapping[str, Any], message), identity)  # parse checked it is a map
+    return Command(record, cast(Mapping[str, Any], message), identity, desks)  # parse: it is a map
 
 
 def _command_id(message: object) -> str | None:

@@ -21,6 +21,7 @@ from tickets.consumers.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
 from tickets.consumers.intake_apply import Applied, apply_commands
 from tickets.consumers.intake_messages import (
     SERVICE_HEADER,
+    Allowed,
     Command,
     Headers,
     IntakeRecord,
@@ -110,7 +111,7 @@ def _refused(refusal: Refusal) -> Answer:
 
 def answers_for(
     desk: StagingDesk, records: Sequence[IntakeRecord], topics: Topics, group_id: str,
-    allowed: frozenset[str] | None, dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
+    allowed: Allowed, dead_letter_max_bytes: int = DEAD_LETTER_MAX_BYTES,
 ) -> BatchOutcome:
     """Apply the batch's commands and say what to send, in the records' order."""
     read = [read_record(record, allowed) for record in records]

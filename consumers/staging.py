@@ -43,6 +43,7 @@ from eventsourcing.persistence import IntegrityError
 from tickets.consumers.event_writer import PostgresEventWriter, event_writer_for
 from tickets.consumers.followed_cache import FollowedCache
 from tickets.domain.desk import CommandResult, TicketDesk
+from tickets.domain.errors import TicketNotFoundError, ticket_not_found
 from tickets.domain.history import HistoryEntry
 from tickets.domain.receipts import CommandReceipt, CommandRef, command_key
 from tickets.domain.ticket import Ticket
@@ -144,7 +145,10 @@ class StagingDesk(TicketDesk):
         known = self.followed.get(ticket_id)
         if isinstance(known, Ticket):
             return known
-        ticket = super().get(ticket_id)
+        try:
+            ticket = super().get(ticket_id)
+        except TicketNotFoundError:
+            raise ticket_not_found(ref) from None  # named as asked, as the desk's own path does
         self.followed.put(deepcopy(ticket))
         return ticket
 

@@ -20,6 +20,7 @@ from tickets.domain.actor import Actor
 from tickets.domain.desk import CommandResult, TicketDesk
 from tickets.domain.errors import TicketError, ValidationError
 from tickets.domain.receipts import CommandKey
+from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.domain.times import parse_aware_time
 
 COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
@@ -162,7 +163,7 @@ def _time(text: str | None) -> datetime | None:
 _Run = Callable[[TicketDesk, Command, dict[str, Any]], CommandResult]
 _RUN: dict[str, _Run] = {
     "open": lambda d, c, k: d.open(**c.fields, actor=c.actor, channel=c.channel, at=c.at,
-                                   command_id=c.key),
+                                   command_id=c.key, desks=k["desks"]),
     "set_severity": lambda d, c, k: d.set_severity(c.fields["ticket"], c.fields["severity"],
                                                    c.fields["reason"], **k),
     "assign": lambda d, c, k: d.assign(c.fields["ticket"], c.fields["agent"],
@@ -186,13 +187,19 @@ def receipt_key(message: object, identity: Actor) -> CommandKey | None:
         return None
 
 
-def execute(desk: TicketDesk, message: object, identity: Actor) -> Answer:
-    """Parse and apply one command message; every refusal becomes a rejected answer."""
+def execute(desk: TicketDesk, message: object, identity: Actor, desks: DeskScope = EVERY_DESK
+            ) -> Answer:
+    """Parse and apply one command message; every refusal becomes a rejected answer.
+
+    ``desks``: the sender's desks. A new ticket on another desk is refused (``desk_in_scope``);
+    another desk's ticket is refused exactly as a ticket that does not exist (``known_ticket``).
+    """
     command_id = message.get("command_id") if isinstance(message, Mapping) else None
     try:
         command = parse(message, identity)
         common = {"actor": command.actor, "channel": command.channel, "at": command.at,
-                  "expected_version": command.expected_version, "command_id": command.key}
+                  "expected_version": command.expected_version, "command_id": command.key,
+                  "desks": desks}
         result = _RUN[command.type](desk, command, common)
     except TicketError as error:
         return Answer(command_id if isinstance(command_id, str) else None, False,

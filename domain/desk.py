@@ -29,6 +29,7 @@ from tickets.domain.errors import (
     LifecycleError,
     TicketNotFoundError,
     ValidationError,
+    ticket_not_found,
 )
 from tickets.domain.facts import TicketFacts, fold_all
 from tickets.domain.history import HistoryEntry, entries_of
@@ -36,6 +37,7 @@ from tickets.domain.numbers import looks_like_number, new_number, normalise_numb
 from tickets.domain.opening import check_fields, check_title
 from tickets.domain.policy import Desk
 from tickets.domain.receipts import CommandKey, CommandReceipt, CommandRef, command_key, receipt_id
+from tickets.domain.scope import EVERY_DESK, DeskScope, check_desk_within
 from tickets.domain.sla import ClockState, SlaReport, compute
 from tickets.domain.stored_topics import stored_topics
 from tickets.domain.ticket import OPENED_TOPICS, Ticket, check_occurred_at
@@ -90,13 +92,16 @@ class TicketDesk(Application[UUID]):
         try:
             ticket: object = self.repository.get(ticket_id)
         except AggregateNotFoundError:
-            raise TicketNotFoundError(
-                f"no ticket {ref}", field="ticket", rule="known_ticket", ticket=str(ref)
-            ) from None
+            raise ticket_not_found(ref) from None
         if not isinstance(ticket, Ticket):
-            raise TicketNotFoundError(
-                f"no ticket {ref}", field="ticket", rule="known_ticket", ticket=str(ref)
-            )
+            raise ticket_not_found(ref)
+        return ticket
+
+    def get_within(self, ref: str | UUID, desks: DeskScope) -> Ticket:
+        """The ticket, if ``desks`` covers its desk; otherwise exactly the refusal of an unknown one."""
+        ticket = self.get(ref)
+        if not desks.covers(ticket.desk):
+            raise ticket_not_found(ref)
         return ticket
 
     def history(self, ref: str | UUID, *, until_version: int | None = None) -> list[HistoryEntry]:
@@ -143,7 +148,9 @@ class TicketDesk(Application[UUID]):
         fields: Mapping[str, object] | None = None, plan: str | None = None,
         category: str | None = None, severity: str | None = None, actor: Actor,
         channel: str = "api", at: datetime | None = None, command_id: CommandRef | None = None,
+        desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
+        check_desk_within(desk, desks)
         if (seen := self.receipt(command_id)) is not None:
             return seen
         policy = self.catalogue.desk(desk)
@@ -253,11 +260,13 @@ class TicketDesk(Application[UUID]):
     def _change(
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
         command: Callable[[Ticket, Desk, datetime, datetime], None],
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         if (seen := self.receipt(command_id)) is not None:
+            if not desks.covers_number(seen.number, self.catalogue):
+                raise ticket_not_found(ref)
             return seen
-        ticket = self.get(ref)
+        ticket = self.get_within(ref, desks)
         if expected_version is not None and ticket.version != expected_version:
             raise ConcurrencyError(
                 f"the ticket is at version {ticket.version}, not {expected_version}: "
@@ -280,50 +289,55 @@ class TicketDesk(Application[UUID]):
     def set_severity(
         self, ref: str | UUID, severity: str, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
-            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, desks=desks)
 
     def assign(
         self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
-            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, desks=desks)
 
     def respond(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
         expected_version: int | None = None, command_id: CommandRef | None = None,
+        desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
-            at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
 
     def request_info(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.request_info(
-            at=a, now=n, actor=actor, channel=channel, replace=replace), command_id=command_id)
+            at=a, now=n, actor=actor, channel=channel, replace=replace), command_id=command_id, desks=desks)
 
     def customer_reply(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
         expected_version: int | None = None, command_id: CommandRef | None = None,
+        desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
-            at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
 
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
         target: str | None = None, command_id: CommandRef | None = None,
+        desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         """Escalate a ticket; ``target`` names the SLA clock whose risk or breach fired it.
 
@@ -335,7 +349,7 @@ class TicketDesk(Application[UUID]):
             self._check_clock_fired(ref, reason, target, at)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.escalate(
             level, reason, desk=d, at=a, now=n, actor=actor, channel=channel, target=target),
-            command_id=command_id)
+            command_id=command_id, desks=desks)
 
     def _check_clock_fired(
         self, ref: str | UUID, reason: str, target: str, at: datetime | None
@@ -358,29 +372,29 @@ class TicketDesk(Application[UUID]):
     def warn_auto_close(
         self, ref: str | UUID, *, actor: Actor, channel: str = "scheduler",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
-            desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
 
     def close_ticket(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
 
     def reopen(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
-        command_id: CommandRef | None = None,
+        command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id)
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
 
     # ---- the editor registry --------------------------------------------------------------
 

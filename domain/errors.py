@@ -71,6 +71,11 @@ class TicketNotFoundError(TicketError):
     code = "not_found"
 
 
+def ticket_not_found(ref: object) -> TicketNotFoundError:
+    """The one refusal for a ticket that is not there, or not there for this caller's desks."""
+    return TicketNotFoundError(f"no ticket {ref}", field="ticket", rule="known_ticket", ticket=str(ref))
+
+
 class PolicyError(TicketError):
     """A policy file, calendar or desk name is unknown or invalid: names file, key and reason."""
 

@@ -12,7 +12,7 @@ the ``(level, attention_at)`` index: the cost follows the entries shown, not the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -108,14 +108,21 @@ def _dump(state: QueueState, position: int) -> tuple[Any, ...]:
 
 def queues(
     store: ReadStore, now: datetime, limit_per_level: int = 100, levels: Sequence[str] = LEVELS,
+    desks: Collection[str] | None = None,
 ) -> dict[str, list[QueueEntry]]:
     """Per level, the tickets at risk, breached, complained about or escalated at ``now``.
 
-    Earliest due first (entries without a running clock last), at most ``limit_per_level`` each.
+    Earliest due first (entries without a running clock last), at most ``limit_per_level`` each;
+    only the tickets of ``desks`` when given (None: every desk).
     """
     at = format_time(now)
+    sql, only = QUEUE_SQL, sorted(desks or ())
+    if desks is not None and not only:
+        return {level: [] for level in levels}
+    if desks is not None:
+        sql = QUEUE_SQL.replace(" ORDER BY", f" AND desk IN ({','.join('?' * len(only))}) ORDER BY")
     return {
         level: [QueueEntry.from_row(row, now)
-                for row in store.read(QUEUE_SQL, (level, at, limit_per_level))]
+                for row in store.read(sql, (level, at, *only, limit_per_level))]
         for level in levels
     }

@@ -24,8 +24,11 @@ UTF-8 everywhere.
 - ``TICKETS_SQLITE_SYNCHRONOUS``: ``NORMAL`` (default), ``FULL``, ``EXTRA`` or ``OFF`` for the SQLite
   event store (any case).
 - ``TICKETS_LOG_FORMAT``: ``json`` or ``console`` (default: console on a terminal, else json).
-- ``TICKETS_INTAKE_SERVICES``: services allowed on the intake topic, comma-separated service ids
-  (default: any).
+- ``TICKETS_INTAKE_SERVICES_FILE``: a TOML file naming each service allowed on the intake topic
+  and the desks it serves (``tickets.intake_services``; each desk one of the catalogue's, checked
+  when the intake starts). Default: any service, on every desk.
+- ``TICKETS_INTAKE_SERVICES``: the older form, comma-separated service ids, each on every desk;
+  refused together with ``TICKETS_INTAKE_SERVICES_FILE``.
 - ``TICKETS_DEBUG``: ``1`` lets the CLI print the traceback of an unexpected error (``tickets.cli``).
 - ``TICKETS_SIGNING_KEYS``: the keys that sign and verify records on ``tickets.events``,
   ``ID:HEXSECRET`` separated by commas (secrets of 32 bytes or more); unset: records are neither
@@ -45,7 +48,10 @@ from urllib.parse import unquote, urlsplit
 
 from tickets.consumers.signing import SigningKeys, parse_keys
 from tickets.domain.actor import Actor
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import ValidationError
+from tickets.domain.scope import DeskScope
+from tickets.intake_services import every_desk_for, read_services_file
 from tickets.rules import Number, OneOf, RuleError, valid_text
 
 T = TypeVar("T")
@@ -285,11 +291,39 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
     return settings
 
 
-# ---- the intake's allow-list ---------------------------------------------------------------------
+# ---- the intake's services and their desks -------------------------------------------------------
 
-def intake_services(environ: Mapping[str, str] | None = None) -> frozenset[str] | None:
-    """``TICKETS_INTAKE_SERVICES``: the services that may send commands to the intake topic,
-    separated by commas; unset or empty: any service the broker lets write (see consumers/intake_messages.py).
+SERVICES_FILE = "TICKETS_INTAKE_SERVICES_FILE"
+
+
+def intake_services(environ: Mapping[str, str] | None = None) -> dict[str, DeskScope] | None:
+    """The services that may send commands to the intake topic, each with its desks.
+
+    From ``TICKETS_INTAKE_SERVICES_FILE``, or the older ``TICKETS_INTAKE_SERVICES`` list (each
+    service on every desk); neither set: None, any service the broker lets write, on every desk
+    (see consumers/intake_messages.py).
     """
     env = os.environ if environ is None else environ
-    return setting(env, "TICKETS_INTAKE_SERVICES", _service_ids, frozenset[str]()) or None
+    listed = setting(env, "TICKETS_INTAKE_SERVICES", _service_ids, frozenset[str]())
+    filed = setting(env, SERVICES_FILE, read_services_file, None)
+    if filed is not None and listed:
+        raise ConfigError("TICKETS_INTAKE_SERVICES: set, and so is TICKETS_INTAKE_SERVICES_FILE; "
+                          "name the services in the file only", field="TICKETS_INTAKE_SERVICES",
+                          rule="one_services_setting")
+    if filed is not None:
+        return filed
+    return every_desk_for(listed) if listed else None
+
+
+def intake_services_of(catalogue: Catalogue, environ: Mapping[str, str] | None = None
+                       ) -> dict[str, DeskScope] | None:
+    """``intake_services``, each desk checked against the catalogue."""
+    services = intake_services(environ)
+    known = sorted(d.id for d in catalogue.desks())
+    for name, desks in sorted((services or {}).items()):
+        for desk in sorted(desks.desks or ()):
+            if desk not in known:
+                raise ConfigError(f"{SERVICES_FILE}: services.{name}.desks: {desk!r} is not a desk "
+                                  f"of the catalogue; known desks: {', '.join(known)}",
+                                  field=SERVICES_FILE, rule="known_desk")
+    return services

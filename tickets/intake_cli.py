@@ -2,7 +2,7 @@
 
 ``tickets intake`` runs until SIGTERM or SIGINT, finishes its batch, leaves its group and exits 0.
 It reads ``KAFKA_BOOTSTRAP_SERVERS``, ``TICKETS_DATABASE_URL``, ``TICKETS_KAFKA_TOPIC_PREFIX`` and
-``TICKETS_INTAKE_SERVICES`` (``tickets.config``). ``tickets health`` exits 0 when every check
+``TICKETS_INTAKE_SERVICES_FILE`` (``tickets.config``). ``tickets health`` exits 0 when every check
 passes and 1 otherwise, printing one line (or a JSON object) per check.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from tickets import metrics
 from tickets.collector import freeze_startup_objects
-from tickets.config import Settings, intake_services
+from tickets.config import Settings, intake_services_of
 from tickets.consumers.intake import INTAKE_GROUP, Intake
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.consumers.staging import StagingDesk
@@ -39,9 +39,14 @@ def build_intake(settings: Settings, *, group: str = INTAKE_GROUP, max_records: 
     if not settings.kafka_bootstrap_servers:
         raise ValidationError("set KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers",
                               field="KAFKA_BOOTSTRAP_SERVERS", rule="required")
-    return Intake(build_staging_desk(settings), KafkaSettings.of(settings, **overrides),
-                  allowed=intake_services(), group=group, max_records=max_records,
-                  on_parked=metrics.record_parked)
+    desk = build_staging_desk(settings)
+    try:
+        allowed = intake_services_of(desk.catalogue)
+    except ValidationError:
+        desk.close()
+        raise
+    return Intake(desk, KafkaSettings.of(settings, **overrides), allowed=allowed, group=group,
+                  max_records=max_records, on_parked=metrics.record_parked)
 
 
 def cmd_intake(args: argparse.Namespace, settings: Settings) -> Any:

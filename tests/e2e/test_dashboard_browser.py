@@ -26,6 +26,7 @@ import pytest
 
 from tickets.config import load_settings
 from tickets.domain.clock import VirtualClock
+from tickets.domain.scope import EVERY_DESK
 from tickets.engine import build_engine, run_engine
 from tickets.http import HttpHandle, serve_engine
 from tickets.http.tokens import TokenStore
@@ -76,7 +77,8 @@ def engine(tmp_path: Path) -> Iterator[Running]:
     settings = load_settings({"TICKETS_HOME": str(tmp_path / "home")})
     clock = VirtualClock(START)
     store = ReadStore(settings.read_model_url)
-    tokens = {role: TokenStore(store).create(f"{role}-e2e", role) for role in ("service", "dashboard")}
+    tokens = {role: TokenStore(store).create(f"{role}-e2e", role, EVERY_DESK)
+              for role in ("service", "dashboard")}
     store.close()
     the_engine = build_engine(settings, clock, poll_interval=0.05, log_batches=False)
     handle: HttpHandle = serve_engine(the_engine, "127.0.0.1", 0)

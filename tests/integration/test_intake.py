@@ -21,6 +21,7 @@ from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.consumers.staging import StagingDesk
 from tickets.domain.catalogue import load_catalogue
 from tickets.domain.desk import TicketDesk
+from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.health import check_database, check_kafka
 
 pytestmark = pytest.mark.integration
@@ -119,7 +120,7 @@ def stored_events(desk: StagingDesk) -> int:
 def test_a_tickets_life_sent_through_the_intake_is_applied_and_answered(
     kafka: KafkaSettings, desk: StagingDesk, service: Service, pg_schema: PostgresDatabase,
 ) -> None:
-    with running(Intake(desk, kafka, allowed=frozenset({"webform"}))):
+    with running(Intake(desk, kafka, allowed={"webform": EVERY_DESK})):
         service.send(opening("o-1"), key=b"c-1")
         opened = service.wait(1)[0][1]
         assert opened["status"] == "accepted" and opened["ticket_number"].startswith("MSO-")
@@ -304,3 +305,30 @@ def test_a_store_that_fails_for_a_moment_delays_the_batch_and_loses_nothing(
     assert sorted(k for k, _, _ in service.seen) == ["o-0", "o-1", "o-2"]
     assert all(a["status"] == "accepted" and not a["duplicate"] for _, a, _ in answers)
     assert len(list(desk.opened_ticket_ids())) == 3
+
+
+def test_each_service_is_kept_to_its_desks_on_the_real_broker(
+    kafka: KafkaSettings, desk: StagingDesk, service: Service,
+) -> None:
+    portal, zoom_bot = [("service", b"portal")], [("service", b"zoom-bot")]
+    services = {"portal": DeskScope(frozenset({"o365"})), "zoom-bot": DeskScope(frozenset({"zoom"}))}
+    with running(Intake(desk, kafka, allowed=services)):
+        service.send(opening("o-1"), portal, key=b"c-1")
+        number = service.wait(1)[0][1]["ticket_number"]
+        unknown = number[:-1] + ("X" if number[-1] != "X" else "Y")
+        service.send(change("z-1", "respond", number), zoom_bot, key=number.encode())
+        service.send(change("z-2", "respond", unknown), zoom_bot, key=unknown.encode())
+        service.send(change("z-3", "reply", number, actor="customer:c-1"), zoom_bot, key=number.encode())
+        service.send(opening("z-4"), zoom_bot, key=b"c-1")  # a new ticket on o365
+        service.send(change("p-1", "respond", number), portal, key=number.encode())
+        service.wait(6)
+    hidden, none = service.answer("z-1"), service.answer("z-2")
+    assert hidden["status"] == "rejected" and hidden["error"]["rule"] == "known_ticket"
+    assert str(hidden["error"]).replace(number, "REF") == str(none["error"]).replace(unknown, "REF")
+    assert service.answer("z-3")["error"]["rule"] == "known_ticket"
+    refused = service.answer("z-4")["error"]
+    assert (refused["field"], refused["rule"]) == ("desk", "desk_in_scope")
+    assert service.answer("p-1")["status"] == "accepted"
+    assert [(e.type, e.actor) for e in desk.history(number)] == [
+        ("Opened", "service:portal"), ("Responded", "service:portal")]
+    assert len(list(desk.opened_ticket_ids())) == 1

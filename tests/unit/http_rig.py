@@ -19,6 +19,7 @@ from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.clock import VirtualClock
 from tickets.domain.desk import TicketDesk
+from tickets.domain.scope import EVERY_DESK
 from tickets.http import create_app, make_context
 from tickets.http.context import HttpContext
 from tickets.projections.readstore import ReadStore
@@ -81,5 +82,5 @@ def make_rig(catalogue: Catalogue, tmp_path: Path, start: datetime = START) -> H
     client = TestClient(create_app(ctx), raise_server_exceptions=False)
     rig = HttpRig(desk, store, feed, clock, ctx, client)
     for role in ROLES:
-        rig.tokens[role] = ctx.tokens.create(f"{role}-1", role)
+        rig.tokens[role] = ctx.tokens.create(f"{role}-1", role, EVERY_DESK)
     return rig

@@ -9,13 +9,14 @@ import pytest
 
 from tests.unit.http_rig import HttpRig, make_rig
 from tickets.domain.catalogue import Catalogue
+from tickets.domain.scope import EVERY_DESK
 
 
 @pytest.fixture
 def rig(catalogue: Catalogue, tmp_path: Path) -> HttpRig:
     rig = make_rig(catalogue, tmp_path)
     for name, role in (("other-service", "service"), ("other-agent", "agent")):
-        rig.tokens[name] = rig.ctx.tokens.create(name, role)
+        rig.tokens[name] = rig.ctx.tokens.create(name, role, EVERY_DESK)
     return rig
 
 

@@ -114,7 +114,7 @@ def test_metrics_count_requests_per_route_and_read_the_read_models(rig: HttpRig)
     rig.get("/api/tickets")
     rig.get("/api/tickets?desk=o365")
     rig.clock.advance(timedelta(minutes=65))
-    samples = _samples(rig.client.get("/metrics").text)
+    samples = _samples(rig.client.get("/metrics", headers=rig.auth("dashboard")).text)
     route = (("method", "GET"), ("route", "/api/tickets"), ("status", "200"))
     assert samples[("tickets_http_requests_total", route)] >= 2
     assert samples[("tickets_http_request_seconds_count", route[:2])] >= 2
@@ -126,7 +126,7 @@ def test_metrics_count_requests_per_route_and_read_the_read_models(rig: HttpRig)
     breached = (("desk", "o365"), ("severity", "A"), ("state", "breached"))
     assert samples[("tickets_sla_tickets", breached)] == 1
     rig.feed.catch_up()
-    samples = _samples(rig.client.get("/metrics").text)
+    samples = _samples(rig.client.get("/metrics", headers=rig.auth("dashboard")).text)
     assert samples[("tickets_projection_lag_events", (("projection", "sla_timers"),))] == 0
     assert samples[("tickets_sla_tickets", breached)] == 2
     assert samples[("tickets_timers_due", ())] == 0

@@ -18,6 +18,7 @@ from tickets.consumers.intake_messages import (
 )
 from tickets.domain.actor import Actor
 from tickets.domain.errors import ValidationError
+from tickets.domain.scope import EVERY_DESK
 
 WEBFORM = [("service", b"webform")]
 
@@ -86,14 +87,14 @@ def test_a_refusal_keeps_the_command_id_when_there_is_one() -> None:
 )
 def test_the_service_header_names_one_allowed_service(headers: list[tuple[str, bytes]], rule: str) -> None:
     with pytest.raises(ValidationError) as refused:
-        service_of(headers, frozenset({"webform", "chatbot"}))
+        service_of(headers, {"webform": EVERY_DESK, "chatbot": EVERY_DESK})
     assert (refused.value.field, refused.value.rule) == ("service", rule)
     read = read_record(record(open_message(), headers), frozenset({"webform"}))
     assert isinstance(read, Refusal) and read.field == "service"
 
 
 def test_without_an_allow_list_any_well_formed_service_name_is_taken() -> None:
-    assert service_of([("service", b"mail-gw.eu")], None) == Actor("service", "mail-gw.eu")
+    assert service_of([("service", b"mail-gw.eu")], None) == (Actor("service", "mail-gw.eu"), EVERY_DESK)
 
 
 def test_a_service_acts_for_a_requester_named_in_the_message() -> None:
@@ -112,7 +113,8 @@ def test_a_service_may_not_act_as_the_system_an_agent_or_another_service(actor: 
     assert read.command_id == "c2"
 
 
-def test_the_allow_list_comes_from_tickets_intake_services() -> None:
+def test_the_older_allow_list_puts_each_named_service_on_every_desk() -> None:
     assert intake_services({}) is None
     assert intake_services({"TICKETS_INTAKE_SERVICES": " "}) is None
-    assert intake_services({"TICKETS_INTAKE_SERVICES": "webform, chatbot,"}) == {"webform", "chatbot"}
+    assert intake_services({"TICKETS_INTAKE_SERVICES": "webform, chatbot,"}) == {
+        "webform": EVERY_DESK, "chatbot": EVERY_DESK}

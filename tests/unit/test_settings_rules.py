@@ -36,6 +36,9 @@ BAD: dict[str, list[tuple[str, str]]] = {
     "TICKETS_SQLITE_SYNCHRONOUS": [("BOGUS", "one_of"), ("NORMAL;", "one_of"), (UNDECODABLE, "valid_text")],
     "TICKETS_LOG_FORMAT": [("xml", "one_of")],
     "TICKETS_INTAKE_SERVICES": [("web form", "service_id"), ("ok,sys:tem", "service_id")],
+    # The file's contents are tried in test_intake_services_file.py.
+    "TICKETS_INTAKE_SERVICES_FILE": [("/no/such/services.toml", "readable_file"), ("/", "readable_file"),
+                                     ("/etc/passwd", "toml"), (UNDECODABLE, "valid_text")],
     "TICKETS_SIGNING_KEYS": [("k1", "signing_key"), ("k1:zz" + "0" * 62, "signing_key"),
                              ("k1:" + "ab" * 31, "signing_key"),
                              (f"k1:{'ab' * 32},k1:{'cd' * 32}", "signing_key"),

@@ -1,7 +1,9 @@
 """The audit trail over HTTP, for auditors: one ticket's events in order, with their hash chain.
 
-``verified`` is checked on the entry as stored, before any masking (a masked entry could not
-verify, by design); personal data is then shown or masked by the caller's role.
+Only the caller's desks: another desk's ticket answers as a ticket with no trail (404, or an
+empty page after ``after``). ``verified`` is checked on the entry as stored, before any masking
+(a masked entry could not verify, by design); personal data is then shown or masked by the
+caller's role.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ async def audit_route(
     def build(position: int, now: datetime) -> bytes:
         cursor = None if after is None else f"{format_time(now)}|{ticket_id}|{after}"
         entries = trail(ctx.store, ticket_id=ticket_id, after=cursor, limit=limit + 1)
+        if entries and not caller.desks.covers(entries[0].desk):
+            entries = []  # another desk's ticket: answered as one that has no trail at all
         if not entries and not after:
             raise ApiError(404, "not_found", f"no audit trail for ticket {ref}", field="ticket",
                            rule="known_ticket")
@@ -58,4 +62,4 @@ async def audit_route(
         return to_json({"ticket_id": str(ticket_id), "position": position, "entries": shown,
                         "next": shown[-1]["version"] if more and shown else None})
 
-    return await conditional(request, caller.role, build)
+    return await conditional(request, caller.view, build)

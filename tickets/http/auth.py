@@ -1,4 +1,8 @@
-"""Bearer tokens and roles: 401 without a valid token, 403 outside the role; each refusal logged.
+"""Bearer tokens, roles and desks: 401 without a valid token, 403 outside the role; each refusal logged.
+
+A caller carries its token's desks (``Caller.desks``); the routes show and act on those desks'
+tickets only. A token issued before tokens named desks (``desks`` NULL) is refused with 401
+``token_desks`` until it is issued again with ``--desk`` or ``--all-desks``.
 
 The log line names the route, the reason and, when the token was known, its name and role; never
 the token itself, nor the Authorization header.
@@ -15,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tickets.domain.actor import Actor
+from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.http.context import context_of
 from tickets.http.problems import ApiError
 from tickets.http.roles import Permission, may
@@ -28,6 +33,12 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 class Caller:
     name: str
     role: str
+    desks: DeskScope = EVERY_DESK
+
+    @property
+    def view(self) -> str:
+        """What a read's body depends on besides the request: the role (masking) and the desks."""
+        return view_of(self.role, self.desks)
 
     @property
     def actor(self) -> Actor:
@@ -56,10 +67,17 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     found = context_of(request).tokens.find(credentials.credentials)
     if found is None:
         raise _refuse(request, 401, "known_token", "the token is not known")
-    caller = Caller(found.name, found.role)
+    caller = Caller(found.name, found.role, found.desks or EVERY_DESK)
     if not found.live:
         raise _refuse(request, 401, "live_token", "the token was revoked", caller)
+    if found.desks is None:
+        raise _refuse(request, 401, "token_desks", "the token names no desks (it was issued before "
+                      "tokens named desks); issue a new one with --desk or --all-desks", caller)
     return caller
+
+
+def view_of(role: str, desks: DeskScope) -> str:
+    return f"{role}@{desks.text()}"
 
 
 def require(permission: Permission) -> Callable[..., Awaitable[Caller]]:
@@ -80,3 +98,17 @@ def require(permission: Permission) -> Callable[..., Awaitable[Caller]]:
         return caller
 
     return dependency
+
+
+def reader_if_any(request: Request) -> Caller | None:
+    """The caller, when the request carries a live token with desks whose role may read; else None.
+
+    For routes that answer without a token too (``/metrics``), showing more to a reader.
+    """
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    found = context_of(request).tokens.find(header.removeprefix("Bearer ").strip())
+    if found is None or not found.live or found.desks is None or not may(found.role, Permission.READ):
+        return None
+    return Caller(found.name, found.role, found.desks)

@@ -1,6 +1,7 @@
 """``tickets token create|revoke|list`` and the HTTP options of ``tickets run``.
 
-``create`` prints the new token once; only its SHA-256 hash is stored, so a lost token is revoked
+``create`` issues a token for ``--desk`` (repeated) or ``--all-desks``, each desk one of the
+catalogue's, and prints it once; only its SHA-256 hash is stored, so a lost token is revoked
 and replaced, never recovered.
 """
 
@@ -14,10 +15,12 @@ from typing import Any
 
 from tickets.config import Settings
 from tickets.domain.errors import ValidationError
+from tickets.domain.scope import scope_of
 from tickets.engine import Engine
 from tickets.http.tokens import TokenStore
 from tickets.output import iso
 from tickets.projections.readstore import ReadStore
+from tickets.wiring import build_catalogue
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
@@ -28,18 +31,23 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> Any:
             if not args.name or not args.role:
                 raise ValidationError("token create needs --name and --role", field="name",
                                       rule="required")
-            token = tokens.create(args.name, args.role)
-            return {"name": args.name, "role": args.role, "token": token} if args.json else token
+            desks = scope_of(build_catalogue(settings), args.desks, args.all_desks,
+                             field="--desk", every_field="--all-desks")
+            token = tokens.create(args.name, args.role, desks)
+            return ({"name": args.name, "role": args.role, "desks": desks.names(), "token": token}
+                    if args.json else token)
         if args.action == "revoke":
             if not args.name:
                 raise ValidationError("token revoke needs --name", field="name", rule="required")
             tokens.revoke(args.name)
             return {"name": args.name, "revoked": True} if args.json else f"revoked {args.name}"
         rows = [{"name": t.name, "role": t.role, "created_at": iso(t.created_at),
-                 "revoked_at": iso(t.revoked_at)} for t in tokens.all()]
+                 "revoked_at": iso(t.revoked_at), "desks": None if t.desks is None else t.desks.names()}
+                for t in tokens.all()]
         if args.json:
             return rows
         return "\n".join(f"{r['name']:<24} {r['role']:<10} created {r['created_at']}"
+                         + f"  desks {','.join(r['desks']) if r['desks'] else '(none: issue again)'}"
                          + (f"  revoked {r['revoked_at']}" if r["revoked_at"] else "")
                          for r in rows) or "(no tokens)"
     finally:

@@ -16,6 +16,11 @@ def add_token_commands(add: AddParser, handlers: Handlers) -> None:
     p.add_argument("action", choices=["create", "revoke", "list"])
     p.add_argument("--name", help="who holds it: a service or agent id (letters, digits, ._@+-)")
     p.add_argument("--role", choices=ROLES, help="service | agent | auditor | dashboard")
+    p.add_argument("--desk", action="append", dest="desks", metavar="DESK",
+                   help="create: a desk the token serves (repeat for several: --desk web --desk zoom); "
+                        "its tickets are the only ones the token sees or acts on")
+    p.add_argument("--all-desks", action="store_true",
+                   help="create: the token serves every desk, those added later included")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:

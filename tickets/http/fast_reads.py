@@ -3,6 +3,7 @@
 Dashboards poll the same few URLs, and between two changes of the read models every answer is
 either "not modified" or a body already built. This pure ASGI layer sits outside the router: for
 a GET of a read route it checks the token and role, computes the ETag exactly as the routes do
+(the view: role and desks)
 (``positions.tag``), and answers 304 or the kept body at once, skipping dependency resolution
 and the request/response machinery (about half the server's time per request). Anything else
 (no token, a refusal, a body not built yet) goes on to the routes, which answer and log as usual.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tickets.http.auth import view_of
 from tickets.http.context import HttpContext
 from tickets.http.positions import BodyCache, etag_matches, tag
 from tickets.http.roles import Permission, may
@@ -63,10 +65,11 @@ class FastReads:
             return
         ctx: HttpContext = scope["app"].state.ctx
         token = ctx.tokens.find(authorization.removeprefix("Bearer ").strip())
-        if token is None or not token.live or not may(token.role, found[1]):
+        if token is None or not token.live or token.desks is None or not may(token.role, found[1]):
             await self.app(scope, receive, send)
             return
-        etag, _, _ = tag(ctx, token.role, scope["path"], scope["query_string"].decode("latin-1"))
+        etag, _, _ = tag(ctx, view_of(token.role, token.desks), scope["path"],
+                         scope["query_string"].decode("latin-1"))
         if etag_matches(_header(scope, b"if-none-match"), etag):
             status, body = 304, b""
         else:

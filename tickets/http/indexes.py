@@ -1,7 +1,8 @@
 """The read-model tables the HTTP API reads, created if no feed has run yet, and its own indexes.
 
 The tables are the projections' own (created by their own DDL, as the feed does); the indexes
-below serve the ticket list's two orders (``ticket_list``) and are this API's alone. A desk has
+below serve the ticket list's two orders (``ticket_list``) and the desk-scoped change stream
+(``stream_scope``), and are this API's alone. A desk has
 no index of its own: each desk holds a fifth or so of the tickets, so walking the page order and
 skipping other desks' rows is as quick; a severity (per desk) or a status often holds far fewer.
 """
@@ -17,6 +18,7 @@ DUE, DUE_BY_SEVERITY, DUE_BY_STATUS = (
     "http_tickets_due", "http_tickets_due_severity", "http_tickets_due_status")
 REST_BY_SEVERITY, REST_BY_STATUS, REST_BY_STATE = (
     "http_tickets_severity", "http_tickets_status", "http_tickets_state")
+AUDIT_BY_POSITION = "http_audit_position"
 INDEXES = (
     # Tickets with a running clock, by due time: all of them, one severity's, one status's.
     f"CREATE INDEX IF NOT EXISTS {DUE} "
@@ -32,6 +34,8 @@ INDEXES = (
     "ON dashboard_tickets (status, ticket_id) WHERE breach_at IS NULL",
     f"CREATE INDEX IF NOT EXISTS {REST_BY_STATE} "
     "ON dashboard_tickets (sla_static, ticket_id) WHERE breach_at IS NULL",
+    # The events after a position, with their desks: what a desk-scoped change stream looks at.
+    f"CREATE INDEX IF NOT EXISTS {AUDIT_BY_POSITION} ON audit_trail (position, desk)",
 )
 
 

@@ -1,6 +1,7 @@
 """``/metrics`` for Prometheus: requests per route, and gauges read from the read models per scrape.
 
-Served without a token: it holds counts and positions only, no ticket ids and no personal data;
+Served without a token: it holds counts and positions only, no ticket ids and no personal data,
+and no figure per desk unless the scrape sends a token (see ``tickets_sla_tickets`` below);
 the engine binds 127.0.0.1 by default, so exposing it further is a deliberate choice.
 
 - ``tickets_http_requests_total{method,route,status}``, ``tickets_http_request_seconds{method,route}``
@@ -12,7 +13,9 @@ the engine binds 127.0.0.1 by default, so exposing it further is a deliberate ch
   which no projection applies, so "log position minus projection position" would never reach 0)
 - ``tickets_timers_due``: SLA timer actions due now (``next_action_at <= now``)
 - ``tickets_sla_tickets{desk,severity,state}``: tickets by worst SLA clock (met, at_risk, breached,
-  running), as the dashboard counts them
+  running), as the dashboard counts them; only for a scrape with a token that may read (a
+  dashboard, agent or auditor token), and only that token's desks. Without a token no series
+  carries a desk.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tickets.domain.scope import DeskScope
 from tickets.domain.ticket import TICKET_TOPICS
-from tickets.http.context import HttpContext
+from tickets.http.auth import reader_if_any
+from tickets.http.context import HttpContext, context_of
 from tickets.http.positions import positions
 from tickets.projections.dashboard import figures_cached
 from tickets.projections.envelope import format_time
@@ -103,12 +108,6 @@ class ReadModelCollector(Collector):
                                   (format_time(now),))
         yield GaugeMetricFamily("tickets_timers_due", "SLA timer actions due now and not yet done.",
                                 value=int(due[0][0]))
-        sla = GaugeMetricFamily("tickets_sla_tickets", "Tickets by their worst SLA clock.",
-                                labels=["desk", "severity", "state"])
-        for figure in figures_cached(self.ctx.store, now, max(marks.values(), default=0)).sla:
-            for state in ("met", "at_risk", "breached", "running"):
-                sla.add_metric([figure.desk, figure.severity, state], getattr(figure, state))
-        yield sla
 
 
     def _ticket_positions_after(self, position: int) -> list[int]:
@@ -117,6 +116,24 @@ class ReadModelCollector(Collector):
         found = self.ctx.desk.recorder.select_notifications(
             start=position + 1, limit=LAG_CAP, topics=TICKET_TOPICS)
         return [n.id for n in found]
+
+
+class DeskFiguresCollector(Collector):
+    """``tickets_sla_tickets`` for one scrape's desks."""
+
+    def __init__(self, ctx: HttpContext, desks: DeskScope) -> None:
+        self.ctx = ctx
+        self.desks = desks
+
+    def collect(self) -> Iterator[Metric]:
+        sla = GaugeMetricFamily("tickets_sla_tickets", "Tickets by their worst SLA clock.",
+                                labels=["desk", "severity", "state"])
+        position = max(positions(self.ctx.store).values(), default=0)
+        for figure in figures_cached(self.ctx.store, self.ctx.clock.now(), position).sla:
+            if self.desks.covers(figure.desk):
+                for state in ("met", "at_risk", "breached", "running"):
+                    sla.add_metric([figure.desk, figure.severity, state], getattr(figure, state))
+        yield sla
 
 
 def registry_for(ctx: HttpContext) -> CollectorRegistry:
@@ -128,4 +145,10 @@ def registry_for(ctx: HttpContext) -> CollectorRegistry:
 @router.get("/metrics", summary="Prometheus metrics (no token: counts only, no personal data)")
 def metrics_route(request: Request) -> Response:
     own: CollectorRegistry = request.app.state.metrics_registry
-    return Response(generate_latest(REGISTRY) + generate_latest(own), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(REGISTRY) + generate_latest(own)
+    reader = reader_if_any(request)
+    if reader is not None:
+        desks = CollectorRegistry(auto_describe=False)
+        desks.register(DeskFiguresCollector(context_of(request), reader.desks))
+        body += generate_latest(desks)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

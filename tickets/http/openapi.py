@@ -43,9 +43,9 @@ _ACCEPTED = {
 _WHY = {
     304: "not modified: the If-None-Match ETag is still current",
     400: "invalid request: a parameter, header or body field breaks a rule (field and rule say which)",
-    401: "no token, an unknown token or a revoked one",
+    401: "no token, an unknown token, a revoked one, or one issued before tokens named desks",
     403: "the token's role may not do this",
-    404: "not found (or not this caller's)",
+    404: "not found (or not this caller's: another desk's ticket is not found, as an unknown one)",
     409: "conflicts with the ticket's state, a concurrent change, or a command id used for another "
          "command",
     413: "the body is larger than the limit",

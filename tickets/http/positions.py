@@ -2,8 +2,8 @@
 
 An ETag covers everything a read response depends on: every projection's position (a change in
 any read model gives a new tag), the minute of the clock (SLA states move with time alone:
-a response is at most a minute behind a change that no event made), the caller's role (masking)
-and the request's path and query.
+a response is at most a minute behind a change that no event made), the caller's view (the role,
+which masks, and the desks, which filter: ``Caller.view``) and the request's path and query.
 
 Because the tag covers all of that, a body already built for a tag can be served again to any
 caller who asks with the same tag in force: ``conditional`` keeps the last bodies it built, so
@@ -41,17 +41,17 @@ def read_position(store: ReadStore) -> int:
     return max(positions(store).values(), default=0)
 
 
-def etag_for(marks: dict[str, int], minute: datetime, role: str, path: str, query: str) -> str:
+def etag_for(marks: dict[str, int], minute: datetime, view: str, path: str, query: str) -> str:
     tagged = "|".join(f"{k}={v}" for k, v in sorted(marks.items()))
-    key = f"{tagged}|{minute.isoformat()}|{role}|{path}?{query}"
+    key = f"{tagged}|{minute.isoformat()}|{view}|{path}?{query}"
     return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def tag(ctx: HttpContext, role: str, path: str, query: str) -> tuple[str, dict[str, int], datetime]:
-    """(ETag, positions, now) for a read of ``path?query`` by ``role``, as of now."""
+def tag(ctx: HttpContext, view: str, path: str, query: str) -> tuple[str, dict[str, int], datetime]:
+    """(ETag, positions, now) for a read of ``path?query`` in ``view`` (``Caller.view``), as of now."""
     marks = positions(ctx.store)
     now = ctx.clock.now()
-    return etag_for(marks, now.replace(second=0, microsecond=0), role, path, query), marks, now
+    return etag_for(marks, now.replace(second=0, microsecond=0), view, path, query), marks, now
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -87,13 +87,13 @@ class BodyCache:
                 self._bodies.popitem(last=False)
 
 
-async def conditional(request: Request, role: str, build: Callable[[int, datetime], bytes]) -> Response:
+async def conditional(request: Request, view: str, build: Callable[[int, datetime], bytes]) -> Response:
     """A JSON response with an ETag, or 304 when the caller already holds it.
 
     ``build(position, now)`` runs in the thread pool, only when no body for this tag is kept.
     """
     ctx = context_of(request)
-    etag, marks, now = tag(ctx, role, request.url.path, request.url.query)
+    etag, marks, now = tag(ctx, view, request.url.path, request.url.query)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

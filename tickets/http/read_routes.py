@@ -1,8 +1,10 @@
 """The read API: tickets (list, one with its SLA timeline), escalation queues, dashboard figures.
 
-Lists and figures come from the read models; one ticket's detail loads its history from the event
-store, since its explained SLA timeline is computed from every event (``TicketDesk.sla``). Every
-response carries an ETag (see ``positions``) and answers 304 to a matching ``If-None-Match``.
+Every route shows the caller's desks only (``Caller.desks``): another desk's ticket is not found,
+exactly as a ticket that does not exist. Lists and figures come from the read models; one
+ticket's detail loads its history from the event store, since its explained SLA timeline is
+computed from every event (``TicketDesk.sla``). Every response carries an ETag (see
+``positions``) and answers 304 to a matching ``If-None-Match``.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ async def list_route(
     """Filters repeat or take commas (``status=new,open``); ``after`` is the previous page's ``next``."""
     ctx = context_of(request)
     query = TicketQuery(
-        desks=one_of("desk", desk, [d.id for d in ctx.desk.catalogue.desks()]),
+        desks=_desks(request, caller, desk),
         statuses=one_of("status", status, STATUSES),
-        severities=one_of("severity", severity, _severities(request)),
+        severities=one_of("severity", severity, _severities(request, caller)),
         sla_states=one_of("sla_state", sla_state, SLA_STATES),
         due_before=aware_time("due_before", due_before), limit=limit, after=after,
     )
@@ -65,12 +67,25 @@ async def list_route(
             "next": page.next, "position": position, "as_of": iso(now),
         })
 
-    return await conditional(request, caller.role, build)
+    return await conditional(request, caller.view, build)
 
 
-def _severities(request: Request) -> list[str]:
+def _desks(request: Request, caller: Caller, asked: list[str] | None) -> list[str]:
+    """The desks to list: those asked for, each one of the caller's; else all of the caller's.
+
+    A desk outside the caller's is refused as a desk that does not exist would be.
+    """
     catalogue = context_of(request).desk.catalogue
-    return sorted({s for d in catalogue.desks() for p in d.plans.values() for s in p.severities})
+    chosen = one_of("desk", asked, caller.desks.within(sorted(d.id for d in catalogue.desks())))
+    if chosen or caller.desks.desks is None:
+        return chosen
+    return sorted(caller.desks.desks)
+
+
+def _severities(request: Request, caller: Caller) -> list[str]:
+    catalogue = context_of(request).desk.catalogue
+    return sorted({s for d in catalogue.desks() if caller.desks.covers(d.id)
+                   for p in d.plans.values() for s in p.severities})
 
 
 @router.get("/tickets/{ref}", summary="One ticket by number or id, with its SLA timeline explained")
@@ -78,10 +93,10 @@ async def ticket_route(request: Request, caller: Reader, ref: str) -> Response:
     ctx = context_of(request)
 
     def build(position: int, now: datetime) -> bytes:
-        detail = ticket_detail(ctx.desk, ref, now, caller.may(Permission.PERSONAL))
+        detail = ticket_detail(ctx.desk, ref, now, caller.may(Permission.PERSONAL), caller.desks)
         return to_json({**detail, "position": position})
 
-    return await conditional(request, caller.role, build)
+    return await conditional(request, caller.view, build)
 
 
 @router.get("/queues", summary="Escalation queues per level, earliest deadline first")
@@ -91,7 +106,7 @@ async def queues_route(
     ctx = context_of(request)
 
     def build(position: int, now: datetime) -> bytes:
-        levels = queues(ctx.store, now, limit_per_level=limit)
+        levels = queues(ctx.store, now, limit_per_level=limit, desks=caller.desks.desks)
         return to_json({"as_of": iso(now), "position": position, "levels": {
             level: [{"id": e.ticket_id, "number": e.number, "desk": e.desk, "severity": e.severity,
                      "level": e.level, "kind": e.kind, "due": iso(e.due),
@@ -100,21 +115,25 @@ async def queues_route(
             for level, entries in levels.items()
         }})
 
-    return await conditional(request, caller.role, build)
+    return await conditional(request, caller.view, build)
 
 
 @router.get("/dashboard", summary="Open tickets, SLA states and first-response percentiles")
 async def dashboard_route(request: Request, caller: Reader) -> Response:
-    """Counted as of the start of the current minute, once per read-model change or minute."""
+    """Counted as of the start of the current minute, once per read-model change or minute.
+
+    Every figure is per desk, so the caller's desks are those figures of the whole, as counted.
+    """
     ctx = context_of(request)
 
     def build(position: int, now: datetime) -> bytes:
         figures = figures_cached(ctx.store, now, position)
+        mine = caller.desks.covers
         return to_json({
             "as_of": iso(figures.as_of), "position": position,
-            "open": [o._asdict() for o in figures.open_by_desk_severity_status],
-            "sla": [s._asdict() for s in figures.sla],
-            "first_response": [f._asdict() for f in figures.first_response],
+            "open": [o._asdict() for o in figures.open_by_desk_severity_status if mine(o.desk)],
+            "sla": [s._asdict() for s in figures.sla if mine(s.desk)],
+            "first_response": [f._asdict() for f in figures.first_response if mine(f.desk)],
         })
 
-    return await conditional(request, caller.role, build)
+    return await conditional(request, caller.view, build)

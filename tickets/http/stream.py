@@ -4,7 +4,8 @@ Each connection looks at the projections' positions every ``stream_interval`` (0
 ``event: position`` with the new position and the projections that moved. When the clock enters a
 new minute with no event, it sends ``event: clock`` (SLA states move with time alone, and the
 read API's ETags change with the minute). A comment line every ``stream_heartbeat`` seconds keeps
-idle connections open through proxies. The stream ends when the server stops.
+idle connections open through proxies. The stream ends when the server stops. A caller on some
+desks hears only of moves that its desks' tickets made (``stream_scope``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.http.auth import Caller, require
 from tickets.http.context import HttpContext, context_of
 from tickets.http.positions import positions
 from tickets.http.roles import Permission
+from tickets.http.stream_scope import DeskFilter
 from tickets.output import iso
 
 router = APIRouter(prefix="/api", tags=["read"])
@@ -34,8 +37,9 @@ def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def changes(ctx: HttpContext) -> AsyncIterator[str]:
+async def changes(ctx: HttpContext, desks: DeskScope = EVERY_DESK) -> AsyncIterator[str]:
     seen = await run_in_threadpool(positions, ctx.store)
+    mine = DeskFilter.starting_at(desks, seen)
     minute = ctx.clock.now().replace(second=0, microsecond=0)
     yield sse("position", {"position": max(seen.values(), default=0), "moved": sorted(seen),
                            "positions": seen, "as_of": iso(ctx.clock.now())}, max(seen.values(), default=0))
@@ -45,6 +49,8 @@ async def changes(ctx: HttpContext) -> AsyncIterator[str]:
         now_positions = await run_in_threadpool(positions, ctx.store)
         now = ctx.clock.now()
         moved = sorted(k for k, v in now_positions.items() if seen.get(k) != v)
+        if moved and not desks.every:
+            moved = await run_in_threadpool(mine.told, ctx.store, seen, now_positions, moved)
         position = max(now_positions.values(), default=0)
         if moved:
             yield sse("position", {"position": position, "moved": moved,
@@ -60,5 +66,5 @@ async def changes(ctx: HttpContext) -> AsyncIterator[str]:
 
 @router.get("/stream", summary="Server-sent events: the read models moved, or the minute turned")
 async def stream_route(request: Request, caller: Reader) -> StreamingResponse:
-    return StreamingResponse(changes(context_of(request)), media_type="text/event-stream",
+    return StreamingResponse(changes(context_of(request), caller.desks), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

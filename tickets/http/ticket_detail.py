@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tickets.domain.desk import TicketDesk, summary
+from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.domain.sla import SlaReport
 from tickets.http.masking import fields_for
 from tickets.output import clock_json, iso
@@ -34,8 +35,9 @@ def _outlook(ahead: SlaReport | None, kind: str, now: datetime) -> list[dict[str
             for i in clock.timeline if i.end > now]
 
 
-def ticket_detail(desk: TicketDesk, ref: str, now: datetime, show_personal: bool) -> dict[str, Any]:
-    ticket = desk.get(ref)
+def ticket_detail(desk: TicketDesk, ref: str, now: datetime, show_personal: bool,
+                  desks: DeskScope = EVERY_DESK) -> dict[str, Any]:
+    ticket = desk.get_within(ref, desks)
     report = desk.sla(ticket.id, now=now, explain=True)
     horizon = _horizon(report, now)
     ahead = desk.sla(ticket.id, now=horizon, explain=True) if horizon is not None else None

@@ -6,6 +6,11 @@ HTTP status that says the same: 200 accepted (``duplicate: true`` when the comma
 before), 400/404/409/422 rejected (see ``problems.STATUS_OF_CODE``). A command without its own
 ``channel`` is recorded as sent through ``api``.
 
+Desks: a caller opens tickets and acts only on its token's desks (``domain.scope``): a new ticket
+on another desk is refused naming ``desk`` (``desk_in_scope``); another desk's ticket is refused
+exactly as one that does not exist (404, ``known_ticket``). A caller who reads everyone's answers
+sees another sender's answer only when it names a ticket of the caller's desks.
+
 Idempotency: a command is applied once per sender and ``command_id`` (the desk keeps a receipt
 per pair, with a digest of the command). The same id from another caller is another command; the
 same id from the same caller for a different command is refused with 409 (``command_id_reused``)
@@ -67,7 +72,7 @@ async def command_route(request: Request, caller: Writer,
         if isinstance(message, dict) and isinstance(message.get("command_id"), str):
             command_id = message["command_id"]
         message = _with_key(message, idempotency_key)
-        answer = (await run_in_threadpool(execute, ctx.desk, message, caller.actor)).as_map()
+        answer = (await run_in_threadpool(execute, ctx.desk, message, caller.actor, caller.desks)).as_map()
     except ApiError as error:
         return _rejected(error.status, command_id, error.body)
     except TicketError as error:  # the caller's own identity failed its checks
@@ -85,9 +90,13 @@ def answer_route(request: Request, caller: AnswerReader, command_id: str,
                      max_length=128, description="whose command (roles that read every answer)"
                  )] = None) -> JSONResponse:
     everyone = caller.may(Permission.ALL_ANSWERS)
+    ctx = context_of(request)
     found = None
     if everyone or sender in (None, caller.name):
-        found = context_of(request).answers.find(command_id, sender if everyone else caller.name)
+        found = ctx.answers.find(command_id, sender if everyone else caller.name)
+    if found is not None and found[0] != caller.name and not caller.desks.every and not \
+            caller.desks.covers_number(found[1].get("ticket_number"), ctx.desk.catalogue):
+        found = None  # someone else's answer, not shown to be about one of the caller's desks
     if found is None:
         raise ApiError(404, "not_found", f"no answer to command {command_id!r} for {caller.name}",
                        field="command_id", rule="known_command")
