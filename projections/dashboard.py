@@ -74,6 +74,9 @@ class DashboardProjection(Projection[TicketFacts]):
     def evolve(self, state: TicketFacts | None, envelope: Envelope) -> TicketFacts:
         """The domain's fold, refusing a ticket whose desk or plan the catalogue does not know."""
         after = folded(state, envelope.history_entry)
+        if (state is not None and after.desk == state.desk and after.plan == state.plan
+                and after.policy_version == state.policy_version):
+            return after  # known when the ticket was opened, and no event changes them
         try:
             self.catalogue.desk(after.desk, after.policy_version).plan(after.plan)
         except TicketError as error:

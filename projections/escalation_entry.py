@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk
@@ -23,8 +23,7 @@ COLUMNS = (
 _BASE = {"by_hand": "escalated by hand", "rule": "escalated by rule", "complaint": "complaint"}
 
 
-@dataclass(frozen=True)
-class QueueState:
+class QueueState(NamedTuple):
     """A ticket as the queues keep it: its facts, its latest escalation still in force (which the
     facts do not keep but the queue shows: "breach of first_response", "escalated by hand"), and
     the log position of its last event."""

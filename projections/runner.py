@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +169,7 @@ class BatchReads:
 def _unread(work: Work, held: Held | None) -> list[str]:
     """The tickets whose versions, state and rows must be read from the tables."""
     firsts: dict[str, int] = {}
-    for _, batch in work:
+    for batch in {id(batch): batch for _, batch in work}.values():  # the group's batch, once
         for e in batch:
             if e.version < firsts.get(e.ticket_id, e.version + 1):
                 firsts[e.ticket_id] = e.version
@@ -245,15 +245,25 @@ def plan(reads: BatchReads) -> Planned:
     for name, ticket_id, version, hash_ in reads.versions.rows() if reads.versions is not None else []:
         applied[name][ticket_id] = (int(version), hash_)
     gated = admit([(applied[projection.name], batch) for projection, batch in reads.work])
+    befores = [_before(projection, fresh, state_rows, row_reads, held) for (projection, _), (fresh, _),
+               state_rows, row_reads in zip(reads.work, gated, reads.states, reads.rows, strict=True)]
+    folds = fold([p for p, _ in reads.work], [before for before, _ in befores],
+                 [fresh for fresh, _ in gated])
+    derived = derive([p for p, _ in reads.work], [after for after, _, _ in folds])
     out: list[Statement] = []
     results: list[list[SetAside]] = []
-    for (projection, _), (fresh, aside), state_rows, row_reads in zip(
-            reads.work, gated, reads.states, reads.rows, strict=True):
+    for (projection, _), (fresh, aside), (before, read), (after, logs, refused), new in zip(
+            reads.work, gated, befores, folds, derived, strict=True):
         heads = applied[projection.name]
         moved = sorted({e.ticket_id for e in fresh})
         out.append((VERSIONS_UPSERT, [(projection.name, t, *heads[t]) for t in moved]))
-        written, refused = _planned(projection, fresh, state_rows, row_reads, reads.ids, held)
-        out += written
+        old: dict[str, Mapping[str, Sequence[Row]]] = {}
+        for t in after:
+            if t in reads.ids:
+                old[t] = read.get(t, {})  # as read (a ticket may have state and no rows)
+            elif t in before:
+                old[t] = projection.rows(before[t])  # held: the rows written for the state held
+        out += statements(projection, new, old, logs)
         back: dict[str, Envelope] = {}
         for item in refused:
             first = back.get(item.envelope.ticket_id)
@@ -263,6 +273,7 @@ def plan(reads: BatchReads) -> Planned:
                     "WHERE projection = ? AND ticket_id = ?",
                     [(e.version - 1, e.prev_hash, projection.name, t) for t, e in back.items()]))
         if held is not None:
+            held.states[projection.name].update(after)
             held_heads = held.heads[projection.name]
             held_heads.update((t, heads[t]) for t in moved)
             held_heads.update((t, (e.version - 1, e.prev_hash)) for t, e in back.items())
@@ -278,10 +289,10 @@ def apply_read(tx: Tx, reads: BatchReads) -> list[list[SetAside]]:
     return plan(reads).write(tx)
 
 
-def _planned(projection: Projection[Any], batch: Sequence[Envelope], state_rows: Pending | None,
-             row_reads: dict[str, Pending], ids: frozenset[str], held: Held | None
-             ) -> tuple[list[Statement], list[SetAside]]:
-    """Fold ``batch`` into the tickets' states: the statements that write it, and what was refused."""
+def _before(projection: Projection[Any], batch: Sequence[Envelope], state_rows: Pending | None,
+            row_reads: dict[str, Pending], held: Held | None
+            ) -> tuple[dict[str, Any], dict[str, dict[str, list[Row]]]]:
+    """The states of the batch's tickets before it (held, or as read), and the rows read."""
     kept = held.states.setdefault(projection.name, {}) if held is not None else {}
     before = {e.ticket_id: kept[e.ticket_id] for e in batch if e.ticket_id in kept}
     if state_rows is not None:
@@ -290,60 +301,83 @@ def _planned(projection: Projection[Any], batch: Sequence[Envelope], state_rows:
     for name, pending in row_reads.items():
         for row in pending.rows():
             read.setdefault(row[0], {}).setdefault(name, []).append(row)
-    after, logs, refused = fold(projection, before, batch)
-    old: dict[str, Mapping[str, Sequence[Row]]] = {}
-    for t in after:
-        if t in ids:
-            old[t] = read.get(t, {})  # as read (a ticket may have state and no rows)
-        elif t in kept:
-            old[t] = projection.rows(kept[t])  # held: the rows written for the state held
-    kept.update(after)
-    return statements(projection, after, old, logs), refused
+    return before, read
 
 
-def fold(projection: Projection[Any], states: dict[str, Any], batch: Iterable[Envelope]
-         ) -> tuple[dict[str, Any], dict[str, list[Row]], list[SetAside]]:
-    """Each envelope folded into its ticket's state with ``evolve``, in order; no I/O.
+Folded = tuple[dict[str, Any], dict[str, list[Row]], list[SetAside]]
 
-    Returns the states of the tickets moved, the rows appended to log tables, and the envelopes
-    set aside: what ``evolve`` refuses, whose ticket keeps its state from before the envelope.
+
+def fold(projections: Sequence[Projection[Any]], states: Sequence[dict[str, Any]],
+         batches: Sequence[Sequence[Envelope]]) -> list[Folded]:
+    """Each projection's envelopes folded into its tickets' states with ``evolve``, in order; no I/O.
+
+    Returns per projection the states of the tickets moved, the rows appended to log tables, and
+    the envelopes set aside: what ``evolve`` refuses, whose ticket keeps its state from before the
+    envelope. When every projection has the same envelopes (the usual group), each envelope goes
+    to every projection in turn, so the projections that fold the same facts share one fold
+    (``projections.facts_memo``) while it is fresh.
     """
-    current = dict(states)
-    after: dict[str, Any] = {}
-    logs: dict[str, list[Row]] = {}
-    aside: list[SetAside] = []
-    evolve = projection.evolve
-    entries = projection.entries if any(t.log for t in projection.tables_declared) else None
-    for envelope in batch:
+    first = batches[0] if batches else ()
+    if any(len(b) != len(first) or any(x is not y for x, y in zip(b, first, strict=True))
+           for b in batches[1:]):
+        return [fold([p], [s], [b])[0] for p, s, b in zip(projections, states, batches, strict=True)]
+    currents = [dict(s) for s in states]
+    result: list[Folded] = [({}, {}, []) for _ in projections]
+    steps = [(p.evolve, p.entries if any(t.log for t in p.tables_declared) else None, current, folded)
+             for p, current, folded in zip(projections, currents, result, strict=True)]
+    for envelope in first:
         ticket_id = envelope.ticket_id
-        try:
-            state = evolve(current.get(ticket_id), envelope)
-        except Refused as error:
-            aside.append(SetAside(envelope, str(error)))
-            continue
-        except FoldError as error:
-            aside.append(SetAside(envelope, f"{error.rule}: {error}"))
-            continue
-        except (KeyError, TypeError, ValueError) as error:
-            aside.append(SetAside(envelope, f"malformed {envelope.type} payload: {error!r}"))
-            continue
-        current[ticket_id] = after[ticket_id] = state
-        if entries is not None:
-            for name, rows in entries(state, envelope).items():
-                logs.setdefault(name, []).extend(rows)
-    return after, logs, aside
+        for evolve, entries, current, (after, logs, aside) in steps:
+            try:
+                state = evolve(current.get(ticket_id), envelope)
+            except Refused as error:
+                aside.append(SetAside(envelope, str(error)))
+                continue
+            except FoldError as error:
+                aside.append(SetAside(envelope, f"{error.rule}: {error}"))
+                continue
+            except (KeyError, TypeError, ValueError) as error:
+                aside.append(SetAside(envelope, f"malformed {envelope.type} payload: {error!r}"))
+                continue
+            current[ticket_id] = after[ticket_id] = state
+            if entries is not None:
+                for name, rows in entries(state, envelope).items():
+                    logs.setdefault(name, []).extend(rows)
+    return result
 
 
-def statements(projection: Projection[Any], after: dict[str, Any],
+Derived = dict[str, tuple[Row | None, Mapping[str, Sequence[Row]]]]
+
+
+def derive(projections: Sequence[Projection[Any]], afters: Sequence[dict[str, Any]]) -> list[Derived]:
+    """Per projection, each moved ticket's state row and rows, by ticket id; no I/O.
+
+    Ticket by ticket across the projections, so the projections that derive rows from the same
+    facts share the clocks computed for them (``projections.facts_memo``) while they are fresh.
+    """
+    result: list[Derived] = [{} for _ in projections]
+    steps = [(p.rows, p.state_row if p.state_table is not None else None, after, derived)
+             for p, after, derived in zip(projections, afters, result, strict=True)]
+    for ticket_id in sorted({t for after in afters for t in after}):
+        for rows, state_row, after, derived in steps:
+            state = after.get(ticket_id, _MISSING)
+            if state is not _MISSING:
+                derived[ticket_id] = (None if state_row is None else state_row(state), rows(state))
+    return result
+
+
+_MISSING = object()
+
+
+def statements(projection: Projection[Any], new: Derived,
                old: Mapping[str, Mapping[str, Sequence[Row]]], logs: Mapping[str, Sequence[Row]]
                ) -> list[Statement]:
-    """The writes that take each ticket in ``after`` from its rows in ``old`` (none when missing)
-    to the rows of its new state, and append ``logs``; no I/O."""
-    tickets = sorted(after)
+    """The writes that take each ticket in ``new`` (its state row and rows, from ``derive``) from
+    its rows in ``old`` (none when missing), and append ``logs``; no I/O."""
+    tickets = sorted(new)
     out: list[Statement] = []
     if projection.state_table is not None:
-        out.append((projection.state_table.upsert(), [projection.state_row(after[t]) for t in tickets]))
-    new = {t: projection.rows(after[t]) for t in tickets}
+        out.append((projection.state_table.upsert(), [new[t][0] for t in tickets]))  # type: ignore[misc]
     empty: Mapping[str, Sequence[Row]] = {}
     for table in projection.tables_declared:
         if table.log:
@@ -352,7 +386,7 @@ def statements(projection: Projection[Any], after: dict[str, Any],
         gone: list[Row] = []
         changed: list[Row] = []
         for t in tickets:
-            now = new[t].get(table.name, ())
+            now = new[t][1].get(table.name, ())
             was = old.get(t, empty).get(table.name, ())
             if not was:
                 changed.extend(now)
@@ -367,7 +401,7 @@ def statements(projection: Projection[Any], after: dict[str, Any],
     if counts is not None:
         delta: Counter[Row] = Counter()
         for t in tickets:
-            for row in new[t].get(counts.source, ()):
+            for row in new[t][1].get(counts.source, ()):
                 delta.update(counts.keys(row))
             for row in old.get(t, empty).get(counts.source, ()):
                 delta.subtract(counts.keys(row))

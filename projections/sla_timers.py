@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from tickets.domain.catalogue import Catalogue
@@ -60,8 +61,7 @@ TIMERS = Table(
 )
 
 
-@dataclass(frozen=True)
-class TimerState:
+class TimerState(NamedTuple):
     """A ticket as the SLA timers keep it: its facts, and the log position of its last event."""
 
     facts: TicketFacts
