@@ -250,12 +250,13 @@ def plan(reads: BatchReads) -> Planned:
     folds = fold([p for p, _ in reads.work], [before for before, _ in befores],
                  [fresh for fresh, _ in gated])
     derived = derive([p for p, _ in reads.work], [after for after, _, _ in folds])
+    tickets: dict[int, list[str]] = {}  # the tickets of each list let in (usually one for all)
     out: list[Statement] = []
     results: list[list[SetAside]] = []
     for (projection, _), (fresh, aside), (before, read), (after, logs, refused), new in zip(
             reads.work, gated, befores, folds, derived, strict=True):
         heads = applied[projection.name]
-        moved = sorted({e.ticket_id for e in fresh})
+        moved = tickets.get(id(fresh)) or tickets.setdefault(id(fresh), sorted({e.ticket_id for e in fresh}))
         out.append((VERSIONS_UPSERT, [(projection.name, t, *heads[t]) for t in moved]))
         old: dict[str, Mapping[str, Sequence[Row]]] = {}
         for t in after:
@@ -318,16 +319,15 @@ def fold(projections: Sequence[Projection[Any]], states: Sequence[dict[str, Any]
     (``projections.facts_memo``) while it is fresh.
     """
     first = batches[0] if batches else ()
-    if any(len(b) != len(first) or any(x is not y for x, y in zip(b, first, strict=True))
-           for b in batches[1:]):
+    if any(b is not first for b in batches):  # the group's admission hands out one list
         return [fold([p], [s], [b])[0] for p, s, b in zip(projections, states, batches, strict=True)]
-    currents = [dict(s) for s in states]
     result: list[Folded] = [({}, {}, []) for _ in projections]
-    steps = [(p.evolve, p.entries if any(t.log for t in p.tables_declared) else None, current, folded)
-             for p, current, folded in zip(projections, currents, result, strict=True)]
+    steps = [(p.evolve, p.entries if any(t.log for t in p.tables_declared) else None, dict(s),
+              after, logs, aside) for p, s, (after, logs, aside) in zip(projections, states, result,
+                                                                      strict=True)]
     for envelope in first:
         ticket_id = envelope.ticket_id
-        for evolve, entries, current, (after, logs, aside) in steps:
+        for evolve, entries, current, after, logs, aside in steps:
             try:
                 state = evolve(current.get(ticket_id), envelope)
             except Refused as error:
