@@ -44,9 +44,9 @@ from tickets.consumers.signing import parse_keys
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import load_catalogue
 from tickets.kafka_wiring import desk_ids
-from tickets.projections.base import apply_batch, create_schema
 from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import apply_batch, create_schema
 from tickets.projections_registry import all_projections
 
 FAST = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20}

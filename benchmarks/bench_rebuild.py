@@ -178,7 +178,7 @@ def timed_rebuild(app: TicketDesk, target: Path, parts: int, batch: int) -> dict
     return {"parts": parts, "events": done.events, "seconds": round(done.seconds, 2),
             "events_per_second": round(done.rate), "cpu_seconds": round(cpu, 2),
             "events_per_cpu_second": round(done.events / cpu) if cpu else None,
-            "complete": done.complete, "slow_path_events": done.slow_events}
+            "complete": done.complete, "read_back_events": done.read_back_events}
 
 
 def main() -> int:

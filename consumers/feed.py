@@ -18,16 +18,16 @@ from dataclasses import dataclass
 import structlog
 
 from tickets.consumers.store_reader import StoreReader
-from tickets.projections.base import (
-    Projection,
+from tickets.projections.base import Projection
+from tickets.projections.envelope import Envelope
+from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import (
     apply_batches,
     create_schema,
     position_of,
     record_unreadable,
     save_position,
 )
-from tickets.projections.envelope import Envelope
-from tickets.projections.readstore import ReadStore
 
 log = structlog.get_logger("tickets.feed")
 

@@ -43,9 +43,10 @@ from tickets.consumers.consumer_offsets import OffsetsMoved, create_table, send_
 from tickets.consumers.dead_letter_sender import DeadLetterSender
 from tickets.consumers.kafka_batch import PolledBatch, sort_records
 from tickets.consumers.kafka_settings import KafkaSettings
-from tickets.projections.base import Projection, apply_read, create_schema, read_batches
+from tickets.projections.base import Projection
 from tickets.projections.envelope import decode_with_entry
 from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore
+from tickets.projections.runner import apply_read, create_schema, read_batches
 
 log = structlog.get_logger("tickets.consumer")
 

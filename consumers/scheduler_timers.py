@@ -14,21 +14,33 @@ row's version passes the version the command produced.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import TicketFacts, fold
 from tickets.domain.sla import compute
-from tickets.projections.base import Projection, SetAside
+from tickets.projections.base import Projection
 from tickets.projections.envelope import Envelope, format_time, parse_time
-from tickets.projections.facts_state import dump_facts, fold_batch, load_facts
-from tickets.projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.facts_state import dump_facts, load_facts
+from tickets.projections.readstore import ReadStore
+from tickets.projections.schema import Row, Table
 from tickets.projections.sla_timer_row import next_action
 
 PartitionOf = Callable[[str], int]
+
+_TEXT, _BIGINT = "TEXT NOT NULL", "BIGINT NOT NULL"
+FACTS = Table("scheduler_timer_facts", (("ticket_id", _TEXT), ("facts", _TEXT), ("version", _BIGINT)),
+              ("ticket_id",))
+ACTIONS = Table(
+    "scheduler_actions",
+    (("ticket_id", _TEXT), ("kind", _TEXT), ("partition", _BIGINT), ("number", _TEXT),
+     ("action", _TEXT), ("due_at", _TEXT), ("version", _BIGINT)),
+    ("ticket_id", "kind"),
+    ("CREATE INDEX IF NOT EXISTS scheduler_actions_due "
+     "ON scheduler_actions (partition, due_at, ticket_id, kind)",),
+)
 
 
 @dataclass(frozen=True)
@@ -41,60 +53,36 @@ class DueAction:
     version: int
 
 
-class SchedulerTimersProjection(Projection):
+class SchedulerTimersProjection(Projection[TicketFacts]):
     name = "scheduler_timers"
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS scheduler_timer_facts (
-            ticket_id TEXT PRIMARY KEY, facts TEXT NOT NULL, version BIGINT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS scheduler_actions (
-            ticket_id TEXT NOT NULL, kind TEXT NOT NULL, partition BIGINT NOT NULL,
-            number TEXT NOT NULL, action TEXT NOT NULL, due_at TEXT NOT NULL,
-            version BIGINT NOT NULL, PRIMARY KEY (ticket_id, kind))""",
-        "CREATE INDEX IF NOT EXISTS scheduler_actions_due "
-        "ON scheduler_actions (partition, due_at, ticket_id, kind)",
-    )
+    state_table = FACTS
+    tables_declared = (ACTIONS,)
 
     def __init__(self, catalogue: Catalogue, partition_of: PartitionOf) -> None:
         self.catalogue = catalogue
         self.partition_of = partition_of
 
-    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
-        return tx.query_in("SELECT ticket_id, facts FROM scheduler_timer_facts WHERE ticket_id {in}", (),
-                           ticket_ids)
+    def evolve(self, state: TicketFacts | None, envelope: Envelope) -> TicketFacts:
+        return fold(state, envelope.history_entry)
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
-        if held is None:
-            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
-        facts = {t: load_facts(text) for t, text in held.rows()}
-        folded, last, aside = fold_batch(facts, batch, _step)
-        touched = sorted(last)
-        tx.executemany(
-            "INSERT INTO scheduler_timer_facts (ticket_id, facts, version) VALUES (?, ?, ?) "
-            "ON CONFLICT (ticket_id) DO UPDATE SET facts = excluded.facts, version = excluded.version",
-            [(t, dump_facts(folded[t]), last[t].version) for t in touched],
-        )
-        tx.executemany("DELETE FROM scheduler_actions WHERE ticket_id = ?", [(t,) for t in touched])
-        tx.executemany(
-            "INSERT INTO scheduler_actions (ticket_id, kind, partition, number, action, due_at, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [row for t in touched for row in self._rows(folded[t], last[t])],
-        )
-        return aside
-
-    def _rows(self, facts: TicketFacts, envelope: Envelope) -> list[tuple[Any, ...]]:
-        desk = self.catalogue.desk(facts.desk, facts.policy_version)
-        report = compute(facts, desk, now=envelope.occurred)
-        rows = []
+    def rows(self, state: TicketFacts) -> Mapping[str, Sequence[Row]]:
+        """The ticket's next actions, one per clock that has one."""
+        desk = self.catalogue.desk(state.desk, state.policy_version)
+        report = compute(state, desk, now=state.last_occurred_at)
+        ticket_id = str(state.ticket_id)
+        actions = []
         for clock in report.clocks:
-            action = next_action(clock, facts, desk)
+            action = next_action(clock, state, desk)
             if action is not None:
-                rows.append((envelope.ticket_id, clock.kind, self.partition_of(envelope.ticket_id),
-                              facts.number, action[0], format_time(action[1]), envelope.version))
-        return rows
+                actions.append((ticket_id, clock.kind, self.partition_of(ticket_id), state.number,
+                                action[0], format_time(action[1]), state.version))
+        return {"scheduler_actions": actions}
 
+    def state_row(self, state: TicketFacts) -> Row:
+        return (str(state.ticket_id), dump_facts(state), state.version)
 
-def _step(facts: TicketFacts | None, envelope: Envelope) -> TicketFacts:
-    return fold(facts, envelope.entry())
+    def load_state(self, row: Row) -> TicketFacts:
+        return load_facts(row[1])
 
 
 def due_actions(store: ReadStore, partitions: Iterable[int], now: datetime, limit: int) -> list[DueAction]:

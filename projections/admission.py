@@ -105,7 +105,7 @@ def admit(
         for mine, _ in work[1:]:
             mine.clear()
             mine.update(heads)
-        return [(list(fresh), list(aside)) for _ in work]
+        return [(fresh, list(aside)) for _ in work]  # one list of what is let in, for all of them
     refused = _refused_somewhere(work)
     return [_admit(mine, other, refused) for mine, other in work]
 

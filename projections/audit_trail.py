@@ -12,22 +12,33 @@ it); ``AuditEntry.masked()`` (in ``projections.audit_entry``) gives the entry wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from tickets.projections.admission import payload_json, recomputed_hash
+from tickets.projections.admission import Head, payload_json, recomputed_hash
 from tickets.projections.audit_entry import COLUMNS, AuditEntry
 from tickets.projections.audit_hash import envelope_content, envelope_hash
-from tickets.projections.base import Projection, SetAside
+from tickets.projections.base import Projection, Refused
 from tickets.projections.envelope import GENESIS, Envelope, format_time, parse_time
-from tickets.projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.readstore import ReadStore
+from tickets.projections.schema import Row, Table
 
 __all__ = ["AuditEntry", "AuditTrailProjection", "envelope_content", "envelope_hash", "trail"]
 
-
-#: (version, hash) of the last entry held for each ticket that has one.
+_TEXT = "TEXT NOT NULL"
+TRAIL = Table(
+    "audit_trail",
+    tuple((name, "BIGINT NOT NULL" if name in ("version", "position") else _TEXT) for name in COLUMNS),
+    ("ticket_id", "version"),
+    ("CREATE INDEX IF NOT EXISTS audit_trail_by_actor "
+     "ON audit_trail (actor, occurred_at, ticket_id, version)",
+     "CREATE INDEX IF NOT EXISTS audit_trail_by_time "
+     "ON audit_trail (occurred_at, ticket_id, version)"),
+    log=True,
+)
+#: (ticket_id, version, hash) of the last entry held for each ticket that has one.
 _HEADS = (
     "SELECT a.ticket_id, a.version, a.hash FROM audit_trail a JOIN ("
     " SELECT ticket_id, MAX(version) AS version FROM audit_trail WHERE ticket_id {in}"
@@ -35,53 +46,37 @@ _HEADS = (
 )
 
 
-def _row(envelope: Envelope, payload: str) -> tuple[Any, ...]:
+def entry_row(envelope: Envelope) -> Row:
+    """The envelope's row, in ``COLUMNS`` order; the payload as its canonical JSON text."""
     return (
         envelope.ticket_id, envelope.version, envelope.ticket_number, envelope.desk, envelope.type,
         envelope.occurred_at, envelope.recorded_at, envelope.actor, envelope.channel,
-        payload, envelope.prev_hash, envelope.hash, envelope.position,
+        payload_json(envelope), envelope.prev_hash, envelope.hash, envelope.position,
     )
 
 
-class AuditTrailProjection(Projection):
+class AuditTrailProjection(Projection[Head]):
+    """State per ticket: the version and hash of its last entry, read back from the trail itself."""
+
     name = "audit_trail"
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS audit_trail (
-            ticket_id TEXT NOT NULL, version BIGINT NOT NULL, number TEXT NOT NULL,
-            desk TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL,
-            recorded_at TEXT NOT NULL, actor TEXT NOT NULL, channel TEXT NOT NULL,
-            payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
-            position BIGINT NOT NULL, PRIMARY KEY (ticket_id, version))""",
-        "CREATE INDEX IF NOT EXISTS audit_trail_by_actor "
-        "ON audit_trail (actor, occurred_at, ticket_id, version)",
-        "CREATE INDEX IF NOT EXISTS audit_trail_by_time "
-        "ON audit_trail (occurred_at, ticket_id, version)",
-    )
+    tables_declared = (TRAIL,)
 
-    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
-        return tx.query_in(_HEADS, (), ticket_ids)
+    def evolve(self, state: Head | None, envelope: Envelope) -> Head:
+        """The next entry of the ticket's chain, or refused: the trail holds only what verifies."""
+        version, head = state if state is not None else (0, GENESIS)
+        if (envelope.version != version + 1 or envelope.prev_hash != head
+                or recomputed_hash(envelope) != envelope.hash):
+            raise Refused(f"hash chain broken at version {envelope.version}")
+        return (envelope.version, envelope.hash)
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
-        if held is None:
-            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
-        heads = {t: (int(v), h) for t, v, h in held.rows()}
-        rows: list[tuple[Any, ...]] = []
-        aside: list[SetAside] = []
-        for envelope in batch:
-            version, head = heads.get(envelope.ticket_id, (0, GENESIS))
-            payload = payload_json(envelope)  # computed once: the group's admission hashed it
-            if (envelope.version != version + 1 or envelope.prev_hash != head
-                    or recomputed_hash(envelope) != envelope.hash):
-                aside.append(SetAside(envelope, f"hash chain broken at version {envelope.version}"))
-                continue
-            heads[envelope.ticket_id] = (envelope.version, envelope.hash)
-            rows.append(_row(envelope, payload))
-        tx.executemany(
-            f"INSERT INTO audit_trail ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(COLUMNS))})",
-            rows,
-        )
-        return aside
+    def entries(self, state: Head, envelope: Envelope) -> Mapping[str, Sequence[Row]]:
+        return {"audit_trail": (entry_row(envelope),)}
+
+    def state_query(self) -> str:
+        return _HEADS
+
+    def load_state(self, row: Row) -> Head:
+        return (int(row[1]), row[2])
 
 
 def _parse_cursor(after: str) -> tuple[str, str, int]:

@@ -1,20 +1,20 @@
 """The escalation queues' pure part: a ticket's state, its queue row, and how an entry reads at a time.
 
 State per ticket is its ``TicketFacts`` plus its latest escalation (reason, target, time), which
-the facts do not keep but the queue shows ("breach of first_response", "escalated by hand").
+the facts do not keep but the queue shows ("breach of first_response", "escalated by hand");
+``projections.escalation_queues`` evolves it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk
 from tickets.domain.sla import AUTO_CLOSE, SlaReport
-from tickets.projections.envelope import Envelope, format_time, parse_time
-from tickets.projections.facts_memo import folded
+from tickets.projections.envelope import format_time, parse_time
 
 COLUMNS = (
     "ticket_id", "number", "desk", "severity", "level", "kind", "due", "at_risk_at",
@@ -23,26 +23,16 @@ COLUMNS = (
 _BASE = {"by_hand": "escalated by hand", "rule": "escalated by rule", "complaint": "complaint"}
 
 
-@dataclass(frozen=True)
-class QueueState:
+class QueueState(NamedTuple):
+    """A ticket as the queues keep it: its facts, its latest escalation still in force (which the
+    facts do not keep but the queue shows: "breach of first_response", "escalated by hand"), and
+    the log position of its last event."""
+
     facts: TicketFacts
     escalation_reason: str | None = None
     escalation_target: str | None = None
     escalated_at: datetime | None = None
-
-
-def step(state: QueueState | None, envelope: Envelope) -> QueueState:
-    """Fold one envelope. An assignment to another level ends the escalation it follows."""
-    entry = envelope.history_entry
-    facts = folded(state.facts if state is not None else None, entry)
-    if state is None:
-        return QueueState(facts)
-    if entry.type == "Escalated":
-        return QueueState(facts, entry.payload["reason"], entry.payload.get("target"),
-                          entry.occurred_at)
-    if entry.type == "Assigned" and facts.level != state.facts.level:
-        return QueueState(facts)
-    return QueueState(facts, state.escalation_reason, state.escalation_target, state.escalated_at)
+    position: int = 0
 
 
 def reason_base(state: QueueState) -> str:
@@ -57,7 +47,7 @@ def reason_base(state: QueueState) -> str:
     return _BASE.get(reason, reason)
 
 
-def queue_row(state: QueueState, desk: Desk, report: SlaReport, position: int) -> tuple[Any, ...] | None:
+def queue_row(state: QueueState, desk: Desk, report: SlaReport) -> tuple[Any, ...] | None:
     """The ticket's row in ``COLUMNS`` order, or None when it has no place in any queue.
 
     A row holds the running SLA clock with the earliest deadline (paused clocks, with no due time,
@@ -77,7 +67,7 @@ def queue_row(state: QueueState, desk: Desk, report: SlaReport, position: int) -
     return (
         str(facts.ticket_id), facts.number, facts.desk, facts.severity, level,
         clock.kind if clock else None, _text(clock.due if clock else None),
-        _text(clock.at_risk_at if clock else None), base, _text(attention), position,
+        _text(clock.at_risk_at if clock else None), base, _text(attention), state.position,
     )
 
 

@@ -12,98 +12,83 @@ the ``(level, attention_at)`` index: the cost follows the entries shown, not the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from tickets.domain.catalogue import Catalogue
-from tickets.projections.base import Projection, SetAside
+from tickets.projections.base import Projection
 from tickets.projections.envelope import Envelope, format_time, parse_time
-from tickets.projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row, step
-from tickets.projections.facts_memo import facts_of, facts_text, sla_report
-from tickets.projections.facts_state import fold_batch
-from tickets.projections.readstore import Pending, ReadStore, Tx
+from tickets.projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row
+from tickets.projections.facts_memo import facts_of, facts_text, folded, sla_report
+from tickets.projections.readstore import ReadStore
+from tickets.projections.schema import Row, Table
 
-__all__ = ["LEVELS", "EscalationQueuesProjection", "QueueEntry", "queues"]
+__all__ = ["LEVELS", "EscalationQueuesProjection", "QueueEntry", "QueueState", "queues"]
 
 #: The levels every shipped desk uses (the default of ``Desk.escalation_levels``), lowest first.
 LEVELS = ("front_line", "level_2", "service_manager")
-_STATE = "ticket_id, facts, escalation_reason, escalation_target, escalated_at, position"
 #: One level's entries that need attention at ``now``: a range on the ``(level, attention_at)`` index.
 QUEUE_SQL = (
     f"SELECT {', '.join(COLUMNS)} FROM escalation_queue WHERE level = ? AND attention_at <= ? "
     "ORDER BY due IS NULL, due, number LIMIT ?"
 )
+_TEXT, _NULL = "TEXT NOT NULL", "TEXT NULL"
+STATE = Table(
+    "escalation_queue_state",
+    (("ticket_id", _TEXT), ("facts", _TEXT), ("escalation_reason", _NULL),
+     ("escalation_target", _NULL), ("escalated_at", _NULL), ("position", "BIGINT NOT NULL")),
+    ("ticket_id",),
+)
+QUEUE = Table(
+    "escalation_queue",
+    tuple((name, _NULL if name in ("kind", "due", "at_risk_at", "attention_at") else
+           "BIGINT NOT NULL" if name == "position" else _TEXT) for name in COLUMNS),
+    ("ticket_id",),
+    ("CREATE INDEX IF NOT EXISTS escalation_queue_attention ON escalation_queue (level, attention_at)",),
+)
 
 
-class EscalationQueuesProjection(Projection):
+class EscalationQueuesProjection(Projection[QueueState]):
     name = "escalation_queues"
-    ddl = (
-        """CREATE TABLE IF NOT EXISTS escalation_queue_state (
-            ticket_id TEXT PRIMARY KEY, facts TEXT NOT NULL, escalation_reason TEXT NULL,
-            escalation_target TEXT NULL, escalated_at TEXT NULL, position BIGINT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS escalation_queue (
-            ticket_id TEXT PRIMARY KEY, number TEXT NOT NULL, desk TEXT NOT NULL,
-            severity TEXT NOT NULL, level TEXT NOT NULL, kind TEXT NULL, due TEXT NULL,
-            at_risk_at TEXT NULL, reason_base TEXT NOT NULL, attention_at TEXT NULL,
-            position BIGINT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS escalation_queue_attention "
-        "ON escalation_queue (level, attention_at)",
-    )
+    state_table = STATE
+    tables_declared = (QUEUE,)
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
-    def read_state(self, tx: Tx, ticket_ids: Sequence[str]) -> Pending:
-        return tx.query_in(f"SELECT {_STATE} FROM escalation_queue_state WHERE ticket_id {{in}}", (),
-                           ticket_ids)
+    def evolve(self, state: QueueState | None, envelope: Envelope) -> QueueState:
+        """The domain's fold of the facts, and the escalation the queue shows: an escalation is
+        kept until an assignment moves the ticket to another level."""
+        entry = envelope.history_entry
+        facts = folded(None if state is None else state.facts, entry)
+        position = envelope.position
+        if state is None:
+            return QueueState(facts, position=position)
+        if entry.type == "Escalated":
+            return QueueState(facts, entry.payload["reason"], entry.payload.get("target"),
+                              entry.occurred_at, position)
+        if entry.type == "Assigned" and facts.level != state.facts.level:
+            return QueueState(facts, position=position)
+        return QueueState(facts, state.escalation_reason, state.escalation_target,
+                          state.escalated_at, position)
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Pending | None = None) -> list[SetAside]:
-        if held is None:
-            held = self.read_state(tx, sorted({e.ticket_id for e in batch}))
-        loaded = {row[0]: _load(row) for row in held.rows()}
-        states, last, aside = fold_batch(loaded, batch, step)
-        rows: list[tuple[Any, ...]] = []
-        gone: list[tuple[str]] = []
-        for ticket_id, envelope in sorted(last.items()):
-            row = self._row(states[ticket_id], envelope)
-            if row is None:
-                gone.append((ticket_id,))
-            else:
-                rows.append(row)
-        tx.executemany(
-            f"INSERT INTO escalation_queue_state ({_STATE}) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (ticket_id) DO UPDATE SET facts = excluded.facts, "
-            "escalation_reason = excluded.escalation_reason, "
-            "escalation_target = excluded.escalation_target, "
-            "escalated_at = excluded.escalated_at, position = excluded.position",
-            [_dump(states[t], e.position) for t, e in sorted(last.items())],
-        )
-        tx.executemany("DELETE FROM escalation_queue WHERE ticket_id = ?", gone)
-        tx.executemany(
-            f"INSERT INTO escalation_queue ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT (ticket_id) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "ticket_id"),
-            rows,
-        )
-        return aside
-
-    def _row(self, state: QueueState, envelope: Envelope) -> tuple[Any, ...] | None:
-        """A desk or plan missing from the catalogue raises: a configuration error, not bad data."""
+    def rows(self, state: QueueState) -> Mapping[str, Sequence[Row]]:
+        """The ticket's queue row, if it has a place in a queue. A desk or plan missing from the
+        catalogue raises: a configuration error, not bad data."""
         desk = self.catalogue.desk(state.facts.desk, state.facts.policy_version)
-        report = sla_report(state.facts, desk, envelope.occurred)
-        return queue_row(state, desk, report, envelope.position)
+        report = sla_report(state.facts, desk, state.facts.last_occurred_at)
+        row = queue_row(state, desk, report)
+        return {"escalation_queue": () if row is None else (row,)}
 
+    def state_row(self, state: QueueState) -> Row:
+        at = None if state.escalated_at is None else format_time(state.escalated_at)
+        return (str(state.facts.ticket_id), facts_text(state.facts), state.escalation_reason,
+                state.escalation_target, at, state.position)
 
-def _load(row: tuple[Any, ...]) -> QueueState:
-    _, facts, reason, target, at, _ = row
-    return QueueState(facts_of(facts), reason, target, None if at is None else parse_time(at))
-
-
-def _dump(state: QueueState, position: int) -> tuple[Any, ...]:
-    at = None if state.escalated_at is None else format_time(state.escalated_at)
-    return (str(state.facts.ticket_id), facts_text(state.facts), state.escalation_reason,
-            state.escalation_target, at, position)
+    def load_state(self, row: Row) -> QueueState:
+        _, facts, reason, target, at, position = row
+        return QueueState(facts_of(facts), reason, target, None if at is None else parse_time(at),
+                          int(position))
 
 
 def queues(

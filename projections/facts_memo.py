@@ -10,12 +10,15 @@ The fold memo is keyed by identity — the facts object folded from and the enve
 history entry — and keeps both objects, so an id cannot be reused while its entry is held. Once a
 ticket's facts come from the memo, every projection folds on from the same object and hits it.
 
-The other keys are values, never identities of things that can change: the facts compare field by field
-(a frozen dataclass), ``now`` is the instant ``compute`` uses (``max(now, last_occurred_at)``),
-and the desk is matched by identity *and* kept in the entry, so a reloaded catalogue never reads
-another desk's report. Nothing here can outlive a rolled-back transaction wrongly: an entry says
-only "these facts give this result", whichever projection asked and whether or not it committed.
-The memos are small and cleared when full: they only need to span one batch of every projection.
+The reports and texts are keyed by the facts' identity too (hashing the facts field by field cost
+more than the lookups saved), with the facts kept in the entry and checked by identity, so an id
+is never read for another object; ``now`` is the instant ``compute`` uses (``max(now,
+last_occurred_at)``), and the desk is matched by identity *and* kept in the entry, so a reloaded
+catalogue never reads another desk's report. Facts are immutable, so nothing here can outlive a
+rolled-back transaction wrongly: an entry says only "these facts give this result", whichever
+projection asked and whether or not it committed. The memos are small and cleared when full: the
+runner asks every projection about one envelope, or one ticket, before going on to the next
+(``projections.runner.fold`` and ``derive``).
 
 The facts each projection reads back as JSON are, for a ticket, the same text in every projection
 (``facts_text``), so ``facts_of`` parses a text once and hands every projection the same object —
@@ -42,14 +45,21 @@ V = TypeVar("V")
 #: Entries kept: several default batches' worth of tickets (a batch of 1000 touches at most 1000).
 LIMIT = 8192
 
-_reports: dict[tuple[TicketFacts, datetime, int], tuple[Desk, SlaReport]] = {}
-_texts: dict[TicketFacts, str] = {}
+_reports: dict[tuple[int, datetime, int], tuple[TicketFacts, Desk, SlaReport]] = {}
+_texts: dict[int, tuple[TicketFacts, str]] = {}
 _parsed: dict[str, TicketFacts] = {}
 _folds: dict[tuple[int, int], tuple[TicketFacts | None, HistoryEntry, TicketFacts]] = {}
+#: The last fold made: the runner hands one envelope to every projection in turn, so the next
+#: projection to fold it asks for exactly this (checked by identity, then ``_folds``).
+_last: tuple[object, object, object] = (None, None, None)
 
 
 def folded(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
     """``fold(facts, entry)``, shared by every projection that folds the same objects."""
+    global _last
+    last = _last
+    if last[1] is entry and last[0] is facts:  # the projection before this one, same envelope
+        return last[2]  # type: ignore[return-value]
     key = (id(facts), id(entry))
     held = _folds.get(key)
     if held is not None and held[0] is facts and held[1] is entry:
@@ -58,30 +68,33 @@ def folded(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
     if len(_folds) >= LIMIT:
         _folds.clear()
     _folds[key] = (facts, entry, result)
+    _last = (facts, entry, result)
     return result
 
 
 def sla_report(facts: TicketFacts, desk: Desk, now: datetime) -> SlaReport:
     """``compute(facts, desk, now)``, shared by every projection that asks with equal inputs."""
     now = max(now, facts.last_occurred_at)
-    key = (facts, now, id(desk))
+    key = (id(facts), now, id(desk))
     held = _reports.get(key)
-    if held is not None and held[0] is desk:
-        return held[1]
+    if held is not None and held[0] is facts and held[1] is desk:
+        return held[2]
     report = compute(facts, desk, now)
     if len(_reports) >= LIMIT:
         _reports.clear()
-    _reports[key] = (desk, report)
+    _reports[key] = (facts, desk, report)
     return report
 
 
 def facts_text(facts: TicketFacts) -> str:
     """``dump_facts(facts)``, shared by every projection that stores equal facts."""
-    text = _texts.get(facts)
-    if text is None:
-        text = _kept(_texts, facts, dump_facts(facts))
-        if text not in _parsed:
-            _kept(_parsed, text, facts)
+    held = _texts.get(id(facts))
+    if held is not None and held[0] is facts:
+        return held[1]
+    text = dump_facts(facts)
+    _kept(_texts, id(facts), (facts, text))
+    if text not in _parsed:
+        _kept(_parsed, text, facts)
     return text
 
 
@@ -103,7 +116,9 @@ def _kept(memo: dict[K, V], key: K, value: V) -> V:
 
 def clear() -> None:
     """Forget every result (benchmarks start each run cold; nothing else needs this)."""
+    global _last
     _folds.clear()
+    _last = (None, None, None)
     _reports.clear()
     _texts.clear()
     _parsed.clear()

@@ -1,54 +1,102 @@
-"""A projection's own copy of each ticket's ``TicketFacts``: stored as JSON text, folded per batch.
+"""A projection's own copy of each ticket's ``TicketFacts``, stored as JSON text.
 
 Projections that need the SLA clock keep the facts they folded in a table of their own, so each
 rebuilds on its own and none reads another's rows. The facts are the domain's single fold
-(``domain.facts.fold``); this module only stores them and runs that fold over a batch.
+(``domain.facts.fold``); this module only writes them as text and reads them back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any
 from uuid import UUID
 
-from tickets.domain.facts import FoldError, TicketFacts
-from tickets.projections.base import SetAside
-from tickets.projections.envelope import Envelope, format_time, parse_time
-from tickets.projections.readstore import Tx
-
-S = TypeVar("S")
+from tickets.domain.facts import TicketFacts
+from tickets.projections.envelope import format_time, iso_wire_time, parse_time
 
 _TIMES = ("opened_at", "last_occurred_at", "first_response_at", "last_agent_reply_at",
           "pending_since", "warned_at", "closed_at")
 _SPANS = ("info_pauses", "closed_spans")
-#: Ids per ``IN (...)`` list: one query for a default batch, well inside every driver's limit.
-CHUNK = 1000
 
 
 _NAMES = tuple(sorted(f.name for f in fields(TicketFacts)))
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+#: ``json.JSONEncoder(separators=(",", ":")).encode`` (ASCII), its C part made once: the facts are
+#: written for every ticket a batch moves, by three projections.
+_ENCODE: Any = (
+    None if c_make_encoder is None else
+    c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None, ":", ",", False,
+                   False, True)
+)
+#: Wire texts of times already met (a reader notes each event's time as it parses it: a ticket's
+#: facts hold the times of its events, so most are found here). Emptied when full.
+TEXTS: dict[datetime, str] = {}
+LIMIT = 1 << 20
+
+
+def time_text(value: datetime) -> str:
+    """``format_time(value)``, looked up first among the times already met."""
+    text = TEXTS.get(value)
+    if text is not None:
+        return text
+    if value.tzinfo is UTC:
+        return iso_wire_time(value.isoformat())
+    return format_time(value)
 
 
 def _text(value: datetime | None) -> str | None:
-    return None if value is None else format_time(value)
+    return None if value is None else time_text(value)
 
 
-def dump_facts(facts: TicketFacts) -> str:
-    """The facts as canonical JSON text (keys sorted); times in the envelope's fixed ISO format."""
+#: The fields ``dump_facts`` spells out; should ``TicketFacts`` gain or lose one, ``_dump_any`` writes
+#: them all instead (the same text, field by field).
+_SPELLED = _NAMES == (
+    "agent", "category", "close_reason", "closed_at", "closed_spans", "complaint", "desk",
+    "escalated_for", "first_response_at", "info_pauses", "last_agent_reply_at", "last_occurred_at",
+    "level", "number", "opened_at", "pending_since", "plan", "policy_version", "requester_role",
+    "severity", "severity_changes", "status", "ticket_id", "version", "warned_at",
+)
+
+
+def _dump_any(facts: TicketFacts) -> str:
     raw = dict(facts.__dict__)
     raw["ticket_id"] = str(facts.ticket_id)
     for name in _TIMES:
         raw[name] = _text(raw[name])
     for name in _SPANS:
-        raw[name] = [[format_time(start), _text(end)] for start, end in raw[name]]
+        raw[name] = [[time_text(start), _text(end)] for start, end in raw[name]]
     raw["severity_changes"] = [
-        [format_time(when), severity, reason] for when, severity, reason in facts.severity_changes
+        [time_text(when), severity, reason] for when, severity, reason in facts.severity_changes
     ]
     raw["escalated_for"] = list(facts.escalated_for)
-    return _ENCODE({name: raw[name] for name in _NAMES})
+    return json.dumps({name: raw[name] for name in _NAMES}, separators=(",", ":"))
+
+
+def dump_facts(facts: TicketFacts) -> str:
+    """The facts as canonical JSON text (keys sorted); times in the envelope's fixed ISO format."""
+    if _ENCODE is None or not _SPELLED:
+        return _dump_any(facts)
+    f = facts
+    raw = {
+        "agent": f.agent, "category": f.category, "close_reason": f.close_reason,
+        "closed_at": _text(f.closed_at),
+        "closed_spans": [[time_text(start), _text(end)] for start, end in f.closed_spans],
+        "complaint": f.complaint, "desk": f.desk, "escalated_for": list(f.escalated_for),
+        "first_response_at": _text(f.first_response_at),
+        "info_pauses": [[time_text(start), _text(end)] for start, end in f.info_pauses],
+        "last_agent_reply_at": _text(f.last_agent_reply_at),
+        "last_occurred_at": time_text(f.last_occurred_at), "level": f.level, "number": f.number,
+        "opened_at": time_text(f.opened_at), "pending_since": _text(f.pending_since),
+        "plan": f.plan, "policy_version": f.policy_version, "requester_role": f.requester_role,
+        "severity": f.severity,
+        "severity_changes": [[time_text(when), severity, reason]
+                             for when, severity, reason in f.severity_changes],
+        "status": f.status, "ticket_id": str(f.ticket_id), "version": f.version,
+        "warned_at": _text(f.warned_at),
+    }
+    return "".join(_ENCODE(raw, 0))
 
 
 def load_facts(text: str) -> TicketFacts:
@@ -68,37 +116,3 @@ def load_facts(text: str) -> TicketFacts:
 
 def _time(text: str | None) -> datetime | None:
     return None if text is None else parse_time(text)
-
-
-def select_in(tx: Tx, sql: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Run ``sql`` (which holds one ``IN ({marks})``) for ``ids``, ``CHUNK`` ids per query."""
-    rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start:start + CHUNK]
-        rows += tx.execute(sql.format(marks=",".join("?" * len(part))), part)
-    return rows
-
-
-def fold_batch(
-    states: Mapping[str, S], batch: Iterable[Envelope], step: Callable[[S | None, Envelope], S],
-) -> tuple[dict[str, S], dict[str, Envelope], list[SetAside]]:
-    """Fold each envelope into its ticket's state, in order.
-
-    Returns the new states, the last envelope applied per ticket, and the envelopes set aside:
-    those the fold refuses (unknown type, a gap in versions) and those whose payload lacks what
-    their type needs, so that one bad event never stops the feed.
-    """
-    folded = dict(states)
-    last: dict[str, Envelope] = {}
-    aside: list[SetAside] = []
-    for envelope in batch:
-        try:
-            folded[envelope.ticket_id] = step(folded.get(envelope.ticket_id), envelope)
-        except FoldError as error:
-            aside.append(SetAside(envelope, f"{error.rule}: {error}"))
-            continue
-        except (KeyError, TypeError, ValueError) as error:
-            aside.append(SetAside(envelope, f"malformed {envelope.type} payload: {error!r}"))
-            continue
-        last[envelope.ticket_id] = envelope
-    return folded, last, aside

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tickets.projections.base import Projection, position_of
+from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import position_of
 from tickets.replay.tables import column_names, primary_key, stream, table_exists, text_columns
 
 EXAMPLES = 20  # keys listed per kind of difference; the counts are always complete

@@ -23,8 +23,8 @@ import structlog
 
 from tickets.domain.errors import ValidationError
 from tickets.projections.audit_trail import AuditTrailProjection
-from tickets.projections.base import position_of
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import position_of
 from tickets.replay.compare import matched, ordered_rows
 
 EXAMPLES = 20  # (ticket id, version) pairs kept per kind; the counts are always complete

@@ -41,14 +41,15 @@ from tickets.domain.ticket import TICKET_TOPICS
 from tickets.projections.audit_entry import payload_text
 from tickets.projections.envelope import (
     GENESIS,
+    SCHEMA,
     Envelope,
     chained_hash,
     format_time,
     iso_wire_time,
     wire_value,
 )
-from tickets.replay.fast_text import LIMIT as TEXTS_LIMIT
-from tickets.replay.fast_text import TEXTS
+from tickets.projections.facts_state import LIMIT as TEXTS_LIMIT
+from tickets.projections.facts_state import TEXTS
 from tickets.replay.source import SourcedEnvelope
 
 _HEX = "0123456789abcdef"
@@ -169,14 +170,22 @@ class Sealed:
     def position(self) -> int:
         return int(self.row[12])
 
-    def envelope(self) -> SourcedEnvelope:
-        """The envelope ``projections.envelope.seal`` makes of this event (for the projections' own way)."""
+    def envelope(self, *, sealed_here: bool = False) -> SourcedEnvelope:
+        """The envelope ``projections.envelope.seal`` makes of this event, its payload's canonical
+        text already known (the row holds it). ``sealed_here``: the row's hash was computed here
+        from the event's content (``LogSource``), so it stands as the recomputed hash too
+        (``projections.admission.recomputed_hash``); a hash that came with the event is checked."""
         r = self.row
-        return SourcedEnvelope(
+        envelope = object.__new__(SourcedEnvelope)  # the frozen dataclass's ``__init__`` is dear here
+        envelope.__dict__.update(
             ticket_id=r[0], ticket_number=r[2], desk=r[3], type=r[4], version=r[1],
             occurred_at=r[5], recorded_at=r[6], position=r[12], actor=r[7], channel=r[8],
-            payload=self.entry.payload, prev_hash=r[10], hash=r[11], origin=self.entry,
+            payload=self.entry.payload, prev_hash=r[10], hash=r[11], schema=SCHEMA,
+            origin=self.entry, history_entry=self.entry, _payload_json=r[9],
         )
+        if sealed_here:
+            envelope.__dict__["_recomputed_hash"] = r[11]
+        return envelope
 
 
 class _Head:

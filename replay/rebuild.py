@@ -3,6 +3,13 @@
 Each part reads the log from its last durable position, keeps the tickets whose id falls in it
 (``id % parts``), and writes them in big batches: one transaction per batch holds the rows and the
 part's new position, so a rebuild stopped at any moment continues where it stopped when run again.
+
+The projections are applied by the same runner and the same ``evolve`` and ``rows`` as the live feed
+and the consumer groups (``projections.runner``), in its held mode: a part keeps every ticket's
+applied version and state in memory from batch to batch instead of reading them back, works a
+batch out before its transaction opens (so parts writing one SQLite file hold its lock only while
+SQLite writes), and writes each ticket's rows once per batch. A ticket begun before an interrupted
+run stopped is read back from the target's tables, as the live runner reads it.
 Parts run in their own processes (each reads the log; each decodes only its tickets), which is
 how a rebuild uses more than one core. When every part has reached the log's end, the
 projections' positions are set, and the target can be swapped in or compared (``replay.swap``,
@@ -29,8 +36,7 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.desk import TicketDesk
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore, Tx
-from tickets.replay.fast_rows import WRITERS
-from tickets.replay.fast_writer import FastWriter
+from tickets.projections.runner import Held, plan, read_batches, reads_held
 from tickets.replay.kafka_source import KafkaSealedSource, KafkaSource
 from tickets.replay.log_source import LogSource, Sealed
 from tickets.replay.target import finish, open_target, prepare
@@ -53,7 +59,6 @@ class Part:
     goal: int
     batch_size: int
     max_batches: int | None = None
-    fast: tuple[str, ...] | None = None
     #: Read ``tickets.events`` from offset 0 instead of the store's log.
     kafka: KafkaSettings | None = None
 
@@ -68,7 +73,8 @@ class Rebuilt:
     seconds: float
     complete: bool
     position: int
-    slow_events: int
+    #: Events of tickets whose state was read back from the target (begun before a stop).
+    read_back_events: int
 
     @property
     def rate(self) -> float:
@@ -80,7 +86,7 @@ def run_part(
 ) -> tuple[int, int]:
     """Rebuild one part up to the goal; ``report(positions, events)`` after each batch.
 
-    Returns (events applied, envelopes that went the projections' own way).
+    Returns (events applied, events of tickets whose state was read back from the target).
     """
     # The store's tables exist (the caller's desk made them); parts creating them at once on
     # PostgreSQL collide in its catalogue ("tuple concurrently updated").
@@ -89,19 +95,17 @@ def run_part(
     share = (part.part, part.parts) if part.parts > 1 else None
     source: SealedSource = (LogSource(app, share) if part.kafka is None else
                             KafkaSealedSource(KafkaSource(part.kafka, share, until=part.goal)))
-    writer = FastWriter(part.catalogue, part.projections, part.fast, verify=part.kafka is not None)
     if store.dialect == "sqlite":
         _load_settings(store, part.parts)
     (after,) = (int(r[0]) for r in store.read(
         "SELECT position FROM rebuild_progress WHERE part = ?", (part.part,)))
     try:
         with _collector_paused():
-            events = _load(part, source, store, writer, after, report)
+            return _load(part, source, store, after, report)
     finally:
         store.close()
         if isinstance(source, KafkaSealedSource):
             source.close()
-    return events, writer.slow_envelopes
 
 
 def _load_settings(store: ReadStore, parts: int) -> None:
@@ -117,9 +121,13 @@ def _load_settings(store: ReadStore, parts: int) -> None:
     store.read("PRAGMA synchronous = OFF")
 
 
-def _load(part: Part, source: SealedSource, store: ReadStore, writer: FastWriter, after: int,
-          report: Callable[[int, int], None]) -> int:
-    events = batches = 0
+def _load(part: Part, source: SealedSource, store: ReadStore, after: int,
+          report: Callable[[int, int], None]) -> tuple[int, int]:
+    held = Held()
+    # Events sealed from the store by this part hold their chain by construction; events from
+    # ``tickets.events`` are checked by the group's admission, as the live group checks them.
+    sealed_here = part.kafka is None
+    events = read_back = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
         events_read, end = source.read(after, part.batch_size)
         if end <= after:  # no ticket event is left below the goal
@@ -127,16 +135,23 @@ def _load(part: Part, source: SealedSource, store: ReadStore, writer: FastWriter
                 _moved(tx, part.part, part.goal)
             report(part.goal - after, 0)
             break
-        prepared = writer.prepare(events_read)
+        envelopes = [event.envelope(sealed_here=sealed_here) for event in events_read]
+        work = [(projection, envelopes) for projection in part.projections]
+        held_only = reads_held(work, held)
+        planned = None if held_only is None else plan(held_only)
         with store.transaction() as tx:
-            writer.write(tx, prepared)
+            if planned is None:  # tickets begun before a stop: read back inside the transaction
+                reads = read_batches(tx, work, held)
+                read_back += sum(1 for e in envelopes if e.ticket_id in reads.ids)
+                planned = plan(reads)
+            planned.write(tx)
             _moved(tx, part.part, end)
         report(end - after, len(events_read))
         events += len(events_read)
         after, batches = end, batches + 1
         if batches % FULL_COLLECTION_EVERY == 0:
             gc.collect()
-    return events
+    return events, read_back
 
 
 @contextmanager
@@ -163,8 +178,8 @@ def _moved(tx: Tx, part: int, position: int) -> None:
 
 
 def _part_process(part: Part, progress: Any) -> None:
-    events, slow = run_part(part, lambda positions, n: progress.put((positions, n)))
-    progress.put(("done", events, slow))
+    events, read_back = run_part(part, lambda positions, n: progress.put((positions, n)))
+    progress.put(("done", events, read_back))
 
 
 def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
@@ -173,7 +188,7 @@ def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
     workers = [context.Process(target=_part_process, args=(p, progress), daemon=True) for p in parts]
     for worker in workers:
         worker.start()
-    events = slow = finished = 0
+    events = read_back = finished = 0
     try:
         while finished < len(workers):
             try:
@@ -184,7 +199,7 @@ def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
                 continue
             if message[0] == "done":
                 finished += 1
-                events, slow = events + message[1], slow + message[2]
+                events, read_back = events + message[1], read_back + message[2]
             else:
                 bar.update(message[0] / len(parts))
     finally:
@@ -192,7 +207,7 @@ def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
             if worker.is_alive():
                 worker.terminate()
             worker.join()
-    return events, slow
+    return events, read_back
 
 
 def _kafka_goal(kafka: KafkaSettings) -> int:
@@ -207,7 +222,7 @@ def _kafka_goal(kafka: KafkaSettings) -> int:
 def rebuild(
     app: TicketDesk, projections: Sequence[Projection], target_url: str, *, parts: int = 1,
     batch_size: int = 50_000, progress: bool = True, max_batches: int | None = None,
-    fast: tuple[str, ...] | None = None, kafka: KafkaSettings | None = None,
+    kafka: KafkaSettings | None = None,
 ) -> Rebuilt:
     """Rebuild ``projections`` into ``target_url`` from ``app``'s event store (or, with ``kafka``,
     from ``tickets.events`` at offset 0), or continue doing so."""
@@ -216,23 +231,19 @@ def rebuild(
         parts = 1  # an in-memory store cannot be read from another process
     positions = prepare(store, projections, parts)
     goal = (app.recorder.max_notification_id() or 0) if kafka is None else _kafka_goal(kafka)
-    if kafka is not None and fast is None:
-        # The store's own reading makes the chain; envelopes from Kafka are checked: the audit
-        # trail's own ``apply`` verifies every hash, so a record altered on the topic is set aside.
-        fast = tuple(name for name in WRITERS if name != "audit_trail")
     jobs = [Part(dict(app.env), app.catalogue, list(projections), target_url, p, len(positions),
-                 goal, batch_size, max_batches, fast, kafka) for p in positions]
+                 goal, batch_size, max_batches, kafka) for p in positions]
     started = time.perf_counter()
     with tqdm(total=max(0, goal - min(positions.values())), unit="ev", disable=not progress,
               desc="rebuild", smoothing=0.1) as bar:
         if len(jobs) == 1:
-            events, slow = run_part(jobs[0], lambda positions, n: bar.update(positions), app)
+            events, read_back = run_part(jobs[0], lambda positions, n: bar.update(positions), app)
         else:
-            events, slow = _in_processes(jobs, bar)
+            events, read_back = _in_processes(jobs, bar)
     seconds = time.perf_counter() - started
     ends = [int(r[0]) for r in store.read("SELECT position FROM rebuild_progress")]
     complete = min(ends) >= goal
     if complete:
         finish(store, projections, min(ends))
     store.close()
-    return Rebuilt(events, seconds, complete, min(ends), slow)
+    return Rebuilt(events, seconds, complete, min(ends), read_back)

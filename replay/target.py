@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tickets.domain.errors import ValidationError
-from tickets.projections.base import COMMON_DDL, Projection, create_schema, save_position
+from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import COMMON_DDL, create_schema, save_position
 from tickets.replay.tables import table_exists
 
 PROGRESS_DDL = (

@@ -59,8 +59,8 @@ def opening(rng: random.Random, index: int) -> Opening:
         category = _pick(rng, {"technical": 0.6, "billing": 0.25, "presales": 0.15})
         weights = {"A": 0.1, "B": 0.4, "C": 0.5} if plan == "special-agreement" else {"B": 0.4, "C": 0.6}
         severity = _pick(rng, weights)
-        if category == "billing" and severity == "A":
-            severity = "B"  # billing and subscription cases are at most severity B
+        if category in ("billing", "presales") and severity == "A":
+            severity = "B"  # billing, subscription and presales cases are at most severity B
         return Opening(desk, plan, category, severity, "admin", f"adm-{index}", title)
     if desk == "web":
         site, editor = rng.choice(web_editors())

@@ -40,9 +40,9 @@ from tickets.kafka_wiring import (
     select_projections,
 )
 from tickets.projections.audit_hash import envelope_content
-from tickets.projections.base import create_schema
 from tickets.projections.envelope import Envelope, chained_hash
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import create_schema
 from tickets.replay.integrity import verify
 from tickets.sample_lives import write_lives
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tickets.projections.admission import Head, admit
 from tickets.projections.audit_hash import envelope_content
-from tickets.projections.base import Projection, SetAside, apply_batch, create_schema
+from tickets.projections.base import Projection
 from tickets.projections.envelope import GENESIS, Envelope, chained_hash
-from tickets.projections.readstore import ReadStore, Tx
+from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import apply_batch, create_schema
 
 TICKET = "672e4940-4dd6-5bcf-8cb4-9ae0f13981d7"
 OTHER = "0b0c0d0e-0000-5000-8000-000000000001"
@@ -158,7 +158,7 @@ def test_a_read_model_made_before_hashes_were_kept_gets_the_column_and_checks_li
     store.close()
 
 
-class Counted(Projection):
+class Counted(Projection[int]):
     """A projection that only remembers which versions it was given."""
 
     name = "counted"
@@ -166,6 +166,6 @@ class Counted(Projection):
     def __init__(self) -> None:
         self.applied: list[int] = []
 
-    def apply(self, tx: Tx, batch: Sequence[Envelope], held: Any = None) -> list[SetAside]:
-        self.applied += [e.version for e in batch]
-        return []
+    def evolve(self, state: int | None, envelope: Envelope) -> int:
+        self.applied.append(envelope.version)
+        return envelope.version

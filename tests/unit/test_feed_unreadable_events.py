@@ -13,8 +13,8 @@ from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import TICKET_TOPICS, StoreReader
 from tickets.domain.catalogue import Catalogue
 from tickets.projections.audit_trail import AuditTrailProjection
-from tickets.projections.base import position_of
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import position_of
 
 
 def test_an_unreadable_event_and_the_rest_of_its_ticket_are_set_aside_and_the_feed_goes_on(

@@ -12,9 +12,9 @@ from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
 from tickets.domain.desk import TicketDesk
 from tickets.projections.audit_trail import AuditTrailProjection, envelope_content, trail
-from tickets.projections.base import apply_batch, create_schema
 from tickets.projections.envelope import GENESIS, Envelope, chained_hash, hashed_content
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import apply_batch, create_schema
 
 COLLEAGUE = Actor(AGENT.role, "a-2")
 

@@ -13,7 +13,6 @@ from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.desk import TicketDesk
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport
-from tickets.projections.base import apply_batch
 from tickets.projections.dashboard import (
     DashboardProjection,
     FirstResponseFigure,
@@ -25,6 +24,7 @@ from tickets.projections.dashboard import (
 from tickets.projections.dashboard_figures import dashboard_position, rank
 from tickets.projections.facts_state import load_facts
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import apply_batch
 
 
 def feed(desk: TicketDesk, store: ReadStore, catalogue: Catalogue,

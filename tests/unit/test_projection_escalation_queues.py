@@ -10,10 +10,10 @@ from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.desk import TicketDesk
-from tickets.projections.base import apply_batch, create_schema
 from tickets.projections.envelope import Envelope
 from tickets.projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import apply_batch, create_schema
 
 TABLES = ("escalation_queue_state", "escalation_queue")
 

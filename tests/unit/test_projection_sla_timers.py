@@ -13,10 +13,10 @@ from tickets.domain.actor import SCHEDULER
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.desk import TicketDesk
 from tickets.domain.sla import ClockState
-from tickets.projections.base import apply_batch, create_schema
 from tickets.projections.envelope import Envelope
 from tickets.projections.facts_state import load_facts
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import apply_batch, create_schema
 from tickets.projections.sla_timers import (
     DUE_BEFORE_SQL,
     NEXT_ACTIONS_SQL,

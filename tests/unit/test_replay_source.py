@@ -10,10 +10,10 @@ from tests.unit.replay_week import sqlite_desk, write_week
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import fold_all
+from tickets.projections import facts_state
 from tickets.projections.audit_entry import payload_text
 from tickets.projections.envelope import Envelope, format_time, iso_wire_time
-from tickets.projections.facts_state import dump_facts
-from tickets.replay.fast_text import facts_text, time_text
+from tickets.projections.facts_state import dump_facts, load_facts, time_text
 from tickets.replay.log_source import LogSource, Sealed, canonical_payload
 from tickets.replay.source import StoreSource
 
@@ -71,7 +71,8 @@ def test_the_rebuild_texts_equal_the_projections_texts(tmp_path: Path, catalogue
     numbers = write_week(desk, tickets=30)
     for number in numbers:
         facts = fold_all(desk.history(number))
-        assert facts_text(facts) == dump_facts(facts)
+        assert load_facts(dump_facts(facts)) == facts
+        assert dump_facts(facts) == facts_state._dump_any(facts)  # the spelled-out fields: all
     for envelope in StoreReader(desk).read(0, 10_000):
         assert canonical_payload(envelope.payload) == payload_text(envelope.payload)
         assert time_text(envelope.entry().occurred_at) == format_time(envelope.entry().occurred_at)

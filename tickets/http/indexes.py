@@ -10,8 +10,8 @@ skipping other desks' rows is as quick; a severity (per desk) or a status often 
 from __future__ import annotations
 
 from tickets.domain.catalogue import Catalogue
-from tickets.projections.base import create_schema
 from tickets.projections.readstore import ReadStore
+from tickets.projections.runner import create_schema
 from tickets.projections_registry import all_projections
 
 DUE, DUE_BY_SEVERITY, DUE_BY_STATUS = (
