@@ -34,8 +34,11 @@ class HistoryEntry:
 
 
 def entry_of(domain_event: DomainEventProtocol[Any]) -> HistoryEntry:
+    """The event as a history entry (built without the frozen ``__init__``: every aggregate
+    event passes through here, on every command and every replay)."""
     state = domain_event.__dict__
-    return HistoryEntry(
+    entry = object.__new__(HistoryEntry)
+    entry.__dict__.update(
         ticket_id=state["originator_id"],
         version=state["originator_version"],
         type=type(domain_event).__name__,
@@ -43,8 +46,17 @@ def entry_of(domain_event: DomainEventProtocol[Any]) -> HistoryEntry:
         recorded_at=state["timestamp"],
         actor=state["actor"],
         channel=state["channel"],
-        payload={k: v for k, v in state.items() if k not in _ENVELOPE_KEYS},
+        payload=_payload(state),
     )
+    return entry
+
+
+def _payload(state: dict[str, Any]) -> dict[str, Any]:
+    """The event's own fields, in the order the event holds them."""
+    payload = state.copy()
+    for key in _ENVELOPE_KEYS:
+        payload.pop(key, None)
+    return payload
 
 
 def entries_of(domain_events: Iterable[DomainEventProtocol[Any]]) -> list[HistoryEntry]:

@@ -1,9 +1,13 @@
 """The Ticket aggregate: commands check the rules, ``@event`` methods record what happened.
 
 Each public command runs its ``check_*`` rules first and then calls a private method decorated
-with the past-tense event it records. Only that private body runs again on replay, so it must not
-read a clock, make ids or do I/O: everything it needs arrives as event fields. ``now`` (for the
-"not in the future" rule) and the desk policy are passed in by the application.
+with the past-tense event it records; the method's signature is the event's payload. What an
+event does to the ticket is stated once, in ``domain.facts`` (``fold``): every event's ``apply``
+evolves the aggregate's one frozen ``TicketState`` with ``domain.ticket_state.evolve`` over the
+event's ``HistoryEntry`` (the very entry ``TicketDesk.history`` gives and the envelope carries),
+and the aggregate's attributes are read-only views of that state. The evolve runs again on
+replay, so it never reads a clock, makes ids or does I/O. ``now`` (for the "not in the future"
+rule) and the desk policy are passed in by the application.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from tickets.domain.errors import (
     TimeOrderError,
     ValidationError,
 )
+from tickets.domain.history import entry_of
 from tickets.domain.numbers import ticket_id_for
 from tickets.domain.policy import Desk
 from tickets.domain.stored_topics import stored_topics
+from tickets.domain.ticket_state import TicketStateViews, evolve
 
 #: How far ahead of the engine's clock a source's ``occurred_at`` may be (clock skew between services).
 FUTURE_TOLERANCE = timedelta(seconds=2)
@@ -36,7 +42,7 @@ AUTOMATIC_REASONS = ("at_risk", "breach")
 CLOSE_REASONS = ("resolved", "closed_by_requester", "no_reply")
 
 
-class Ticket(Aggregate):
+class Ticket(Aggregate, TicketStateViews):
     """One support ticket's life, from opening to closing (and reopening where the desk allows)."""
 
     class_version = 1
@@ -46,6 +52,9 @@ class Ticket(Aggregate):
         occurred_at: datetime
         actor: str
         channel: str
+
+        def apply(self, aggregate: Ticket) -> None:
+            aggregate._evolve(self)
 
     class Opened(Aggregate.Created):
         """v2 moved the contact details from their own fields into ``fields``."""
@@ -68,6 +77,9 @@ class Ticket(Aggregate):
         # past the front line) was added without a new class version: events stored without
         # it start at the front line, and their stored payload (and hash) stays as written.
         level: str
+
+        def apply(self, aggregate: Ticket) -> None:
+            aggregate._evolve(self)
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -116,8 +128,9 @@ class Ticket(Aggregate):
         return ticket_id_for(number)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
-        """A fast copy for the repository's cache: the state is immutable values (str, int,
-        datetime, UUID) and flat lists or dicts of them, so copying the containers is enough."""
+        """A fast copy for the repository's cache: the state is one frozen ``TicketState`` and
+        the library's own fields are immutable values or flat lists of them, so copying the
+        containers is enough."""
         clone = object.__new__(type(self))
         clone.__dict__.update({
             key: value.copy() if isinstance(value, list | dict) else value
@@ -125,34 +138,19 @@ class Ticket(Aggregate):
         })
         return clone
 
+    # ---- state -------------------------------------------------------------------------
+
+    def _evolve(self, domain_event: Ticket.Event | Ticket.Opened) -> None:
+        """The one state change every event makes: ``evolve`` over the event's history entry."""
+        self._state = evolve(self.__dict__.get("_state"), entry_of(domain_event))
+
     @event(Opened)
     def __init__(
         self, occurred_at: datetime, actor: str, channel: str, number: str, desk: str,
         policy_version: int, plan: str, category: str, severity: str, requester: str,
         requester_role: str, title: str, fields: dict[str, str], level: str = "front_line",
     ) -> None:
-        self.number = number
-        self.desk = desk
-        self.policy_version = policy_version
-        self.plan = plan
-        self.category = category
-        self.severity = severity
-        self.requester = requester
-        self.requester_role = requester_role
-        self.title = title
-        self.fields = dict(fields)
-        self.channel = channel
-        self.status = "new"
-        self.opened_at = occurred_at
-        self.last_occurred_at = occurred_at
-        self.agent: str | None = None
-        self.level = level
-        self.first_response_at: datetime | None = None
-        self.pending_info_since: datetime | None = None
-        self.auto_close_warned_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.close_reason: str | None = None
-        self.escalated_for: list[str] = []  # "reason:target" of rule-fired escalations
+        """Records ``Opened``; ``apply`` evolves the state (see the module's docstring)."""
 
     # ---- rules -------------------------------------------------------------------------
 
@@ -256,8 +254,7 @@ class Ticket(Aggregate):
         self, occurred_at: datetime, actor: str, channel: str, severity: str, previous: str,
         reason: str,
     ) -> None:
-        self.severity = severity
-        self.last_occurred_at = occurred_at
+        """Records ``SeveritySet``; ``apply`` evolves the state (see the module's docstring)."""
 
     def assign(
         self, agent: str, level: str, *, desk: Desk, at: datetime, now: datetime, actor: Actor,
@@ -279,11 +276,7 @@ class Ticket(Aggregate):
     def _assigned(
         self, occurred_at: datetime, actor: str, channel: str, agent: str, level: str
     ) -> None:
-        self.agent = agent
-        self.level = level
-        if self.status == "new":
-            self.status = "open"
-        self.last_occurred_at = occurred_at
+        """Records ``Assigned``; ``apply`` evolves the state (see the module's docstring)."""
 
     def respond(self, *, at: datetime, now: datetime, actor: Actor, channel: str) -> None:
         self.check_not_closed("respond to")
@@ -293,11 +286,7 @@ class Ticket(Aggregate):
 
     @event(Responded)
     def _responded(self, occurred_at: datetime, actor: str, channel: str) -> None:
-        if self.first_response_at is None:
-            self.first_response_at = occurred_at
-        if self.status == "new":
-            self.status = "open"
-        self.last_occurred_at = occurred_at
+        """Records ``Responded``; ``apply`` evolves the state (see the module's docstring)."""
 
     def request_info(
         self, *, at: datetime, now: datetime, actor: Actor, channel: str, replace: bool = False
@@ -325,12 +314,7 @@ class Ticket(Aggregate):
     def _info_requested(
         self, occurred_at: datetime, actor: str, channel: str, replaces: datetime | None
     ) -> None:
-        if self.first_response_at is None:
-            self.first_response_at = occurred_at
-        self.pending_info_since = occurred_at
-        self.auto_close_warned_at = None
-        self.status = "action_needed"
-        self.last_occurred_at = occurred_at
+        """Records ``InfoRequested``; ``apply`` evolves the state (see the module's docstring)."""
 
     def customer_reply(self, *, at: datetime, now: datetime, actor: Actor, channel: str) -> None:
         self.check_not_closed("reply to")
@@ -340,11 +324,7 @@ class Ticket(Aggregate):
 
     @event(CustomerReplied)
     def _customer_replied(self, occurred_at: datetime, actor: str, channel: str) -> None:
-        self.pending_info_since = None
-        self.auto_close_warned_at = None
-        if self.status == "action_needed":
-            self.status = "open"
-        self.last_occurred_at = occurred_at
+        """Records ``CustomerReplied``; ``apply`` evolves the state (see the module's docstring)."""
 
     def escalate(
         self, level: str | None, reason: str, *, desk: Desk, at: datetime, now: datetime,
@@ -398,10 +378,7 @@ class Ticket(Aggregate):
         self, occurred_at: datetime, actor: str, channel: str, level: str, previous: str,
         reason: str, target: str | None,
     ) -> None:
-        self.level = level
-        if target is not None:
-            self.escalated_for.append(f"{reason}:{target}")
-        self.last_occurred_at = occurred_at
+        """Records ``Escalated``; ``apply`` evolves the state (see the module's docstring)."""
 
     def auto_close_due(self, desk: Desk) -> tuple[datetime, datetime] | None:
         """(warn at, close at) for the pending information request, on the desk's calendar."""
@@ -440,8 +417,7 @@ class Ticket(Aggregate):
     def _auto_close_warned(
         self, occurred_at: datetime, actor: str, channel: str, closes_at: datetime
     ) -> None:
-        self.auto_close_warned_at = occurred_at
-        self.last_occurred_at = occurred_at
+        """Records ``AutoCloseWarned``; ``apply`` evolves the state (see the module's docstring)."""
 
     def close(
         self, reason: str, *, desk: Desk, at: datetime, now: datetime, actor: Actor, channel: str
@@ -483,12 +459,7 @@ class Ticket(Aggregate):
 
     @event(Closed)
     def _closed(self, occurred_at: datetime, actor: str, channel: str, reason: str) -> None:
-        self.status = "closed"
-        self.closed_at = occurred_at
-        self.close_reason = reason
-        self.pending_info_since = None
-        self.auto_close_warned_at = None
-        self.last_occurred_at = occurred_at
+        """Records ``Closed``; ``apply`` evolves the state (see the module's docstring)."""
 
     def reopen(
         self, reason: str, *, desk: Desk, at: datetime, now: datetime, actor: Actor, channel: str
@@ -517,10 +488,7 @@ class Ticket(Aggregate):
 
     @event(Reopened)
     def _reopened(self, occurred_at: datetime, actor: str, channel: str, reason: str) -> None:
-        self.status = "open"
-        self.closed_at = None
-        self.close_reason = None
-        self.last_occurred_at = occurred_at
+        """Records ``Reopened``; ``apply`` evolves the state (see the module's docstring)."""
 
 
 #: Every event class of the ticket, and every topic they may be stored under (old and new names).

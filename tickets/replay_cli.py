@@ -59,7 +59,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> Any:
-    report = verify(build_desk(settings), ReadStore(settings.read_model_url), args.ticket)
+    store = ReadStore(settings.read_model_url)
+    try:
+        report = verify(build_desk(settings), store, args.ticket)
+    finally:
+        store.close()  # a swap that follows needs the file to itself
     _show(args, views.integrity_json(report), views.integrity_text(report))
     if not report.ok:
         raise report.error()

@@ -42,7 +42,11 @@ def test_a_loaded_ticket_is_a_copy_the_cache_does_not_share(
                   fields={"product": "mail"}, actor=SERVICE,
                   at=at("2026-11-16T10:00:00+00:00")).number
     loaded = desk.get(n)
-    loaded.fields["product"] = "changed"
-    loaded.escalated_for.append("x")
+    with pytest.raises(TypeError):
+        loaded.fields["product"] = "changed"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        loaded.escalated_for.append("x")  # type: ignore[attr-defined]
+    loaded.__dict__["_pending_events"].append("x")
     again = desk.get(n)
-    assert again.fields == {"product": "mail"} and again.escalated_for == []
+    assert again.fields == {"product": "mail"} and again.escalated_for == ()
+    assert again.__dict__["_pending_events"] == []

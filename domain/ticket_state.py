@@ -1,0 +1,165 @@
+"""A ticket's whole state as one frozen value, evolved by one function.
+
+``TicketState`` is what the ``Ticket`` aggregate holds: its ``TicketFacts`` (folded by
+``domain.facts.fold``, the one definition of what every event does to a ticket, the same fold the
+SLA clock and the projections run) and its ``Opening``, what the ``Opened`` event fixed about who
+asked and how (requester, title, fields, channel), which no later event changes. ``evolve`` takes
+the same ``HistoryEntry`` that ``TicketDesk.history`` and the wire envelope carry, so the
+aggregate's facts are ``fold_all(history)`` by construction.
+
+The opening stays out of ``TicketFacts`` because projections store the facts and must not hold
+personal data (requester, contact fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from tickets.domain.facts import FoldError, TicketFacts, fold
+from tickets.domain.history import HistoryEntry
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What ``Opened`` records about who asked and how; nothing later changes it."""
+
+    requester: str
+    requester_role: str
+    title: str
+    fields: Mapping[str, str]  # read-only
+    channel: str
+
+
+@dataclass(frozen=True)
+class TicketState:
+    facts: TicketFacts
+    opening: Opening
+
+
+def evolve(state: TicketState | None, entry: HistoryEntry) -> TicketState:
+    """The state after ``entry``: its facts folded by ``fold``, its opening kept from ``Opened``.
+
+    Raises ``FoldError`` as ``fold`` does (first event not ``Opened``, a gap in versions, an
+    unknown event type).
+    """
+    if state is None:
+        return TicketState(fold(None, entry), opening_of(entry))
+    new = object.__new__(TicketState)  # frozen-dataclass __init__ is the slow part of a replay
+    new.__dict__.update(facts=fold(state.facts, entry), opening=state.opening)
+    return new
+
+
+def opening_of(entry: HistoryEntry) -> Opening:
+    if entry.type != "Opened":
+        raise FoldError(f"the first event must be Opened, not {entry.type}", "first_is_opened")
+    p = entry.payload
+    return Opening(
+        requester=p["requester"], requester_role=p["requester_role"], title=p["title"],
+        fields=MappingProxyType(dict(p["fields"])), channel=entry.channel,
+    )
+
+
+class TicketStateViews:
+    """The ``Ticket`` aggregate's attributes, read-only views of its one ``TicketState``."""
+
+    _state: TicketState
+
+    @property
+    def state(self) -> TicketState:
+        return self._state
+
+    @property
+    def facts(self) -> TicketFacts:
+        """What the SLA clock and the projections read: ``fold_all`` of the ticket's history."""
+        return self._state.facts
+
+    @property
+    def number(self) -> str:
+        return self._state.facts.number
+
+    @property
+    def desk(self) -> str:
+        return self._state.facts.desk
+
+    @property
+    def policy_version(self) -> int:
+        return self._state.facts.policy_version
+
+    @property
+    def plan(self) -> str:
+        return self._state.facts.plan
+
+    @property
+    def category(self) -> str:
+        return self._state.facts.category
+
+    @property
+    def severity(self) -> str:
+        return self._state.facts.severity
+
+    @property
+    def status(self) -> str:
+        return self._state.facts.status
+
+    @property
+    def level(self) -> str:
+        return self._state.facts.level
+
+    @property
+    def agent(self) -> str | None:
+        return self._state.facts.agent
+
+    @property
+    def opened_at(self) -> datetime:
+        return self._state.facts.opened_at
+
+    @property
+    def last_occurred_at(self) -> datetime:
+        return self._state.facts.last_occurred_at
+
+    @property
+    def first_response_at(self) -> datetime | None:
+        return self._state.facts.first_response_at
+
+    @property
+    def pending_info_since(self) -> datetime | None:
+        return self._state.facts.pending_since
+
+    @property
+    def auto_close_warned_at(self) -> datetime | None:
+        return self._state.facts.warned_at
+
+    @property
+    def closed_at(self) -> datetime | None:
+        return self._state.facts.closed_at
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._state.facts.close_reason
+
+    @property
+    def escalated_for(self) -> tuple[str, ...]:
+        return self._state.facts.escalated_for
+
+    @property
+    def requester(self) -> str:
+        return self._state.opening.requester
+
+    @property
+    def requester_role(self) -> str:
+        return self._state.opening.requester_role
+
+    @property
+    def title(self) -> str:
+        return self._state.opening.title
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        return self._state.opening.fields
+
+    @property
+    def channel(self) -> str:
+        return self._state.opening.channel
