@@ -12,7 +12,7 @@ from typing import Any
 
 from tickets.consumers.dead_letters import DeadLetter
 from tickets.consumers.signing import SigningKeys
-from tickets.projections.envelope import Envelope, EnvelopeError, decode_with_entry
+from tickets.projections.envelope import Envelope, EnvelopeError, decode
 
 
 @dataclass
@@ -25,11 +25,11 @@ class PolledBatch:
 
 
 def sort_records(
-    polled: Mapping[Any, Sequence[Any]], decode: Callable[[bytes], Envelope] = decode_with_entry,
+    polled: Mapping[Any, Sequence[Any]], decode: Callable[[bytes], Envelope] = decode,
     signing: SigningKeys | None = None,
 ) -> PolledBatch:
     """Decode every record of a ``KafkaConsumer.poll`` result (``{TopicPartition: [records]}``)
-    with ``decode`` (``decode_with_entry``, given the consumer's desks); with ``signing``, a record
+    with ``decode`` (the envelope decoder, given the consumer's desks); with ``signing``, a record
     it does not verify is a dead letter before it is decoded."""
     batch = PolledBatch()
     for tp, records in polled.items():

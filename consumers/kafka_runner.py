@@ -44,7 +44,7 @@ from tickets.consumers.dead_letter_sender import DeadLetterSender
 from tickets.consumers.kafka_batch import PolledBatch, sort_records
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.projections.base import Projection
-from tickets.projections.envelope import decode_with_entry
+from tickets.projections.envelope import decode
 from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore
 from tickets.projections.runner import apply_read, create_schema, read_batches
 
@@ -97,7 +97,7 @@ class GroupRunner:
         self.settings = settings
         self.on_applied = on_applied
         #: Envelopes of other desks than these (when given: the catalogue's) are dead letters.
-        self._decode = functools.partial(decode_with_entry, desks=desks)
+        self._decode = functools.partial(decode, desks=desks)
         self.group_id = settings.topic_prefix + group
         self.topic = settings.topics.events
         self.store = store

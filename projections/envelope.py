@@ -213,6 +213,3 @@ def decode(data: bytes, desks: Container[str] | None = None) -> Envelope:
     )
     return envelope
 
-
-#: The name the Kafka consumers know ``decode`` by: the same function, not a second decoder.
-decode_with_entry = decode

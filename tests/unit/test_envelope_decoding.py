@@ -1,5 +1,5 @@
 """``decode`` gives the envelope its fields build, with the history entry in place, and refuses
-every broken check; ``decode_with_entry`` is the same function under the consumers' name."""
+every broken check."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import load_catalogue
 from tickets.domain.clock import VirtualClock
 from tickets.domain.desk import TicketDesk
-from tickets.projections.envelope import Envelope, EnvelopeError, decode, decode_with_entry
+from tickets.projections.envelope import Envelope, EnvelopeError, decode
 from tickets.sample_lives import desk_clock_start, register_editors, write_lives
 
 
@@ -33,10 +33,6 @@ def outcome(decoder: Any, data: bytes) -> Any:
     except EnvelopeError as error:
         return ("refused", error.reason)
     return ("decoded", envelope, envelope.history_entry)
-
-
-def test_there_is_one_decoder() -> None:
-    assert decode_with_entry is decode
 
 
 def test_every_sample_envelope_decodes_to_the_envelope_of_its_fields_and_its_entry() -> None:
