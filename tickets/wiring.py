@@ -16,6 +16,7 @@ from tickets.domain.catalogue import Catalogue, load_catalogue
 from tickets.domain.clock import Clock
 from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import TicketError
+from tickets.domain.personal import NoKeys, SubjectKeys
 from tickets.domain.policy_calendars import use_holiday_names
 from tickets.holiday_names import holiday_names
 
@@ -42,6 +43,15 @@ def build_desk(settings: Settings, *, clock: Clock | None = None,
     return build_desk_of(TicketDesk, settings, clock=clock, catalogue=catalogue)
 
 
+def build_keys(settings: Settings) -> SubjectKeys:
+    """The data subjects' key table (``tickets.privacy.keys``): ``HOME/keys.sqlite3``."""
+    from tickets.privacy.keys import FILE_NAME, KeyTable  # here: only a desk that stores loads it
+
+    if settings.database_url == "memory:":
+        return NoKeys()
+    return KeyTable(settings.ensure_home() / FILE_NAME, settings.privacy_master_key)
+
+
 #: What PostgreSQL says when processes create the same tables or functions at the same moment.
 CREATION_RACES = ("already exists", "tuple concurrently updated")
 
@@ -62,7 +72,7 @@ def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = No
         try:
             with _said_if_slow(settings):
                 return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
-                            rng=BufferedSystemRandom())
+                            rng=BufferedSystemRandom(), keys=build_keys(settings))
         except PersistenceError as error:
             if attempt < attempts and any(race in str(error) for race in CREATION_RACES):
                 time.sleep(0.2 * attempt)

@@ -17,6 +17,7 @@ from tickets.http.masking import entry_for
 from tickets.http.positions import conditional
 from tickets.http.problems import ApiError
 from tickets.http.query_values import to_json
+from tickets.domain.personal import Opener
 from tickets.http.roles import Permission
 from tickets.output import iso
 from tickets.projections.audit_trail import AuditEntry, trail
@@ -26,9 +27,9 @@ router = APIRouter(prefix="/api", tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Permission.AUDIT))]
 
 
-def _entry(entry: AuditEntry, show_personal: bool) -> dict[str, Any]:
+def _entry(entry: AuditEntry, show_personal: bool, opener: Opener) -> dict[str, Any]:
     verified = entry.verifies()
-    shown = entry_for(entry, show_personal)
+    shown = entry_for(entry, show_personal, opener)
     return {
         "ticket_id": shown.ticket_id, "number": shown.number, "version": shown.version,
         "desk": shown.desk, "type": shown.type, "occurred_at": iso(shown.occurred),
@@ -53,7 +54,8 @@ async def audit_route(
         if not entries and not after:
             raise ApiError(404, "not_found", f"no audit trail for ticket {ref}", field="ticket",
                            rule="known_ticket")
-        shown = [_entry(e, caller.may(Permission.PERSONAL)) for e in entries[:limit]]
+        shown = [_entry(e, caller.may(Permission.PERSONAL), ctx.desk.personal)
+                 for e in entries[:limit]]
         more = len(entries) > limit
         return to_json({"ticket_id": str(ticket_id), "position": position, "entries": shown,
                         "next": shown[-1]["version"] if more and shown else None})

@@ -51,7 +51,9 @@ def tag(ctx: HttpContext, role: str, path: str, query: str) -> tuple[str, dict[s
     """(ETag, positions, now) for a read of ``path?query`` by ``role``, as of now."""
     marks = positions(ctx.store)
     now = ctx.clock.now()
-    return etag_for(marks, now.replace(second=0, microsecond=0), role, path, query), marks, now
+    keys = ctx.desk.personal.generation()  # an erasure: bodies built before it are not reused
+    return etag_for(marks, now.replace(second=0, microsecond=0), f"{role}|{keys}", path, query), \
+        marks, now
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
