@@ -74,7 +74,8 @@ def build_engine(
         poll_interval=poll_interval, on_batch=_log_batch if log_batches else None,
         on_applied=metrics.events_applied,
     )
-    return Engine(desk, reader, store, feed, Scheduler(desk, store, the_clock), the_clock)
+    scheduler = Scheduler(desk, store, the_clock, housekeeping=privacy_round(desk))
+    return Engine(desk, reader, store, feed, scheduler, the_clock)
 
 
 @dataclass
