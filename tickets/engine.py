@@ -26,6 +26,7 @@ from tickets.consumers.scheduler import Scheduler
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.clock import Clock, SystemClock
 from tickets.domain.desk import TicketDesk
+from tickets.privacy.retention import privacy_round
 from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
