@@ -292,7 +292,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
-            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     def assign(
         self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
@@ -301,7 +302,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
-            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            agent, level, desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     def respond(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
@@ -309,7 +311,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
-            at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     def request_info(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
@@ -326,7 +329,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
-            at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
@@ -370,7 +374,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
-            desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     def close_ticket(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
@@ -379,7 +384,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     def reopen(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
@@ -388,7 +394,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, actor=actor)
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel),
+            command_id=command_id, actor=actor)
 
     # ---- personal data ----------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ def open_payload(opener: Opener, payload: Mapping[str, Any]) -> Mapping[str, Any
             isinstance(fields, Mapping) and any(is_sealed(v) for v in fields.values())):
         return payload
     opened = dict(payload)
-    if is_sealed(title):
+    if isinstance(title, str) and is_sealed(title):
         opened["title"] = opener.open("title", title)
     if isinstance(fields, Mapping):
         opened["fields"] = open_values(opener, fields)

@@ -17,9 +17,9 @@ from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.facts import TicketFacts, fold
 from tickets.domain.history import HistoryEntry
+from tickets.domain.personal import Opener
 from tickets.domain.sla import SlaReport, compute
 from tickets.projections.envelope import wire_value
-from tickets.domain.personal import Opener
 from tickets.replay.personal import shown_payload
 
 

@@ -20,9 +20,9 @@ from typing import IO, Any
 from tickets.consumers.store_reader import envelopes_of_ticket
 from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
+from tickets.domain.personal import NoKeys, Opener
 from tickets.projections.envelope import Envelope, format_time
 from tickets.replay.atomic import atomic_files
-from tickets.domain.personal import NoKeys, Opener
 from tickets.replay.personal import shown_payload
 from tickets.replay.source import StoreSource
 

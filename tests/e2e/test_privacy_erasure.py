@@ -84,7 +84,7 @@ def api_answers(settings: Settings, numbers: list[str]) -> list[bytes]:
     tokens = {role: ctx.tokens.create(f"{role}-e2e", role) for role in ("agent", "auditor",
                                                                          "dashboard")}
     bodies = []
-    for role, token in tokens.items():
+    for token in tokens.values():
         head = {"Authorization": f"Bearer {token}"}
         for path in ("/api/tickets", "/api/queues", "/api/dashboard",
                      *(f"/api/tickets/{n}" for n in numbers),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.http_rig import CONTACT, HttpRig, make_rig
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.personal import ERASED
 from tickets.privacy.keys import KeyTable
 from tickets.projections.audit_entry import MASK
-from tests.unit.http_rig import CONTACT, HttpRig, make_rig
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from tickets.domain.personal import Opener
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
 from tickets.http.masking import entry_for
 from tickets.http.positions import conditional
 from tickets.http.problems import ApiError
 from tickets.http.query_values import to_json
-from tickets.domain.personal import Opener
 from tickets.http.roles import Permission
 from tickets.output import iso
 from tickets.projections.audit_trail import AuditEntry, trail

@@ -78,6 +78,8 @@ def migrate(settings: Settings, source: str, target: str) -> MigrationReport:
     catalogue = build_catalogue(settings)
     old = TicketDesk(catalogue, env=persistence_env(source))
     new_path = _url_path(target)
+    if new_path is not None:
+        new_path.parent.mkdir(parents=True, exist_ok=True)
     keys_path = (new_path.parent if new_path else settings.ensure_home()) / FILE_NAME
     keys = KeyTable(keys_path, settings.privacy_master_key)
     new = TicketDesk(catalogue, env=persistence_env(target), keys=keys)
