@@ -49,7 +49,8 @@ def build_keys(settings: Settings) -> SubjectKeys:
 
     if settings.database_url == "memory:":
         return NoKeys()
-    return KeyTable(settings.ensure_home() / FILE_NAME, settings.privacy_master_key)
+    return KeyTable(settings.ensure_home() / FILE_NAME, settings.privacy_master_key,
+                    settings.sqlite_synchronous)
 
 
 #: What PostgreSQL says when processes create the same tables or functions at the same moment.

@@ -10,7 +10,9 @@ write-ahead log keep a copy of a destroyed key (what the file system itself keep
 engine: docs/privacy.md).
 
 Keys are cached in memory; ``PRAGMA data_version`` tells when another process changed the table
-(an erasure from the command line while the engine runs), and the cache is dropped then.
+(an erasure from the command line while the engine runs), and the cache is dropped then. It is
+asked at most every ``FRESH_S`` seconds: an erasure made by another process reaches this one
+within that time, one made by this process at once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,11 +32,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tickets.config import SQLITE_SYNCHRONOUS as SYNCHRONOUS
 from tickets.domain.errors import LifecycleError, ValidationError
 from tickets.domain.personal import ERASED, UNREADABLE, is_sealed
 from tickets.privacy.sealing import NONCE_BYTES, key_id_of, open_value, seal_value
 
 FILE_NAME = "keys.sqlite3"
+FRESH_S = 0.05
 MASTER_SETTING = "TICKETS_PRIVACY_MASTER_KEY"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key_id TEXT NOT NULL "
@@ -56,13 +61,15 @@ class PendingErasure:
 class KeyTable:
     """Implements ``domain.personal.SubjectKeys`` over a SQLite file."""
 
-    def __init__(self, path: Path, master: bytes | None = None) -> None:
+    def __init__(self, path: Path, master: bytes | None = None, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a key is written once per subject
+        # The event store's level (``TICKETS_SQLITE_SYNCHRONOUS``): a key is lost only with the
+        # events written in the same last moments before a power cut.
+        self._db.execute(f"PRAGMA synchronous={SYNCHRONOUS.parse(synchronous)}")
         for statement in _SCHEMA:
             self._db.execute(statement)
         self._master = AESGCM(master) if master is not None else None
@@ -70,6 +77,7 @@ class KeyTable:
         self._by_subject: dict[str, tuple[str, AESGCM]] = {}
         self._by_id: dict[str, AESGCM | None] = {}
         self._version = self._data_version()
+        self._looked = time.monotonic()
         self._generation = 0
 
     def close(self) -> None:
@@ -97,6 +105,9 @@ class KeyTable:
         return self._generation
 
     def holds(self, subject: str) -> bool:
+        self._fresh()
+        if subject in self._by_subject:
+            return True
         with self._lock:
             row = self._db.execute("SELECT material FROM subject_keys WHERE subject = ?",
                                    (subject,)).fetchone()
@@ -161,15 +172,16 @@ class KeyTable:
         found = self._by_subject.get(subject)
         if found is not None:
             return found
-        with self._transaction():
-            row = self._db.execute("SELECT key_id, material FROM subject_keys WHERE subject = ?",
-                                   (subject,)).fetchone()
-            if row is None:
-                key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
-                self._db.execute(
-                    "INSERT INTO subject_keys (subject, key_id, material, created_at) "
-                    "VALUES (?, ?, ?, datetime('now'))", (subject, key_id, self._wrap(key_id, key)))
-                row, cipher = (key_id, None), AESGCM(key)
+        with self._lock:
+            key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
+            created = self._db.execute(
+                "INSERT INTO subject_keys (subject, key_id, material, created_at) VALUES "
+                "(?, ?, ?, datetime('now')) ON CONFLICT (subject) DO NOTHING",
+                (subject, key_id, self._wrap(key_id, key))).rowcount
+            row = (key_id, None) if created else self._db.execute(
+                "SELECT key_id, material FROM subject_keys WHERE subject = ?", (subject,)).fetchone()
+            if created:
+                cipher = AESGCM(key)
             elif row[1] is None:
                 raise LifecycleError(
                     f"the erasure of requester {subject}'s personal data is not complete; run "
@@ -177,7 +189,6 @@ class KeyTable:
                     field="requester", rule="erasure_pending")
             else:
                 cipher = AESGCM(self._unwrap(row[0], row[1]))
-        self._version = self._data_version()
         self._by_subject[subject] = (str(row[0]), cipher)
         self._by_id[str(row[0])] = cipher
         return str(row[0]), cipher
@@ -229,6 +240,10 @@ class KeyTable:
 
     def _fresh(self) -> None:
         """Drop the cache if another connection changed the table since it was filled."""
+        now = time.monotonic()
+        if now - self._looked < FRESH_S:
+            return
+        self._looked = now
         version = self._data_version()
         if version != self._version:
             self._forget()
