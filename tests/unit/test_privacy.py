@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +16,17 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.clock import VirtualClock
 from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
-from tickets.domain.personal import ERASED, UNREADABLE, is_sealed, personal_fields
+from tickets.domain.personal import (
+    ERASED,
+    UNREADABLE,
+    is_sealed,
+    open_payload,
+    personal_fields,
+    seal_opening,
+)
 from tickets.privacy.erase import erase
 from tickets.privacy.keys import FRESH_S, KeyTable
+from tickets.replay.personal import MASK, mask_payload
 
 WEBFORM = Actor("service", "webform")
 AGENT = Actor("agent", "a-1")
@@ -169,3 +178,19 @@ def test_an_erasure_in_another_process_reaches_a_running_desk(
     other.close()
     time.sleep(FRESH_S * 2)  # how long another process's erasure may take to reach this one
     assert keys.open("contact_email", ticket.fields["contact_email"]) == ERASED
+
+
+def test_a_title_the_desk_marks_personal_is_sealed_masked_and_opened_like_the_fields(
+        catalogue: Catalogue, keys: KeyTable) -> None:
+    web = catalogue.desk("web")
+    rules = {**web.required_fields, "title": replace(web.required_fields["title"], personal=True)}
+    marked = replace(web, required_fields=rules)
+    title, fields = seal_opening(keys, marked, "c-anna", "Anna's site is down",
+                                 {"site_id": "4711", "contact_name": "Anna"})
+    assert is_sealed(title) and is_sealed(fields["contact_name"]) and fields["site_id"] == "4711"
+    payload = {"title": title, "fields": fields}
+    masked, hidden = mask_payload(payload)
+    assert hidden and masked["title"] == MASK and masked["fields"]["contact_name"] == MASK
+    assert open_payload(keys, payload) == {"title": "Anna's site is down",
+                                           "fields": {"site_id": "4711", "contact_name": "Anna"}}
+    assert seal_opening(keys, web, "c-anna", "Down", {})[0] == "Down"  # unmarked: as written
