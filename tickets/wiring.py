@@ -44,11 +44,15 @@ def build_desk(settings: Settings, *, clock: Clock | None = None,
 
 
 def build_keys(settings: Settings) -> SubjectKeys:
-    """The data subjects' key table (``tickets.privacy.keys``): ``HOME/keys.sqlite3``."""
-    from tickets.privacy.keys import FILE_NAME, KeyTable  # here: only a desk that stores loads it
+    """The data subjects' key table (``tickets.privacy.keys``): ``HOME/keys.sqlite3`` beside a
+    SQLite event store, a schema of its own beside a PostgreSQL one."""
+    from tickets.privacy.key_db import PostgresKeyDb  # here: only a desk that stores loads them
+    from tickets.privacy.keys import FILE_NAME, KeyTable
 
     if settings.database_url == "memory:":
         return NoKeys()
+    if settings.is_postgres:
+        return KeyTable(PostgresKeyDb(settings.database_url), settings.privacy_master_key)
     return KeyTable(settings.ensure_home() / FILE_NAME, settings.privacy_master_key,
                     settings.sqlite_synchronous)
 

@@ -1,17 +1,19 @@
-"""The key table: one AES-256 key per data subject, in a SQLite file apart from the event store.
+"""The key table: one AES-256 key per data subject, apart from the event store.
+
+It lives in a SQLite file of its own or in a PostgreSQL schema of its own (``tickets.privacy.key_db``).
 
 A row is ``(subject, key_id, material, erasing)``. ``material`` is the key, wrapped by the master
 key when ``TICKETS_PRIVACY_MASTER_KEY`` is set (AES-GCM, the key id as associated data). Erasure
 is two steps that survive a crash between them (``tickets.privacy.erase``): ``begin_erasure``
 destroys the material and notes who asked in the same transaction; ``finish_erasure`` deletes the
-row once the ``PersonalDataErased`` event is stored. The connection runs with ``secure_delete``,
-and each step ends with a ``wal_checkpoint(TRUNCATE)``, so neither the file's free pages nor its
-write-ahead log keep a copy of a destroyed key (what the file system itself keeps is beyond the
-engine: docs/privacy.md).
+row once the ``PersonalDataErased`` event is stored. On SQLite the connection runs with
+``secure_delete``, and each step ends with a ``wal_checkpoint(TRUNCATE)``, so neither the file's
+free pages nor its write-ahead log keep a copy of a destroyed key (what the file system itself
+keeps is beyond the engine, and so is what PostgreSQL keeps: docs/privacy.md).
 
-Keys are cached in memory; ``PRAGMA data_version`` tells when another process changed the table
-(an erasure from the command line while the engine runs), and the cache is dropped then. It is
-asked at most every ``FRESH_S`` seconds: an erasure made by another process reaches this one
+Keys are cached in memory; each erasure counts up ``key_table.generation``, and a process drops its
+cache when it sees the count move (an erasure from the command line while the engine runs). It
+looks at most every ``FRESH_S`` seconds: an erasure made by another process reaches this one
 within that time, one made by this process at once.
 """
 
@@ -19,32 +21,27 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tickets.config import SQLITE_SYNCHRONOUS as SYNCHRONOUS
 from tickets.domain.errors import LifecycleError, ValidationError
 from tickets.domain.personal import ERASED, UNREADABLE, is_sealed
+from tickets.privacy.key_db import KeyDb, SqliteKeyDb
 from tickets.privacy.sealing import NONCE_BYTES, key_id_of, open_value, seal_value
 
 FILE_NAME = "keys.sqlite3"
 FRESH_S = 0.05
 MASTER_SETTING = "TICKETS_PRIVACY_MASTER_KEY"
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key_id TEXT NOT NULL "
-    "UNIQUE, material BLOB, created_at TEXT NOT NULL, erasing TEXT)",
-    "CREATE TABLE IF NOT EXISTS key_table (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
+_BUMP = ("UPDATE key_table SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
+         "WHERE name = 'generation'")
 
 
 @dataclass(frozen=True)
@@ -59,23 +56,20 @@ class PendingErasure:
 
 
 class KeyTable:
-    """Implements ``domain.personal.SubjectKeys`` over a SQLite file."""
+    """Implements ``domain.personal.SubjectKeys`` over a SQLite file (``path``) or a ``KeyDb``."""
 
-    def __init__(self, path: Path, master: bytes | None = None, synchronous: str = "NORMAL") -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # The event store's level (``TICKETS_SQLITE_SYNCHRONOUS``): a key is lost only with the
-        # events written in the same last moments before a power cut.
-        self._db.execute(f"PRAGMA synchronous={SYNCHRONOUS.parse(synchronous)}")
-        for statement in _SCHEMA:
-            self._db.execute(statement)
+    def __init__(self, path: Path | KeyDb, master: bytes | None = None,
+                 synchronous: str = "NORMAL") -> None:
+        self._db: KeyDb = SqliteKeyDb(path, synchronous) if isinstance(path, Path) else path
+        self.path = self._db.where
+        self._lock = self._db.lock
         self._master = AESGCM(master) if master is not None else None
         self._check_wrapping(master is not None)
         self._by_subject: dict[str, tuple[str, AESGCM]] = {}
         self._by_id: dict[str, AESGCM | None] = {}
+        with self._transaction():
+            self._db.execute("INSERT INTO key_table (name, value) VALUES ('generation', '0') "
+                             "ON CONFLICT (name) DO NOTHING")
         self._version = self._data_version()
         self._looked = time.monotonic()
         self._generation = 0
@@ -126,8 +120,9 @@ class KeyTable:
                 return None
             self._db.execute("UPDATE subject_keys SET material = NULL, erasing = ? WHERE subject = ?",
                              (note, subject))
+            self._db.execute(_BUMP)
         self._forget()
-        self._checkpoint()
+        self._db.after_erasure()
         return str(row[0])
 
     def pending(self, subject: str | None = None) -> list[PendingErasure]:
@@ -149,21 +144,21 @@ class KeyTable:
         with self._transaction():
             self._db.execute("DELETE FROM subject_keys WHERE subject = ? AND material IS NULL",
                              (subject,))
-        self._checkpoint()
+        self._db.after_erasure()
 
     def subjects(self) -> list[str]:
         """Every subject with a live key."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT subject FROM subject_keys WHERE material IS NOT NULL ORDER BY subject")
-            return [row[0] for row in rows]
+            return [row[0] for row in rows.fetchall()]
 
     def material_of(self, subject: str) -> bytes | None:
         """The stored (wrapped or raw) key material: for tests that look for copies of it."""
         with self._lock:
             row = self._db.execute("SELECT material FROM subject_keys WHERE subject = ?",
                                    (subject,)).fetchone()
-        return None if row is None else row[0]
+        return None if row is None or row[0] is None else bytes(row[0])
 
     # ---- inside ----------------------------------------------------------------------------
 
@@ -176,8 +171,8 @@ class KeyTable:
             key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
             created = self._db.execute(
                 "INSERT INTO subject_keys (subject, key_id, material, created_at) VALUES "
-                "(?, ?, ?, datetime('now')) ON CONFLICT (subject) DO NOTHING",
-                (subject, key_id, self._wrap(key_id, key))).rowcount
+                "(?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING",
+                (subject, key_id, self._wrap(key_id, key), _now())).rowcount
             row = (key_id, None) if created else self._db.execute(
                 "SELECT key_id, material FROM subject_keys WHERE subject = ?", (subject,)).fetchone()
             if created:
@@ -225,7 +220,7 @@ class KeyTable:
         with self._transaction():
             row = self._db.execute("SELECT value FROM key_table WHERE name = 'wrapped'").fetchone()
             if row is None:
-                self._db.execute("INSERT INTO key_table VALUES ('wrapped', ?)",
+                self._db.execute("INSERT INTO key_table (name, value) VALUES ('wrapped', ?)",
                                  ("yes" if wrapped else "no",))
                 return
         if (row[0] == "yes") != wrapped:
@@ -236,7 +231,8 @@ class KeyTable:
 
     def _data_version(self) -> int:
         with self._lock:
-            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            return int(self._db.execute(
+                "SELECT value FROM key_table WHERE name = 'generation'").fetchone()[0])
 
     def _fresh(self) -> None:
         """Drop the cache if another connection changed the table since it was filled."""
@@ -255,17 +251,10 @@ class KeyTable:
             self._by_subject.clear()
             self._by_id.clear()
 
-    def _checkpoint(self) -> None:
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def _transaction(self) -> Any:
+        return self._db.transaction()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+
+def _now() -> str:
+    """When a key was made (kept for people; nothing depends on it)."""
+    return datetime.now(UTC).isoformat()

@@ -3,11 +3,11 @@
 Every stored event is copied in log order with its aggregate id, version and times; an Opened event
 whose personal values are plaintext (a store written before sealing) is written again with them
 sealed under its requester's key, every other event byte for byte. The old store is only read.
-The keys go to ``keys.sqlite3`` beside a new SQLite store (or in the data directory for
-PostgreSQL). The new store's hash chains cover the sealed values, so they differ from the old
-store's for every sealed Opened event and what follows it on that ticket: export the old store's
-trail (``tickets replay export``) before retiring it, and rebuild the read models from the new
-store (``tickets replay rebuild``).
+The keys go to ``keys.sqlite3`` beside a new SQLite store, or to the key schema beside a
+PostgreSQL one (``tickets.privacy.key_db``). The new store's hash chains cover the sealed values,
+so they differ from the old store's for every sealed Opened event and what follows it on that
+ticket: export the old store's trail (``tickets replay export``) before retiring it, and rebuild
+the read models from the new store (``tickets replay rebuild``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.personal import is_sealed, seal_opening
 from tickets.domain.ticket import OPENED_TOPICS
+from tickets.privacy.key_db import PostgresKeyDb
 from tickets.privacy.keys import FILE_NAME, KeyTable
 from tickets.wiring import build_catalogue
 
@@ -80,13 +81,14 @@ def migrate(settings: Settings, source: str, target: str) -> MigrationReport:
     new_path = _url_path(target)
     if new_path is not None:
         new_path.parent.mkdir(parents=True, exist_ok=True)
-    keys_path = (new_path.parent if new_path else settings.ensure_home()) / FILE_NAME
-    keys = KeyTable(keys_path, settings.privacy_master_key)
+        keys = KeyTable(new_path.parent / FILE_NAME, settings.privacy_master_key)
+    else:
+        keys = KeyTable(PostgresKeyDb(target), settings.privacy_master_key)
     new = TicketDesk(catalogue, env=persistence_env(target), keys=keys)
     if new.recorder.select_notifications(start=None, limit=1):
         raise ValidationError(f"the new store {target} already holds events; name an empty one",
                               field="to", rule="empty_store")
-    report = MigrationReport(source, target, str(keys_path))
+    report = MigrationReport(source, target, keys.path)
     start = 1
     while batch := old.recorder.select_notifications(start=start, limit=BATCH):
         copies = [_copy(old, new, stored, report) for stored in batch]
