@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,6 +94,16 @@ class PostgresKeyDb:
             host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
             dbname=parts.path.lstrip("/"), user=unquote(parts.username or "postgres"),
             password=unquote(parts.password or ""), autocommit=True, connect_timeout=10)
+        for attempt in range(1, 6):  # processes starting together race to create the tables
+            try:
+                self._create()
+                break
+            except psycopg.errors.UniqueViolation:
+                if attempt == 5:
+                    raise
+                time.sleep(0.1 * attempt)
+
+    def _create(self) -> None:
         self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         self._conn.execute(f'SET search_path TO "{self.schema}"')
         for statement in _TABLES:
