@@ -142,6 +142,9 @@ def test_an_erased_requesters_data_is_in_no_byte_and_the_history_still_proves_it
     run.cli("replay", "export", "--out", str(home / "after.jsonl"), "--out",
             str(home / "after.csv"), "--show-personal", "--role", "auditor")
     run.cli("replay", "verify")
+    assert "[erased]" in run.cli("audit", anna, "--show-personal")
+    assert BOB["contact_email"] in run.cli("audit", bob, "--show-personal")
+    run.printed.pop()  # bob's, shown on purpose
     run.cli("replay", "rebuild", "--verify", "--no-progress")
     after = figures(run, numbers)
     assert after == before
