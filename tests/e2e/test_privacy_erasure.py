@@ -36,6 +36,7 @@ ANNA = {"contact_name": "Annaliese Quorndeval", "contact_email": "annaliese.q@qu
 BOB = {"contact_name": "Bartholomew Yxenstierna", "contact_email": "bart.yx@yxenstierna.se",
        "contact_phone": "+46 70 864 2097"}
 AT = "2026-11-16T10:00:00+01:00"
+O365 = Path(__file__).parents[2] / "domain" / "policies" / "o365.toml"
 NOW = "2026-11-16T15:00:00+01:00"
 
 
@@ -122,6 +123,8 @@ def test_an_erased_requesters_data_is_in_no_byte_and_the_history_still_proves_it
     engine.close()
 
     before = figures(run, numbers)
+    what_if = ("replay", "what-if", str(O365), "--since", "2026-11-16T00:00:00+01:00", "--until", NOW)
+    what_if_before = run.json(*what_if)
     shown = run.json("replay", "as-of", anna, "--version", "1", "--show-personal", "--role",
                      "auditor")
     assert ANNA["contact_email"] in json.dumps(shown)  # an auditor sees it, opened at read time
@@ -148,6 +151,7 @@ def test_an_erased_requesters_data_is_in_no_byte_and_the_history_still_proves_it
     run.cli("replay", "rebuild", "--verify", "--no-progress")
     after = figures(run, numbers)
     assert after == before
+    assert run.json(*what_if) == what_if_before
     bodies = api_answers(settings, numbers)
     messages = messages_before + envelopes(settings)
 
