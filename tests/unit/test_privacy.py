@@ -194,3 +194,16 @@ def test_a_title_the_desk_marks_personal_is_sealed_masked_and_opened_like_the_fi
     assert open_payload(keys, payload) == {"title": "Anna's site is down",
                                            "fields": {"site_id": "4711", "contact_name": "Anna"}}
     assert seal_opening(keys, web, "c-anna", "Down", {})[0] == "Down"  # unmarked: as written
+
+
+@pytest.mark.parametrize(("title", "fields", "field"), [
+    ("sealed:v1:abc:def:ghi", {}, "title"),
+    ("T", {"product": "sealed:v1:0123:AAAA:BBBB"}, "product"),
+    ("T", {"contact_name": "  sealed:v1:x:y:z"}, "contact_name"),
+])
+def test_a_value_that_looks_sealed_is_refused_so_no_copy_is_opened_elsewhere(
+        sealing_desk: TicketDesk, title: str, fields: dict[str, str], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        sealing_desk.open(desk="o365", requester="c-mallory", requester_role="admin", title=title,
+                          fields=fields, severity="A", actor=WEBFORM)
+    assert (refused.value.field, refused.value.rule) == (field, "not_sealed_text")
