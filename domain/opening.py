@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 
 from tickets.domain.errors import ValidationError
-from tickets.domain.personal import SEALED_PREFIX
+from tickets.domain.personal import CONTACT_FIELDS, SEALED_PREFIX
 from tickets.domain.policy import Desk
 
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -14,8 +14,9 @@ MAX_TITLE = 200
 MAX_VALUE = 10_000
 MAX_FIELDS = 50
 
-#: Fields that hold personal data: masked in exports and responses unless a role may see them.
-PERSONAL_FIELDS = frozenset({"contact_name", "contact_email", "contact_phone"})
+#: Fields that hold personal data on every desk: masked in exports and responses unless a role may
+#: see them, and sealed before they are stored (declared in ``domain.personal``).
+PERSONAL_FIELDS = CONTACT_FIELDS
 
 
 def check_title(title: object) -> str:
