@@ -52,7 +52,12 @@ def build_keys(settings: Settings) -> SubjectKeys:
     if settings.database_url == "memory:":
         return NoKeys()
     if settings.is_postgres:
-        return KeyTable(PostgresKeyDb(settings.database_url), settings.privacy_master_key)
+        import psycopg
+
+        try:
+            return KeyTable(PostgresKeyDb(settings.database_url), settings.privacy_master_key)
+        except psycopg.OperationalError as error:
+            raise _unavailable(settings, error) from None
     return KeyTable(settings.ensure_home() / FILE_NAME, settings.privacy_master_key,
                     settings.sqlite_synchronous)
 
@@ -76,8 +81,10 @@ def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = No
     for attempt in range(1, attempts + 1):
         try:
             with _said_if_slow(settings):
-                return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
-                            rng=BufferedSystemRandom(), keys=build_keys(settings))
+                desk = kind(the_catalogue, clock=clock, env=settings.event_store_env(),
+                            rng=BufferedSystemRandom())
+            desk.personal = build_keys(settings)  # once the store is known to be reachable
+            return desk
         except PersistenceError as error:
             if attempt < attempts and any(race in str(error) for race in CREATION_RACES):
                 time.sleep(0.2 * attempt)
