@@ -7,6 +7,10 @@ projections together, then reading and sealing the envelopes alone, then each pr
 (to show where the time goes; each alone includes the reading). Figures are wall-clock and per
 CPU second of this process (steadier when other work shares the machine). ``--profile`` prints the
 hottest functions of the all-four run (cProfile). Run: ``python benchmarks/bench_feed.py``.
+
+``--sealed``: the same events are written twice, to a store without a key table and to one with
+personal fields sealed, and the all-four feed is timed on each, alternating, ``--rounds`` times
+(the feed itself never opens a sealed value: it carries what is stored).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue, load_catalogue
 from tickets.domain.clock import VirtualClock
 from tickets.domain.desk import TicketDesk
+from tickets.domain.personal import SubjectKeys
 from tickets.logs import configure_logging
+from tickets.privacy.keys import KeyTable
 from tickets.projections import facts_memo
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore
@@ -45,8 +51,11 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 def life(desk: TicketDesk, i: int, rng: random.Random) -> None:
     o = opening(rng, i)
+    # The demo's profiles still draw severity A for vianet's presales, which its policy refuses
+    # (version 2: severity A for product support only); the feed is measured on accepted lives.
+    severity = "B" if (o.desk, o.category, o.severity) == ("vianet", "presales", "A") else o.severity
     t = START + timedelta(minutes=3 * i)
-    n = desk.open(desk=o.desk, plan=o.plan, category=o.category, severity=o.severity,
+    n = desk.open(desk=o.desk, plan=o.plan, category=o.category, severity=severity,
                   requester=o.requester, requester_role=o.role, title=o.title, fields=o.fields,
                   actor=SERVICE, at=t).number
     step = timedelta(minutes=20)
@@ -58,10 +67,11 @@ def life(desk: TicketDesk, i: int, rng: random.Random) -> None:
     desk.close_ticket(n, "resolved", actor=AGENT, at=t + 6 * step)
 
 
-def write_events(path: Path, catalogue: Catalogue, events: int) -> TicketDesk:
+def write_events(path: Path, catalogue: Catalogue, events: int,
+                 keys: SubjectKeys | None = None) -> TicketDesk:
     clock = VirtualClock(datetime(2027, 1, 1, tzinfo=UTC))
     desk = TicketDesk(catalogue, clock=clock, env=persistence_env(f"sqlite:///{path}"),
-                      rng=random.Random(1))
+                      rng=random.Random(1), keys=keys)
     for site, editor in web_editors():
         desk.add_editor("web", site, editor)
     rng = random.Random(7)
@@ -104,15 +114,40 @@ def time_feed(desk: TicketDesk, store_path: Path, projections: list[Projection],
     return {"events": applied, **result}
 
 
+def sealed_or_not(catalogue: Catalogue, events: int, batch: int, rounds: int) -> dict[str, Any]:
+    """The all-four feed over the same lives, stored plain and stored sealed; the best of rounds."""
+    best: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        desks = {"plain": write_events(Path(tmp) / "plain.sqlite3", catalogue, events),
+                 "sealed": write_events(Path(tmp) / "sealed.sqlite3", catalogue, events,
+                                        KeyTable(Path(tmp) / "keys.sqlite3"))}
+        for turn in range(rounds):
+            for name, desk in desks.items():
+                ran = time_feed(desk, Path(tmp) / f"{name}-{turn}.sqlite3",
+                                all_projections(catalogue), batch)
+                if ran["events_per_s"] > best.get(name, {}).get("events_per_s", 0):
+                    best[name] = ran
+        for desk in desks.values():
+            desk.close()
+    best["sealed_vs_plain"] = round(best["sealed"]["events_per_s"] / best["plain"]["events_per_s"], 3)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sealed", action="store_true",
+                        help="compare the feed over sealed and plain stores, same run")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     configure_logging("console", logging.WARNING)
     catalogue = load_catalogue()
+    if args.sealed:
+        print(json.dumps(sealed_or_not(catalogue, args.events, args.batch, args.rounds)))
+        return
     results: dict[str, Any] = {"batch": args.batch}
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()

@@ -11,7 +11,7 @@ progress differs per partition).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -40,7 +40,14 @@ class PartitionScheduler:
     def __init__(
         self, desk: TicketDesk, store: ReadStore, clock: Clock, *, limit: int = 500,
         retry_refused_after: timedelta = timedelta(minutes=5),
+        housekeeping: Callable[[datetime], object] | None = None,
+        housekeeping_every: timedelta = timedelta(hours=1),
     ) -> None:
+        #: Run by the member that owns partition 0, at its first tick and then every
+        #: ``housekeeping_every`` of clock time (retention: ``tickets.privacy.retention``).
+        self.housekeeping = housekeeping
+        self.housekeeping_every = housekeeping_every
+        self._housekept: datetime | None = None
         self.desk = desk
         self.store = store
         self.clock = clock
@@ -51,6 +58,11 @@ class PartitionScheduler:
     def tick(self, partitions: Iterable[int], now: datetime | None = None) -> list[Fired]:
         """Send every action due at ``now`` on ``partitions`` that is not waiting; return what was sent."""
         now = now or self.clock.now()
+        partitions = frozenset(partitions)
+        if self.housekeeping is not None and 0 in partitions and (
+                self._housekept is None or now - self._housekept >= self.housekeeping_every):
+            self._housekept = now
+            self.housekeeping(now)
         due = due_actions(self.store, partitions, now, self.limit)
         self._forget(due, now)
         fired = [self._fire(a, now) for a in due if _key(a) not in self._sent]

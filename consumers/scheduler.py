@@ -79,7 +79,14 @@ class Scheduler:
     def __init__(
         self, desk: TicketDesk, store: ReadStore, clock: Clock, *, limit: int = 500,
         projection: str = "sla_timers", retry_refused_after: timedelta = timedelta(minutes=5),
+        housekeeping: Callable[[datetime], object] | None = None,
+        housekeeping_every: timedelta = timedelta(hours=1),
     ) -> None:
+        #: Run with ``now`` at the first tick and then every ``housekeeping_every`` of clock time
+        #: (retention: ``tickets.privacy.retention``).
+        self.housekeeping = housekeeping
+        self.housekeeping_every = housekeeping_every
+        self._housekept: datetime | None = None
         self.desk = desk
         self.store = store
         self.clock = clock
@@ -97,6 +104,10 @@ class Scheduler:
     def tick(self, now: datetime | None = None) -> list[Fired]:
         """Send every action due at ``now`` that was not sent already; return what was sent."""
         now = now or self.clock.now()
+        if self.housekeeping is not None and (
+                self._housekept is None or now - self._housekept >= self.housekeeping_every):
+            self._housekept = now
+            self.housekeeping(now)
         due = next_actions(self.store, now, limit=self.limit)
         if self._sent:
             self._forget(due, now)

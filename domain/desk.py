@@ -23,6 +23,7 @@ from tickets.domain.actor import Actor, check_channel
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.clock import Clock, SystemClock
 from tickets.domain.editors import SiteEditors, registry_id
+from tickets.domain.erasure import PersonalDataErasure, erasure_id
 from tickets.domain.errors import (
     ConcurrencyError,
     EntitlementError,
@@ -35,6 +36,7 @@ from tickets.domain.facts import TicketFacts, fold_all
 from tickets.domain.history import HistoryEntry, entries_of
 from tickets.domain.numbers import looks_like_number, new_number, normalise_number, ticket_id_for
 from tickets.domain.opening import check_fields, check_title
+from tickets.domain.personal import NoKeys, SubjectKeys, seal_opening
 from tickets.domain.policy import Desk
 from tickets.domain.receipts import CommandKey, CommandReceipt, CommandRef, command_key, receipt_id
 from tickets.domain.scope import EVERY_DESK, DeskScope, check_desk_within
@@ -61,9 +63,11 @@ class TicketDesk(Application[UUID]):
 
     def __init__(
         self, catalogue: Catalogue, *, clock: Clock | None = None, env: EnvType | None = None,
-        rng: random.Random | None = None,
+        rng: random.Random | None = None, keys: SubjectKeys | None = None,
     ) -> None:
         self.catalogue = catalogue
+        #: Seals personal values before they are stored, opens them where they are shown.
+        self.personal: SubjectKeys = keys or NoKeys()
         self.clock: Clock = clock or SystemClock()
         self._rng = rng or random.SystemRandom()
         super().__init__(env=env)
@@ -171,6 +175,8 @@ class TicketDesk(Application[UUID]):
         clean_fields.pop("title")
         if policy.editors_per_site is not None:
             self._check_is_editor(policy, clean_fields.get("site_id", ""), requester)
+        clean_title, clean_fields = seal_opening(self.personal, policy, requester, clean_title,
+                                                 clean_fields)
         occurred_at, _ = self._when(at)
         for _attempt in range(_NUMBER_ATTEMPTS):
             number = new_number(policy.ticket_prefix, self._rng)
@@ -261,12 +267,15 @@ class TicketDesk(Application[UUID]):
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
         command: Callable[[Ticket, Desk, datetime, datetime], None],
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
+        actor: Actor | None = None,
     ) -> CommandResult:
         if (seen := self.receipt(command_id)) is not None:
             if not desks.covers_number(seen.number, self.catalogue):
                 raise ticket_not_found(ref)
             return seen
         ticket = self.get_within(ref, desks)
+        if actor is not None and actor.role == "customer":
+            self._check_requester_not_erased(ticket)
         if expected_version is not None and ticket.version != expected_version:
             raise ConcurrencyError(
                 f"the ticket is at version {ticket.version}, not {expected_version}: "
@@ -294,7 +303,8 @@ class TicketDesk(Application[UUID]):
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
             severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel),
-            command_id=command_id, desks=desks)
+            command_id=command_id, desks=desks,
+            actor=actor)
 
     def assign(
         self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
@@ -304,7 +314,8 @@ class TicketDesk(Application[UUID]):
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
             agent, level, desk=d, at=a, now=n, actor=actor, channel=channel),
-            command_id=command_id, desks=desks)
+            command_id=command_id, desks=desks,
+            actor=actor)
 
     def respond(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
@@ -313,7 +324,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
-            at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
+            at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
+            actor=actor)
 
     def request_info(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
@@ -322,7 +334,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.request_info(
-            at=a, now=n, actor=actor, channel=channel, replace=replace), command_id=command_id, desks=desks)
+            at=a, now=n, actor=actor, channel=channel, replace=replace), command_id=command_id, desks=desks,
+            actor=actor)
 
     def customer_reply(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
@@ -331,7 +344,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
-            at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
+            at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
+            actor=actor)
 
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
@@ -349,7 +363,8 @@ class TicketDesk(Application[UUID]):
             self._check_clock_fired(ref, reason, target, at)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.escalate(
             level, reason, desk=d, at=a, now=n, actor=actor, channel=channel, target=target),
-            command_id=command_id, desks=desks)
+            command_id=command_id, desks=desks,
+            actor=actor)
 
     def _check_clock_fired(
         self, ref: str | UUID, reason: str, target: str, at: datetime | None
@@ -376,7 +391,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
-            desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
+            desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
+            actor=actor)
 
     def close_ticket(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
@@ -385,7 +401,8 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
+            actor=actor)
 
     def reopen(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
@@ -394,7 +411,30 @@ class TicketDesk(Application[UUID]):
     ) -> CommandResult:
         check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(
-            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks)
+            reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
+            actor=actor)
+
+    # ---- personal data ----------------------------------------------------------------------
+
+    def erasure(self, subject: str) -> PersonalDataErasure | None:
+        """The record of the subject's erasures, if their personal data was ever erased."""
+        try:
+            found: object = self.repository.get(erasure_id(subject))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, PersonalDataErasure) else None
+
+    def _check_requester_not_erased(self, ticket: Ticket) -> None:
+        """A customer's command on a ticket whose requester's personal data was erased is refused:
+        the person it belonged to is no longer known to it."""
+        if self.personal.holds(ticket.requester):
+            return
+        found = self.erasure(ticket.requester)
+        if found is not None and found.last_erased_at is not None:
+            raise LifecycleError(
+                f"the requester's personal data was erased at {found.last_erased_at.isoformat()}; "
+                "this ticket no longer takes their commands: open a new ticket",
+                field="requester", rule="requester_erased", ticket=ticket.number)
 
     # ---- the editor registry --------------------------------------------------------------
 

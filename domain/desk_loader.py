@@ -31,6 +31,7 @@ from tickets.domain.policy_targets import (
     targets_for,
 )
 from tickets.domain.policy_toml import REQUIRED, Table, matching, one_of, positive
+from tickets.domain.retention import Retention, parse_retention
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DESK_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -46,7 +47,8 @@ def read_desk(root: Table) -> Desk:
     root.expect("desk", "calendars", "inactivity", "categories", "fields", "plans")
     head = root.table("desk")
     head.expect("id", "name", "version", "ticket_prefix", "default_plan", "default_category",
-                "warning_threshold", "editors_per_site", "reopen_within", "escalation_levels")
+                "warning_threshold", "editors_per_site", "reopen_within", "escalation_levels",
+                "retention")
     calendars = {c.name: read_calendar(c) for c in root.children("calendars", _NAME, "calendar")}
     by_key = _calendar_by_key(calendars)
 
@@ -78,6 +80,7 @@ def read_desk(root: Table) -> Desk:
         reopen_within=(head.duration("reopen_within", inactivity.calendar)
                        if "reopen_within" in head.data else None),
         escalation_levels=levels,
+        retention=_retention(head) if "retention" in head.data else None,
     )
 
 
@@ -142,13 +145,14 @@ def _category(table: Table, plans: Mapping[str, Plan], calendar: CalendarRef) ->
 
 
 def _field(table: Table) -> FieldRule:
-    table.expect("pattern", "description")
+    table.expect("pattern", "description", "personal")
     pattern = table.get("pattern", str, None)
     try:
         re.compile(pattern or "")
     except re.error as exc:
         raise table.error(f"not a valid regular expression: {exc}", "pattern") from None
-    return FieldRule(table.name, pattern, table.get("description", str))
+    return FieldRule(table.name, pattern, table.get("description", str),
+                     table.get("personal", bool, False))
 
 
 def _inactivity(table: Table, calendar: CalendarRef) -> Inactivity:
@@ -158,6 +162,13 @@ def _inactivity(table: Table, calendar: CalendarRef) -> Inactivity:
     if warn >= close:
         raise table.error("must be shorter than close_after", "warn_after")
     return Inactivity(on, warn, close, table.get("warn_after", str), table.get("close_after", str))
+
+
+def _retention(table: Table) -> Retention:
+    try:
+        return parse_retention(table.get("retention", str))
+    except ValueError as error:
+        raise table.error(str(error), "retention") from None
 
 
 def _threshold(table: Table) -> float:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from tickets.domain.errors import ValidationError
+from tickets.domain.personal import CONTACT_FIELDS, SEALED_PREFIX
 from tickets.domain.policy import Desk
 
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -13,19 +14,30 @@ MAX_TITLE = 200
 MAX_VALUE = 10_000
 MAX_FIELDS = 50
 
-#: Fields that hold personal data: masked in exports and responses unless a role may see them.
-PERSONAL_FIELDS = frozenset({"contact_name", "contact_email", "contact_phone"})
+#: Fields that hold personal data on every desk: masked in exports and responses unless a role may
+#: see them, and sealed before they are stored (declared in ``domain.personal``).
+PERSONAL_FIELDS = CONTACT_FIELDS
 
 
 def check_title(title: object) -> str:
     if not isinstance(title, str) or not title.strip():
         raise ValidationError("a title is required", field="title", rule="required")
+    _check_not_sealed("title", title)
     if len(title) > MAX_TITLE:
         raise ValidationError(
             f"the title is {len(title)} characters; at most {MAX_TITLE}",
             field="title", rule="max_length",
         )
     return title.strip()
+
+
+def _check_not_sealed(name: str, value: str) -> None:
+    """A sender's value never looks sealed: a copy of another requester's sealed value, sent in
+    a field of one's own, would otherwise be opened for whoever reads one's ticket."""
+    if value.lstrip().startswith(SEALED_PREFIX):
+        raise ValidationError(
+            f"{name} may not start with {SEALED_PREFIX!r} (kept for sealed personal data)",
+            field=name, rule="not_sealed_text")
 
 
 def check_fields(desk: Desk, fields: Mapping[str, object]) -> dict[str, str]:
@@ -44,6 +56,7 @@ def check_fields(desk: Desk, fields: Mapping[str, object]) -> dict[str, str]:
                 f"{name} must be text, not {type(value).__name__}",
                 field=name, rule="text",
             )
+        _check_not_sealed(name, value)
         if len(value) > MAX_VALUE:
             raise ValidationError(
                 f"{name} is longer than {MAX_VALUE} characters", field=name, rule="max_length"

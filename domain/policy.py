@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from tickets.domain.calendar import BusinessCalendar
 from tickets.domain.errors import EntitlementError, PolicyError, ValidationError
+from tickets.domain.retention import Retention
 
 
 class TargetKind(StrEnum):
@@ -85,6 +86,7 @@ class FieldRule:
     name: str
     pattern: str | None
     description: str
+    personal: bool = False  # sealed under the requester's key (``domain.personal``)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Desk:
     warning_threshold: float = 0.75
     editors_per_site: int | None = None
     reopen_within: timedelta | None = None  # None: a closed ticket cannot be reopened
+    retention: Retention | None = None  # None: personal data is kept until erased on request
     escalation_levels: tuple[str, ...] = field(
         default=("front_line", "level_2", "service_manager")
     )

@@ -1,8 +1,9 @@
 """One audit-trail entry as read back: the event, its hash-chain links, and a masked view.
 
 ``hash`` covers ``prev_hash`` and ``content()``; ``verifies()`` recomputes it. ``masked()`` hides
-personal data (``PERSONAL_FIELDS`` in the Opened event's ``fields``) for readers without the right
-to see it; a masked entry no longer verifies, by design.
+personal data (``PERSONAL_FIELDS`` in the Opened event's ``fields``, and every sealed value) for
+readers without the right to see it; ``opened()`` opens sealed values for those with it, at read
+time (the trail stores them sealed). Either entry no longer verifies, by design.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tickets.domain.opening import PERSONAL_FIELDS
+from tickets.domain.personal import Opener, hidden, open_payload
 from tickets.projections.envelope import RecordedTimes, chained_hash
 
 MASK = "***"
@@ -76,8 +77,15 @@ class AuditEntry(RecordedTimes):
 
     def masked(self) -> AuditEntry:
         """The entry with the values of personal fields replaced by ``***``."""
+        payload: dict[str, Any] = dict(self.payload)
+        if hidden("title", payload.get("title")):
+            payload["title"] = MASK
         fields = self.payload.get("fields")
-        if not isinstance(fields, Mapping) or not PERSONAL_FIELDS & fields.keys():
-            return self
-        hidden = {k: MASK if k in PERSONAL_FIELDS else v for k, v in fields.items()}
-        return replace(self, payload={**self.payload, "fields": hidden})
+        if isinstance(fields, Mapping) and any(hidden(k, v) for k, v in fields.items()):
+            payload["fields"] = {k: MASK if hidden(k, v) else v for k, v in fields.items()}
+        return self if payload == self.payload else replace(self, payload=payload)
+
+    def opened(self, opener: Opener) -> AuditEntry:
+        """The entry with its sealed values opened (``[erased]`` where the key is destroyed)."""
+        payload = open_payload(opener, self.payload)
+        return self if payload is self.payload else replace(self, payload=payload)

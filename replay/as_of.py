@@ -17,9 +17,10 @@ from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.facts import TicketFacts, fold
 from tickets.domain.history import HistoryEntry
+from tickets.domain.personal import Opener
 from tickets.domain.sla import SlaReport, compute
 from tickets.projections.envelope import wire_value
-from tickets.replay.personal import mask_payload
+from tickets.replay.personal import shown_payload
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def as_of(
     facts: TicketFacts | None = None
     for entry in chosen:
         after = fold(facts, entry)
-        shown = entry if unmask else _masked(entry)
+        shown = _shown(entry, unmask, desk.personal)
         steps.append(Step(shown, diff(state_of(facts), state_of(after))))
         facts = after
     assert facts is not None
@@ -98,9 +99,9 @@ def as_of(
     return AsOf(facts.ticket_id, facts.number, moment, facts.version, facts, report, steps)
 
 
-def _masked(entry: HistoryEntry) -> HistoryEntry:
-    payload, hidden = mask_payload(entry.payload)
-    if not hidden:
+def _shown(entry: HistoryEntry, unmask: bool, opener: Opener) -> HistoryEntry:
+    payload, changed = shown_payload(entry.payload, unmask, opener)
+    if not changed:
         return entry
     return HistoryEntry(entry.ticket_id, entry.version, entry.type, entry.occurred_at,
                         entry.recorded_at, entry.actor, entry.channel, payload)

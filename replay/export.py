@@ -20,9 +20,10 @@ from typing import IO, Any
 from tickets.consumers.store_reader import envelopes_of_ticket
 from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
+from tickets.domain.personal import NoKeys, Opener
 from tickets.projections.envelope import Envelope, format_time
 from tickets.replay.atomic import atomic_files
-from tickets.replay.personal import mask_payload
+from tickets.replay.personal import shown_payload
 from tickets.replay.source import StoreSource
 
 COLUMNS = (
@@ -53,8 +54,10 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def row_of(envelope: Envelope, unmask: bool) -> dict[str, Any]:
-    payload, masked = (envelope.payload, False) if unmask else mask_payload(envelope.payload)
+def row_of(envelope: Envelope, unmask: bool, opener: Opener | None = None) -> dict[str, Any]:
+    """The export's row; ``masked`` says the payload shown is not the one stored (masked, or
+    sealed values opened), so the row does not verify against its hash."""
+    payload, masked = shown_payload(envelope.payload, unmask, opener or NoKeys())
     return {
         "ticket_id": envelope.ticket_id, "ticket_number": envelope.ticket_number,
         "desk": envelope.desk, "version": envelope.version, "type": envelope.type,
@@ -126,7 +129,7 @@ def export(app: TicketDesk, scope: Scope, outputs: Sequence[Path], *, unmask: bo
     with atomic_files(outputs) as handles:
         writers = [_Writer(handle, fmt) for handle, fmt in zip(handles, formats, strict=True)]
         for envelope in envelopes(app, scope):
-            row = row_of(envelope, unmask)
+            row = row_of(envelope, unmask, app.personal)
             for writer in writers:
                 writer.write(row)
             rows += 1

@@ -1,9 +1,11 @@
 """Who may see personal data in replays and exports, and the masking applied to everyone else.
 
-Personal data is the Opened event's ``fields`` named in ``PERSONAL_FIELDS``. Only the ``auditor``
-role may ask to see it unmasked; the CLI passes ``--role`` for now, the HTTP layer will pass the
-caller's real role. A masked value is ``***``: a masked row no longer verifies against its hash,
-by design (the hash covers what was recorded, not what is shown).
+Personal data is the Opened event's ``fields`` named in ``PERSONAL_FIELDS`` and every value sealed
+under a data subject's key (``domain.personal``). Only the ``auditor`` role may ask to see it
+unmasked; the CLI passes ``--role`` for now, the HTTP layer will pass the caller's real role. A
+masked value is ``***``; an unmasked sealed value is opened at read time, and reads ``[erased]``
+once its subject's key is destroyed. Either way a row that shows something other than what was
+stored no longer verifies against its hash, by design (the hash covers what was recorded).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tickets.domain.errors import EntitlementError, ValidationError
-from tickets.domain.opening import PERSONAL_FIELDS
+from tickets.domain.personal import Opener, hidden, open_payload
 
 MASK = "***"
 ROLES = ("service", "agent", "auditor", "dashboard")
@@ -37,8 +39,21 @@ def may_unmask(show_personal: bool, role: str | None) -> bool:
 
 def mask_payload(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
     """The payload with personal field values replaced by ``***``, and whether anything was hidden."""
+    shown: dict[str, Any] = dict(payload)
+    if hidden("title", payload.get("title")):
+        shown["title"] = MASK
     fields = payload.get("fields")
-    if not isinstance(fields, Mapping) or not PERSONAL_FIELDS & fields.keys():
+    if isinstance(fields, Mapping) and any(hidden(k, v) for k, v in fields.items()):
+        shown["fields"] = {k: MASK if hidden(k, v) else v for k, v in fields.items()}
+    if shown == payload:
         return payload, False
-    hidden = {k: MASK if k in PERSONAL_FIELDS else v for k, v in fields.items()}
-    return {**payload, "fields": hidden}, True
+    return shown, True
+
+
+def shown_payload(payload: Mapping[str, Any], unmask: bool,
+                  opener: Opener) -> tuple[Mapping[str, Any], bool]:
+    """The payload as a reader sees it, and whether it differs from what was stored."""
+    if not unmask:
+        return mask_payload(payload)
+    opened = open_payload(opener, payload)
+    return opened, opened is not payload

@@ -25,6 +25,7 @@ from tickets.engine_args import add_engine_commands
 from tickets.http.cli_args import add_token_commands
 from tickets.intake_args import add_intake_commands
 from tickets.kafka_args import add_kafka_commands
+from tickets.privacy.cli_args import add_privacy_commands
 from tickets.replay_args import add_replay_commands
 
 _COMMANDS: dict[str, Handler] = lazy(
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dlq_commands(add, _COMMANDS)  # dlq list, dlq replay
     add_intake_commands(add, _COMMANDS)  # intake, health
     add_replay_commands(add, _COMMANDS)  # replay as-of, export, verify, rebuild, what-if
+    add_privacy_commands(add, _COMMANDS)  # privacy erase, retention, migrate
     return parser
 
 

@@ -96,6 +96,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> Any:
     try:
         ticket_id = engine.desk.get(args.ticket).id
         entries = trail(engine.store, ticket_id=ticket_id, limit=args.limit)
+        if args.show_personal:  # sealed values opened now, or [erased]
+            entries = [e.opened(engine.desk.personal) for e in entries]
     finally:
         engine.close()
     if args.show_personal:

@@ -34,6 +34,8 @@ UTF-8 everywhere.
   ``ID:HEXSECRET`` separated by commas (secrets of 32 bytes or more); unset: records are neither
   signed nor checked for a signature (see consumers/signing.py, docs/kafka.md).
 - ``TICKETS_SIGNING_KEY_ID``: the key id the publisher signs with (default: the first listed).
+- ``TICKETS_PRIVACY_MASTER_KEY``: 64 hex digits (a 32-byte key) that wrap the data subjects' keys
+  in the key table ``HOME/keys.sqlite3`` (unset: the keys are stored unwrapped; docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class Settings:
     home_source: str = "TICKETS_HOME"
     #: Records on ``tickets.events`` are signed and checked with these (None: not at all).
     signing_keys: SigningKeys | None = None
+    #: Wraps the data subjects' keys in the key table (None: stored unwrapped).
+    privacy_master_key: bytes | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -254,6 +258,12 @@ def _signing_keys(env: Mapping[str, str]) -> SigningKeys | None:
         raise ConfigError(str(error), field=name, rule="signing_key") from None
 
 
+def _master_key(text: str) -> bytes:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", valid_text(text).strip()):
+        raise RuleError("master_key", "must be 64 hex digits (a 32-byte key)")
+    return bytes.fromhex(text.strip())
+
+
 def load_settings(environ: Mapping[str, str] | None = None, home: str | None = None) -> Settings:
     """The settings from ``environ`` (default ``os.environ``); ``home`` is ``--home`` if given."""
     env = os.environ if environ is None else environ
@@ -283,6 +293,7 @@ def load_settings(environ: Mapping[str, str] | None = None, home: str | None = N
         database_connect_timeout=setting(
             env, "TICKETS_DATABASE_CONNECT_TIMEOUT", CONNECT_TIMEOUT_S.parse_int, 10),
         signing_keys=_signing_keys(env),
+        privacy_master_key=setting(env, "TICKETS_PRIVACY_MASTER_KEY", _master_key, None),
     )
     if explicit or settings.uses_home:  # a default home no store lives in is never looked at
         checked(source, home_directory, home_text)

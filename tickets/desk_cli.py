@@ -85,16 +85,17 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> Any:
     ticket = desk.get(args.ticket)
     report = desk.sla(ticket.id, now=args.now, explain=True)
     policy = desk.catalogue.desk(ticket.desk, ticket.policy_version)
+    title = desk.personal.open("title", ticket.title)  # a desk may mark the title personal
     if args.json:
         return {
-            **summary(ticket),
+            **summary(ticket), "title": title,
             "policy": {"desk": policy.id, "plan": ticket.plan, "version": policy.version,
                        "name": policy.name},
             "computed_at": iso(report.computed_at),
             "sla": sla_json(report),
         }
     head = (
-        f"{ticket.number} — {ticket.title}\n"
+        f"{ticket.number} — {title}\n"
         f"  desk {policy.id} (policy v{policy.version}), plan {ticket.plan}, "
         f"category {ticket.category}, severity {ticket.severity}\n"
         f"  status {ticket.status}, level {ticket.level}, agent {ticket.agent or '-'}\n"
@@ -112,7 +113,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> Any:
             continue
         if args.status and ticket.status != args.status:
             continue
-        rows.append(summary(ticket))
+        rows.append({**summary(ticket), "title": desk.personal.open("title", ticket.title)})
     if args.json:
         return rows
     return "\n".join(

@@ -26,6 +26,7 @@ from tickets.consumers.scheduler import Scheduler
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.clock import Clock, SystemClock
 from tickets.domain.desk import TicketDesk
+from tickets.privacy.retention import privacy_round
 from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
@@ -74,7 +75,8 @@ def build_engine(
         poll_interval=poll_interval, on_batch=_log_batch if log_batches else None,
         on_applied=metrics.events_applied,
     )
-    return Engine(desk, reader, store, feed, Scheduler(desk, store, the_clock), the_clock)
+    scheduler = Scheduler(desk, store, the_clock, housekeeping=privacy_round(desk))
+    return Engine(desk, reader, store, feed, scheduler, the_clock)
 
 
 @dataclass

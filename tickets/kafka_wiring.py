@@ -18,6 +18,7 @@ from tickets.consumers.store_reader import StoreReader
 from tickets.consumers.store_wake import store_wake
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.clock import Clock, SystemClock
+from tickets.privacy.retention import privacy_round
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
@@ -101,7 +102,7 @@ def build_scheduler_member(
     desk = build_desk(settings, clock=the_clock, catalogue=catalogue)
     store = ReadStore(settings.read_model_url)
     partitions = _Partitions()
-    scheduler = PartitionScheduler(desk, store, the_clock)
+    scheduler = PartitionScheduler(desk, store, the_clock, housekeeping=privacy_round(desk))
     runner = GroupRunner(kafka, group, store, [SchedulerTimersProjection(catalogue, partitions.of)],
                          tick=lambda owned: _tick(scheduler, owned), tick_every=tick_every,
                          on_parked=metrics.record_parked, desks=desk_ids(catalogue))

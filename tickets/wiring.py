@@ -16,6 +16,7 @@ from tickets.domain.catalogue import Catalogue, load_catalogue
 from tickets.domain.clock import Clock
 from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import TicketError
+from tickets.domain.personal import NoKeys, SubjectKeys
 from tickets.domain.policy_calendars import use_holiday_names
 from tickets.holiday_names import holiday_names
 
@@ -42,6 +43,25 @@ def build_desk(settings: Settings, *, clock: Clock | None = None,
     return build_desk_of(TicketDesk, settings, clock=clock, catalogue=catalogue)
 
 
+def build_keys(settings: Settings) -> SubjectKeys:
+    """The data subjects' key table (``tickets.privacy.keys``): ``HOME/keys.sqlite3`` beside a
+    SQLite event store, a schema of its own beside a PostgreSQL one."""
+    from tickets.privacy.key_db import PostgresKeyDb  # here: only a desk that stores loads them
+    from tickets.privacy.keys import FILE_NAME, KeyTable
+
+    if settings.database_url == "memory:":
+        return NoKeys()
+    if settings.is_postgres:
+        import psycopg
+
+        try:
+            return KeyTable(PostgresKeyDb(settings.database_url), settings.privacy_master_key)
+        except psycopg.OperationalError as error:
+            raise _unavailable(settings, error) from None
+    return KeyTable(settings.ensure_home() / FILE_NAME, settings.privacy_master_key,
+                    settings.sqlite_synchronous)
+
+
 #: What PostgreSQL says when processes create the same tables or functions at the same moment.
 CREATION_RACES = ("already exists", "tuple concurrently updated")
 
@@ -61,8 +81,10 @@ def build_desk_of(kind: type[D], settings: Settings, *, clock: Clock | None = No
     for attempt in range(1, attempts + 1):
         try:
             with _said_if_slow(settings):
-                return kind(the_catalogue, clock=clock, env=settings.event_store_env(),
+                desk = kind(the_catalogue, clock=clock, env=settings.event_store_env(),
                             rng=BufferedSystemRandom())
+            desk.personal = build_keys(settings)  # once the store is known to be reachable
+            return desk
         except PersistenceError as error:
             if attempt < attempts and any(race in str(error) for race in CREATION_RACES):
                 time.sleep(0.2 * attempt)

@@ -19,6 +19,7 @@ from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.clock import VirtualClock
 from tickets.domain.desk import TicketDesk
+from tickets.domain.personal import SubjectKeys
 from tickets.domain.scope import EVERY_DESK
 from tickets.http import create_app, make_context
 from tickets.http.context import HttpContext
@@ -70,12 +71,13 @@ class HttpRig:
         return number
 
 
-def make_rig(catalogue: Catalogue, tmp_path: Path, start: datetime = START) -> HttpRig:
+def make_rig(catalogue: Catalogue, tmp_path: Path, start: datetime = START,
+             keys: SubjectKeys | None = None) -> HttpRig:
     # Another test may have configured structlog to print to a stream pytest has closed since.
     structlog.reset_defaults()
     clock = VirtualClock(start)
     desk = TicketDesk(catalogue, clock=clock, env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
-                      rng=random.Random(11))
+                      rng=random.Random(11), keys=keys)
     store = ReadStore(f"sqlite:///{tmp_path / 'read_models.sqlite3'}")
     feed = EmbeddedFeed(StoreReader(desk), store, all_projections(catalogue))
     ctx = make_context(desk, store, clock, stream_interval=0.02)

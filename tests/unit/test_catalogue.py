@@ -269,6 +269,16 @@ BAD = {
     "pinned holidays without a country": (NL, "holiday_dates = { 2026 = {} }",
                                           "calendars.office.holiday_dates",
                                           "pinned holiday dates need holidays"),
+    "retention in working days": ('ticket_prefix = "ACM"',
+                                  'ticket_prefix = "ACM"\nretention = "5 working days"',
+                                  "desk.retention", "a number of days, months or years"),
+    "retention of zero months": ('ticket_prefix = "ACM"',
+                                 'ticket_prefix = "ACM"\nretention = "0 months"',
+                                 "desk.retention", "a number of days, months or years"),
+    "retention not text": ('ticket_prefix = "ACM"', 'ticket_prefix = "ACM"\nretention = 24',
+                           "desk.retention", "must be a string"),
+    "personal not a flag": ('pattern = "[0-9]{4}"', 'pattern = "[0-9]{4}"\npersonal = "yes"',
+                            "fields.site_id.personal", "must be true or false"),
 }
 
 

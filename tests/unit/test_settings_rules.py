@@ -45,6 +45,8 @@ BAD: dict[str, list[tuple[str, str]]] = {
                              ("bad id:" + "ab" * 32, "signing_key"), (UNDECODABLE, "valid_text")],
     # Alone (no keys) it names a key that is not there.
     "TICKETS_SIGNING_KEY_ID": [("k9", "signing_key"), (UNDECODABLE, "valid_text")],
+    "TICKETS_PRIVACY_MASTER_KEY": [("ab" * 31, "master_key"), ("zz" * 32, "master_key"),
+                                   ("ab" * 33, "master_key"), (UNDECODABLE, "valid_text")],
 }
 
 

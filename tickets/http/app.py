@@ -10,7 +10,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tickets.http import audit_routes, metrics, openapi, page, read_routes, stream, write_routes
+from tickets.http import (
+    audit_routes,
+    metrics,
+    openapi,
+    page,
+    privacy_routes,
+    read_routes,
+    stream,
+    write_routes,
+)
 from tickets.http.context import HttpContext
 from tickets.http.fast_reads import FastReads
 from tickets.http.indexes import ensure_read_models
@@ -33,7 +42,7 @@ def create_app(ctx: HttpContext) -> FastAPI:
     app.add_middleware(FastReads)
     app.add_middleware(UrlText)  # outside FastReads: nothing reads a URL that is not text
     app.add_middleware(metrics.RequestMetrics)  # added last: outside FastReads, so it counts them too
-    for module in (read_routes, audit_routes, write_routes, stream, metrics, page):
+    for module in (read_routes, audit_routes, write_routes, privacy_routes, stream, metrics, page):
         app.include_router(module.router)
     openapi.install(app)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")

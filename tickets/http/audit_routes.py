@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from tickets.domain.personal import Opener
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
 from tickets.http.masking import entry_for
@@ -28,9 +29,9 @@ router = APIRouter(prefix="/api", tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Permission.AUDIT))]
 
 
-def _entry(entry: AuditEntry, show_personal: bool) -> dict[str, Any]:
+def _entry(entry: AuditEntry, show_personal: bool, opener: Opener) -> dict[str, Any]:
     verified = entry.verifies()
-    shown = entry_for(entry, show_personal)
+    shown = entry_for(entry, show_personal, opener)
     return {
         "ticket_id": shown.ticket_id, "number": shown.number, "version": shown.version,
         "desk": shown.desk, "type": shown.type, "occurred_at": iso(shown.occurred),
@@ -57,7 +58,8 @@ async def audit_route(
         if not entries and not after:
             raise ApiError(404, "not_found", f"no audit trail for ticket {ref}", field="ticket",
                            rule="known_ticket")
-        shown = [_entry(e, caller.may(Permission.PERSONAL)) for e in entries[:limit]]
+        shown = [_entry(e, caller.may(Permission.PERSONAL), ctx.desk.personal)
+                 for e in entries[:limit]]
         more = len(entries) > limit
         return to_json({"ticket_id": str(ticket_id), "position": position, "entries": shown,
                         "next": shown[-1]["version"] if more and shown else None})

@@ -62,6 +62,7 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/stream"): (400, 401, 403),
     ("post", "/api/commands"): (400, 401, 403, 404, 409, 413, 422),
     ("get", "/api/commands/{command_id}"): (400, 401, 403, 404),
+    ("post", "/api/privacy/erasures"): (400, 401, 403, 404, 409, 413),
     ("get", "/metrics"): (400,),
 }
 

@@ -51,7 +51,9 @@ def tag(ctx: HttpContext, view: str, path: str, query: str) -> tuple[str, dict[s
     """(ETag, positions, now) for a read of ``path?query`` in ``view`` (``Caller.view``), as of now."""
     marks = positions(ctx.store)
     now = ctx.clock.now()
-    return etag_for(marks, now.replace(second=0, microsecond=0), view, path, query), marks, now
+    keys = ctx.desk.personal.generation()  # an erasure: bodies built before it are not reused
+    return etag_for(marks, now.replace(second=0, microsecond=0), f"{view}|{keys}", path, query), \
+        marks, now
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

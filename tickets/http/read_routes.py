@@ -9,6 +9,7 @@ computed from every event (``TicketDesk.sla``). Every response carries an ETag (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tickets.http.auth import Caller, require
 from tickets.http.context import context_of
+from tickets.http.masking import title_for
 from tickets.http.positions import conditional
 from tickets.http.query_values import aware_time, one_of, stored_time, to_json
 from tickets.http.roles import Permission
@@ -31,9 +33,9 @@ Reader = Annotated[Caller, Depends(require(Permission.READ))]
 Values = Annotated[list[str] | None, Query(max_length=200)]
 
 
-def _listed(ticket: ListedTicket, extra: dict[str, Any]) -> dict[str, Any]:
+def _listed(ticket: ListedTicket, extra: dict[str, Any], title: Callable[[Any], Any]) -> dict[str, Any]:
     return {
-        "id": ticket.ticket_id, "number": extra.get("number"), "title": extra.get("title"),
+        "id": ticket.ticket_id, "number": extra.get("number"), "title": title(extra.get("title")),
         "desk": ticket.desk, "plan": extra.get("plan"), "severity": ticket.severity,
         "status": ticket.status, "sla_state": ticket.sla_state,
         "at_risk_at": stored_time(ticket.at_risk_at), "due": stored_time(ticket.due),
@@ -62,8 +64,12 @@ async def list_route(
     def build(position: int, now: datetime) -> bytes:
         page = list_tickets(ctx.store, query, now)
         extra = describe(ctx.store, [t.ticket_id for t in page.tickets])
+        personal = caller.may(Permission.PERSONAL)
+
+        def title(text: Any) -> Any:  # a desk may mark titles personal: sealed in the read model
+            return title_for(text, personal, ctx.desk.personal) if isinstance(text, str) else text
         return to_json({
-            "tickets": [_listed(t, extra.get(t.ticket_id, {})) for t in page.tickets],
+            "tickets": [_listed(t, extra.get(t.ticket_id, {}), title) for t in page.tickets],
             "next": page.next, "position": position, "as_of": iso(now),
         })
 

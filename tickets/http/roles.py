@@ -6,7 +6,8 @@
   requester), and commands under their own name.
 - ``service``: commands under its own name (or for others, as on the intake topic), and its own
   answers; no reads of tickets.
-- ``auditor``: every read, the audit trail included, with personal data; no commands.
+- ``auditor``: every read, the audit trail included, with personal data; no commands, but the
+  erasure of a requester's personal data (``POST /api/privacy/erasures``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Permission(StrEnum):
     ANSWERS = "answers"  # GET /api/commands/{command_id}
     PERSONAL = "personal"  # personal data shown instead of masked
     ALL_ANSWERS = "all_answers"  # anyone's answers, not only one's own
+    ERASE = "erase"  # POST /api/privacy/erasures: destroy a requester's key
 
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -31,7 +33,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
     "agent": frozenset({Permission.READ, Permission.WRITE, Permission.ANSWERS, Permission.PERSONAL}),
     "service": frozenset({Permission.WRITE, Permission.ANSWERS}),
     "auditor": frozenset({Permission.READ, Permission.AUDIT, Permission.ANSWERS, Permission.PERSONAL,
-                          Permission.ALL_ANSWERS}),
+                          Permission.ALL_ANSWERS, Permission.ERASE}),
 }
 
 

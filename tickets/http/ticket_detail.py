@@ -14,7 +14,7 @@ from typing import Any
 from tickets.domain.desk import TicketDesk, summary
 from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.domain.sla import SlaReport
-from tickets.http.masking import fields_for
+from tickets.http.masking import fields_for, title_for
 from tickets.output import clock_json, iso
 
 #: The outlook reaches at most this far ahead (a paused or far-off clock is not explained to the end).
@@ -50,7 +50,8 @@ def ticket_detail(desk: TicketDesk, ref: str, now: datetime, show_personal: bool
         clocks.append(shown)
     return {
         **summary(ticket), "requester": ticket.requester, "requester_role": ticket.requester_role,
-        "fields": fields_for(ticket.fields, show_personal),
+        "title": title_for(ticket.title, show_personal, desk.personal),
+        "fields": fields_for(ticket.fields, show_personal, desk.personal),
         "policy": {"desk": policy.id, "name": policy.name, "version": policy.version,
                    "plan": ticket.plan},
         "computed_at": iso(report.computed_at), "sla": clocks,
