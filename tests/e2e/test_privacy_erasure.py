@@ -22,6 +22,7 @@ import pytest
 from tickets import cli
 from tickets.config import Settings, load_settings
 from tickets.consumers.store_reader import StoreReader
+from tickets.domain.scope import EVERY_DESK
 from tickets.engine import build_engine
 from tickets.http import create_app, make_context
 from tickets.projections.readstore import ReadStore
@@ -82,7 +83,7 @@ def api_answers(settings: Settings, numbers: list[str]) -> list[bytes]:
     store = ReadStore(settings.read_model_url)
     ctx = make_context(desk, store)
     client = TestClient(create_app(ctx), raise_server_exceptions=False)
-    tokens = {role: ctx.tokens.create(f"{role}-e2e", role) for role in ("agent", "auditor",
+    tokens = {role: ctx.tokens.create(f"{role}-e2e", role, EVERY_DESK) for role in ("agent", "auditor",
                                                                          "dashboard")}
     bodies = []
     for token in tokens.values():

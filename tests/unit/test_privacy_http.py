@@ -58,3 +58,15 @@ def test_erasing_twice_an_unknown_requester_and_without_the_right_are_refused(ri
     refused = rig.client.post("/api/privacy/erasures", headers=rig.auth("auditor"),
                               json={"requester": "c-0"})
     assert (refused.status_code, refused.json()["field"]) == (400, "basis")
+
+
+def test_an_auditor_of_some_desks_may_not_erase_and_learns_nothing(rig: HttpRig) -> None:
+    from tickets.domain.scope import DeskScope
+
+    rig.open()
+    rig.tokens["auditor@web"] = rig.ctx.tokens.create("auditor-web", "auditor",
+                                                      DeskScope(frozenset({"web"})))
+    for requester in ("c-0", "nobody-known"):
+        status, answer = erase(rig, requester, role="auditor@web")
+        assert (status, answer["rule"]) == (403, "erase_every_desk")
+    assert erase(rig, "c-0")[0] == 200  # the auditor of every desk still may

@@ -3,6 +3,10 @@
 The body is ``{"requester": ID, "basis": TEXT}``; the answer says when the key was destroyed.
 Erasing twice is 409 (``already_erased``), a requester of whom nothing personal is held 404
 (``known_requester``). The erasure is recorded as asked by ``auditor:<token name>``.
+
+A requester's key seals their data on every desk, so only an auditor of every desk may erase: a
+desk-scoped auditor gets 403 (``erase_every_desk``) before anything is looked up, which also keeps
+it from learning, by 404 or 409, whether a requester is known on desks it does not see.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ async def erase_route(request: Request, caller: Eraser) -> dict[str, Any]:
     from tickets.privacy.erase import erase
     from tickets.privacy.keys import KeyTable
 
+    if not caller.desks.every:
+        raise ApiError(403, "forbidden", "a requester's data spans desks: only a token for every "
+                       "desk may erase it", field="authorization", rule="erase_every_desk")
     ctx = context_of(request)
     body = json_body(await bounded_body(request, ctx.body_limit))
     requester, basis = _text(body, "requester"), _text(body, "basis")
