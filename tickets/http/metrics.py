@@ -85,7 +85,7 @@ class ReadModelCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         marks = positions(self.ctx.store)
         log_position = self.ctx.desk.recorder.max_notification_id() or 0
-        behind = self._ticket_positions_after(min(marks.values(), default=0))
+        behind = self._ticket_positions_after(min(marks.values())) if marks else []
         position = GaugeMetricFamily("tickets_projection_position",
                                      "The last event position a projection applied.", labels=["projection"])
         lag = GaugeMetricFamily("tickets_projection_lag_events",
@@ -105,7 +105,8 @@ class ReadModelCollector(Collector):
                                 value=int(due[0][0]))
         sla = GaugeMetricFamily("tickets_sla_tickets", "Tickets by their worst SLA clock.",
                                 labels=["desk", "severity", "state"])
-        for figure in figures_cached(self.ctx.store, now, max(marks.values(), default=0)).sla:
+        reads = self.ctx.reads  # at scale the group's offsets, not the projection positions, move
+        for figure in figures_cached(self.ctx.store, now, reads.position(reads.marks())).sla:
             for state in ("met", "at_risk", "breached", "running"):
                 sla.add_metric([figure.desk, figure.severity, state], getattr(figure, state))
         yield sla

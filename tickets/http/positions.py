@@ -24,6 +24,7 @@ from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from tickets.http.context import HttpContext, context_of
+from tickets.http.read_models import projection_marks
 from tickets.projections.readstore import ReadStore
 
 #: Bodies kept per app, and the largest body kept (a ticket page of 500 is about 250 KB).
@@ -33,8 +34,7 @@ CACHED_BODY_LIMIT = 512 * 1024
 
 def positions(store: ReadStore) -> dict[str, int]:
     """Each projection's position (the app creates the table if no feed has run yet)."""
-    rows = store.read("SELECT projection, position FROM projection_positions")
-    return {str(name): int(position) for name, position in rows}
+    return projection_marks(store)
 
 
 def read_position(store: ReadStore) -> int:
@@ -49,7 +49,7 @@ def etag_for(marks: dict[str, int], minute: datetime, role: str, path: str, quer
 
 def tag(ctx: HttpContext, role: str, path: str, query: str) -> tuple[str, dict[str, int], datetime]:
     """(ETag, positions, now) for a read of ``path?query`` by ``role``, as of now."""
-    marks = positions(ctx.store)
+    marks = ctx.reads.marks()
     now = ctx.clock.now()
     return etag_for(marks, now.replace(second=0, microsecond=0), role, path, query), marks, now
 
@@ -100,6 +100,6 @@ async def conditional(request: Request, role: str, build: Callable[[int, datetim
     cache: BodyCache = request.app.state.bodies
     body = cache.get(etag)
     if body is None:
-        body = await run_in_threadpool(build, max(marks.values(), default=0), now)
+        body = await run_in_threadpool(build, ctx.reads.position(marks), now)
         cache.put(etag, body)
     return Response(body, media_type="application/json", headers=headers)

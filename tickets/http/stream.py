@@ -5,6 +5,9 @@ Each connection looks at the projections' positions every ``stream_interval`` (0
 new minute with no event, it sends ``event: clock`` (SLA states move with time alone, and the
 read API's ETags change with the minute). A comment line every ``stream_heartbeat`` seconds keeps
 idle connections open through proxies. The stream ends when the server stops.
+
+Over the consumer group's shared read models (``tickets serve``) the stream is
+``change_stream.shared_changes`` instead: woken by the group's announcements, with each change.
 """
 
 from __future__ import annotations
@@ -60,5 +63,13 @@ async def changes(ctx: HttpContext) -> AsyncIterator[str]:
 
 @router.get("/stream", summary="Server-sent events: the read models moved, or the minute turned")
 async def stream_route(request: Request, caller: Reader) -> StreamingResponse:
-    return StreamingResponse(changes(context_of(request)), media_type="text/event-stream",
+    ctx = context_of(request)
+    follower = getattr(ctx.reads, "follower", None)
+    if follower is None:
+        body = changes(ctx)
+    else:
+        from tickets.http.change_stream import shared_changes  # it builds on this module's sse
+
+        body = shared_changes(ctx, follower)
+    return StreamingResponse(body, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

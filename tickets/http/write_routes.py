@@ -27,6 +27,7 @@ from tickets.http.auth import Caller, require
 from tickets.http.body import bounded_body, json_body
 from tickets.http.context import context_of
 from tickets.http.problems import STATUS_OF_CODE, ApiError
+from tickets.http.read_after import mark_of
 from tickets.http.roles import Permission
 
 router = APIRouter(prefix="/api", tags=["write"])
@@ -73,6 +74,8 @@ async def command_route(request: Request, caller: Writer,
     except TicketError as error:  # the caller's own identity failed its checks
         return _rejected(STATUS_OF_CODE.get(error.code, 400), command_id,
                          error.as_dict() | {"message": str(error)})
+    if answer["status"] == "accepted":  # what a read may wait for (``read_after``)
+        answer["at_least"] = mark_of(answer["ticket_id"], answer["version"])
     if answer.get("error", {}).get("rule") != "command_id_reused":  # the first answer stays
         await run_in_threadpool(ctx.answers.keep, caller.name, answer)
     status = 200 if answer["status"] == "accepted" else STATUS_OF_CODE.get(answer["error"]["error"], 400)
