@@ -84,14 +84,14 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
     names = [p.name for p in all_projections(desk.catalogue)]
     follower = ReadFollower(store, settings.kafka_topic_prefix + group,
                             Topics(settings.kafka_topic_prefix).events)
-    ctx = make_context(desk, store, the_clock, reads=SharedReads(store, names, follower),
-                       read_wait=read_wait)
 
     def tables() -> None:
         change_log.create_table(store)
         consumer_offsets.create_table(store)
 
     try:
+        ctx = _retried(lambda: make_context(desk, store, the_clock, read_wait=read_wait,
+                                            reads=SharedReads(store, names, follower)))
         _retried(tables)
         app = _retried(lambda: create_app(ctx))
         follower.start()
