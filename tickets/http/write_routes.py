@@ -11,6 +11,9 @@ per pair, with a digest of the command). The same id from another caller is anot
 same id from the same caller for a different command is refused with 409 (``command_id_reused``)
 and the first answer stays the one kept. The ``Idempotency-Key`` header fills ``command_id`` when
 the body has none; both given and different is refused, naming ``command_id``.
+
+An accepted answer carries ``at_least`` (``<ticket id>@<version>``): a read that sends it back
+waits until the read models hold the write (``read_after``).
 """
 
 from __future__ import annotations
