@@ -14,10 +14,11 @@ that must be built goes to the thread pool.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from fastapi import Request, Response
@@ -69,6 +70,7 @@ class BodyCache:
     def __init__(self, size: int = CACHED_BODIES) -> None:
         self.size = size
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._building: dict[str, asyncio.Future[bytes]] = {}
         self._lock = threading.Lock()
 
     def get(self, etag: str) -> bytes | None:
@@ -77,6 +79,26 @@ class BodyCache:
             if body is not None:
                 self._bodies.move_to_end(etag)
             return body
+
+    async def build_once(self, etag: str, make: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The body for ``etag`` built by ``make``, once however many ask for it meanwhile (when
+        the read models move, every poller misses at once); then kept. Runs on the event loop."""
+        building = self._building.get(etag)
+        if building is not None:
+            return await asyncio.shield(building)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._building[etag] = future
+        try:
+            body = await make()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # those waiting get it; nobody else needs to
+            raise
+        finally:
+            self._building.pop(etag, None)
+        future.set_result(body)
+        self.put(etag, body)
+        return body
 
     def put(self, etag: str, body: bytes) -> None:
         if len(body) > CACHED_BODY_LIMIT:
@@ -100,6 +122,6 @@ async def conditional(request: Request, role: str, build: Callable[[int, datetim
     cache: BodyCache = request.app.state.bodies
     body = cache.get(etag)
     if body is None:
-        body = await run_in_threadpool(build, ctx.reads.position(marks), now)
-        cache.put(etag, body)
+        body = await cache.build_once(
+            etag, lambda: run_in_threadpool(build, ctx.reads.position(marks), now))
     return Response(body, media_type="application/json", headers=headers)
