@@ -26,6 +26,7 @@ from tickets.http.app import create_app
 from tickets.http.context import make_context
 from tickets.http.read_follower import ReadFollower
 from tickets.http.read_models import SharedReads
+from tickets.http.recent_tokens import RecentTokens
 from tickets.http.server import HttpHandle, start_http
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
@@ -92,6 +93,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
     try:
         ctx = _retried(lambda: make_context(desk, store, the_clock, read_wait=read_wait,
                                             reads=SharedReads(store, names, follower)))
+        ctx.tokens = RecentTokens(store, the_clock)  # a revocation counts within a second
         _retried(tables)
         app = _retried(lambda: create_app(ctx))
         follower.start()
