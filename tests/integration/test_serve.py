@@ -78,6 +78,8 @@ def test_replicas_answer_the_same_figures_and_etags_and_stream_every_change_in_o
     written = {(str(e.ticket_id), e.version)
                for t in deployment.desk.opened_ticket_ids() for e in deployment.desk.history(t)}
     wait_until(lambda: all(s.versions() == written for s in streams), 10, "every change on both streams")
+    wait_until(lambda: all(_get(r.url, "/api/dashboard", deployment.board).json()["position"] == events
+                           for r in deployment.replicas), 5, "the ETags' marks to move (twice a second)")
     after = [_get(r.url, "/api/dashboard", deployment.board) for r in deployment.replicas]
     for stream in streams:
         stream.close()

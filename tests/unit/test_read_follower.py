@@ -71,7 +71,7 @@ def test_a_partition_keeps_its_last_records_when_it_passes_a_pruning_mark(store:
 
 def test_a_look_hands_on_what_was_committed_since_the_last_in_partition_order(store: ReadStore) -> None:
     commit(store, 0, 0, [envelope(1, 1, 1)])
-    follower = ReadFollower(store, GROUP, TOPIC)
+    follower = ReadFollower(store, GROUP, TOPIC, mark_interval=0)
     first = follower.look()
     assert first.changes == [] and first.marks == {"projections/0": 1} and first.position == 1
     commit(store, 1, 0, [envelope(2, 1, 2), envelope(2, 2, 4)])
@@ -84,8 +84,22 @@ def test_a_look_hands_on_what_was_committed_since_the_last_in_partition_order(st
     assert follower.marks() == look.marks  # kept from the look, not read again
 
 
+def test_the_marks_move_at_most_once_an_interval_but_changes_at_once(store: ReadStore) -> None:
+    commit(store, 0, 0, [envelope(1, 1, 1)])
+    follower = ReadFollower(store, GROUP, TOPIC, mark_interval=60)
+    assert follower.look().marks == {"projections/0": 1}  # the first look publishes
+    commit(store, 0, 1, [envelope(1, 2, 2)])
+    look = follower.look()
+    assert [c.version for c in look.changes] == [2]
+    assert look.marks == follower.marks() == {"projections/0": 1}  # the ETags stay a while
+    assert follower.fresh_marks() == follower.marks() == {"projections/0": 2}  # a read of a write
+    follower.mark_interval = 0
+    commit(store, 0, 2, [envelope(1, 3, 3)])
+    assert follower.look().marks == {"projections/0": 3}
+
+
 def test_a_change_delivered_twice_is_handed_on_once(store: ReadStore) -> None:
-    follower = ReadFollower(store, GROUP, TOPIC)
+    follower = ReadFollower(store, GROUP, TOPIC, mark_interval=0)
     follower.look()
     commit(store, 0, 0, [envelope(1, 1, 1), envelope(1, 2, 2)])
     assert len(follower.look().changes) == 2
@@ -95,7 +109,7 @@ def test_a_change_delivered_twice_is_handed_on_once(store: ReadStore) -> None:
 
 def test_offsets_that_went_back_are_said_not_guessed(store: ReadStore) -> None:
     commit(store, 0, 0, [envelope(1, 1, 1), envelope(1, 2, 2)])
-    follower = ReadFollower(store, GROUP, TOPIC)
+    follower = ReadFollower(store, GROUP, TOPIC, mark_interval=0)
     follower.look()
     with store.transaction() as tx:  # a rebuild starts the group again
         tx.execute("UPDATE consumer_offsets SET next_offset = 0")

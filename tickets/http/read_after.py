@@ -92,6 +92,7 @@ class WaitForWrites:
                 }, [(b"retry-after", b"1")])
                 return
             await ctx.reads.moved(left)
+        await run_in_threadpool(ctx.reads.settle)  # no answer kept from before the write
         if given:
             scope = {**scope, "query_string": _without_mark(scope["query_string"])}
         await self.app(scope, receive, send)

@@ -12,12 +12,20 @@ While the LISTEN is not in place (starting, or the connection dropped), ``marks(
 database at each call and no change is lost: the next look starts from the offsets already read.
 A change whose ticket version was handed on before (Kafka delivered an event twice) is not handed
 on again.
+
+The marks that tag answers (``marks()``) move at most once per ``mark_interval`` seconds (0.5 by
+default): under a steady stream of batches every move of the ETags means the dashboard's figures
+are built again, and a wallboard gains nothing from seeing them change twenty times a second.
+Changes reach the streams at once, whatever the interval; the marks move to the last look's when
+the interval has passed (with or without a new announcement), and ``fresh_marks()`` moves them at
+once for a read that must see a write (``read_after``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -36,7 +44,8 @@ SUBSCRIBER_BACKLOG = 10_000
 
 @dataclass(frozen=True)
 class Look:
-    """What one look found: the marks, their position, and the changes since the last look."""
+    """What one look found: the changes since the last look, and the marks published (those the
+    ETags cover now) with their position."""
 
     marks: dict[str, int]
     position: int
@@ -73,7 +82,8 @@ class Subscription:
 
 class ReadFollower:
     def __init__(self, store: ReadStore, group_id: str, topic: str, *,
-                 channel: str = READ_MODEL_CHANNEL, retry_after: float = 1.0) -> None:
+                 channel: str = READ_MODEL_CHANNEL, retry_after: float = 1.0,
+                 mark_interval: float = 0.5) -> None:
         self.store = store
         self.group_id = group_id
         self.topic = topic
@@ -83,6 +93,9 @@ class ReadFollower:
         self._retry_after = retry_after
         self._next: dict[int, int] | None = None  # partition -> next offset not looked at yet
         self._marks: dict[str, int] | None = None  # None: not listening, read at each call
+        self.mark_interval = mark_interval
+        self._looked: dict[str, int] | None = None  # the last look's marks, not published yet
+        self._published_at = 0.0
         self._versions: OrderedDict[str, int] = OrderedDict()
         self._subscribers: set[Subscription] = set()
         self._lock = threading.Lock()
@@ -105,6 +118,33 @@ class ReadFollower:
             return kept
         with self.store.snapshot() as tx:
             return self._read_marks(tx)[0]
+
+    def fresh_marks(self) -> dict[str, int]:
+        """Read the marks now and publish them (unless newer ones are out already)."""
+        with self.store.snapshot() as tx:
+            marks = self._read_marks(tx)[0]
+        with self._lock:
+            if self._marks is not None and self._position(self._marks) < self._position(marks):
+                self._marks, self._published_at = marks, time.monotonic()
+        return marks
+
+    def _position(self, marks: dict[str, int]) -> int:
+        return sum(v for k, v in marks.items() if k.startswith(self.prefix))
+
+    def _publish_due(self, force: bool = False) -> bool:
+        """Publish the last look's marks if the interval has passed since the last publication."""
+        with self._lock:
+            looked = self._looked
+            if looked is None or not (force or time.monotonic() - self._published_at >= self.mark_interval):
+                return False
+            if self._marks is None or self._position(looked) >= self._position(self._marks):
+                self._marks = looked
+            self._looked, self._published_at = None, time.monotonic()
+            return True
+
+    def _published(self, changes: list[Change], rewound: list[int]) -> Look:
+        marks = self._marks or {}
+        return Look(marks, self._position(marks), changes, rewound)
 
     def subscribe(self) -> Subscription:
         subscription = Subscription(asyncio.get_running_loop())
@@ -142,8 +182,10 @@ class ReadFollower:
                 elif end > start and not first:
                     changes += changes_between(tx, self.group_id, self.topic, partition, start, end)
         self._next = offsets
-        self._marks = marks
-        return Look(marks, sum(offsets.values()), self._fresh(changes), rewound)
+        with self._lock:
+            self._looked = marks
+        self._publish_due(force=self._marks is None)
+        return self._published(self._fresh(changes), rewound)
 
     def _fresh(self, changes: list[Change]) -> list[Change]:
         fresh = []
@@ -180,8 +222,12 @@ class ReadFollower:
                     log.info("read_follower_listening", group=self.group_id)
                     while not self._stop.is_set():
                         woken = False
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        wait = 0.5 if self._looked is None else max(0.0, min(
+                            0.5, self._published_at + self.mark_interval - time.monotonic()))
+                        for _ in conn.notifies(timeout=wait, stop_after=1):
                             woken = True
+                        if self._publish_due():  # the streams' position events follow the ETags
+                            self._hand_on(self._published([], []))
                         if woken:
                             for _ in conn.notifies(timeout=0):  # every announcement waiting: one look
                                 pass

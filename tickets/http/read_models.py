@@ -9,7 +9,8 @@ Two kinds of read models sit under the HTTP routes:
   partition at a time; how far it is, is its stored offsets (``consumer_offsets``). A
   ``ReadFollower`` keeps them, refreshed on the group's own announcements (PostgreSQL
   ``NOTIFY``), so a request reads no database to tag its answer. The position is the sum of the
-  group's offsets: the records it has applied, the same number on every replica.
+  group's offsets: the records it has applied, the same number on every replica. The marks move
+  at most twice a second (``ReadFollower.mark_interval``), the change stream at once.
 
 ``holds(ticket_id, version)`` is read-your-writes: every projection the API reads has applied the
 ticket up to that version (``projection_versions``, written with the rows in one transaction).
@@ -40,6 +41,10 @@ class ReadModels(Protocol):
         ...
 
     def holds(self, ticket_id: str, version: int) -> bool: ...
+
+    def settle(self) -> None:
+        """Make ``marks()`` as new as the database (after ``holds``, before answering)."""
+        ...
 
     async def moved(self, timeout: float) -> None:
         """Return when the read models may have moved, or after ``timeout`` seconds."""
@@ -75,6 +80,9 @@ class EmbeddedReads:
     def holds(self, ticket_id: str, version: int) -> bool:
         return holds(self.store, self.projections, ticket_id, version)
 
+    def settle(self) -> None:
+        """The marks are read at each request already."""
+
     async def moved(self, timeout: float) -> None:
         await asyncio.sleep(min(timeout, EMBEDDED_LOOK_EVERY))
 
@@ -93,6 +101,9 @@ class SharedReads:
 
     def holds(self, ticket_id: str, version: int) -> bool:
         return holds(self.store, self.projections, ticket_id, version)
+
+    def settle(self) -> None:
+        self.follower.fresh_marks()
 
     async def moved(self, timeout: float) -> None:
         subscription = self.follower.subscribe()
