@@ -92,6 +92,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
 
     try:
         ctx = _retried(lambda: make_context(desk, store, the_clock, read_wait=read_wait,
+                                            answer_while_building=True,
                                             reads=SharedReads(store, names, follower)))
         ctx.tokens = RecentTokens(store, the_clock)  # a revocation counts within a second
         _retried(tables)

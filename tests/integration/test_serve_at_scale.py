@@ -126,14 +126,18 @@ def _store_counts(desk: TicketDesk) -> tuple[set[tuple[str, int]], Counter[tuple
 
 
 def _same_dashboard(urls: list[str], bearer: str) -> list[dict[str, Any]]:
-    """Both replicas' dashboards, asked again if the minute turned between the two."""
-    for _ in range(3):
+    """Both replicas' dashboards once they settled: the same tag twice in a row on both (a replica
+    answers its last body while it builds the next, and the minute may turn in between)."""
+    last: set[str] = set()
+    for _ in range(20):
         bodies = [httpx.get(f"{u}/api/dashboard", headers={"Authorization": f"Bearer {bearer}"},
                             timeout=10) for u in urls]
-        if len({b.json()["as_of"] for b in bodies}) == 1:
-            assert len({b.headers["etag"] for b in bodies}) == 1
+        tags = {b.headers["etag"] for b in bodies}
+        if len(tags) == 1 and tags == last:
             return [b.json() for b in bodies]
-    raise AssertionError("the replicas never answered for the same minute")
+        last = tags
+        time.sleep(0.3)
+    raise AssertionError("the replicas never settled on one dashboard")
 
 
 def test_two_serve_replicas_agree_with_the_store_after_2000_commands_and_a_killed_member(

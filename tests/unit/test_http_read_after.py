@@ -100,3 +100,25 @@ def test_a_well_formed_mark_names_the_ticket_and_version() -> None:
     ticket = uuid.uuid4()
     assert parse_mark(f" {ticket}@12 ") == (str(ticket), 12)
     assert parse_mark(f"{str(ticket).upper()}@1") == (str(ticket), 1)
+
+
+def test_serve_answers_the_last_body_while_a_new_one_is_built_but_not_to_a_read_of_a_write(
+    rig: HttpRig,
+) -> None:
+    rig.ctx.answer_while_building = True
+    rig.ctx.read_wait = 5
+    with rig.client:  # one event loop for the client's life, as under uvicorn
+        first = rig.get("/api/dashboard")
+        answer = _open(rig)
+        rig.feed.catch_up()
+        meanwhile = rig.get("/api/dashboard")
+        assert (meanwhile.headers["etag"], meanwhile.json()) == (first.headers["etag"], first.json())
+        polled = rig.get("/api/dashboard", headers={"If-None-Match": first.headers["etag"]})
+        assert polled.status_code == 304 or polled.headers["etag"] != first.headers["etag"]  # built
+        fresh = rig.get("/api/dashboard", params={"at_least": answer["at_least"]})
+        assert fresh.headers["etag"] != first.headers["etag"]
+        assert fresh.json()["position"] > first.json()["position"]
+        deadline = time.monotonic() + 5
+        while rig.get("/api/dashboard").headers["etag"] != fresh.headers["etag"]:
+            assert time.monotonic() < deadline, "the new body was never built"
+            time.sleep(0.02)

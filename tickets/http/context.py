@@ -31,6 +31,9 @@ class HttpContext:
     stream_heartbeat: float = 15.0  # a comment line this often keeps proxies from closing the stream
     closing: threading.Event = field(default_factory=threading.Event)  # set: streams end
     read_wait: float = 2.0  # seconds a read that names a write (``at_least``) may wait for it
+    #: Answer the last body built (under its own ETag) while the one for a new tag is built, rather
+    #: than wait for it (``tickets serve``: under a steady stream of batches a poll never waits).
+    answer_while_building: bool = False
     read_models: InitVar[ReadModels | None] = None  # None: the embedded feed's (``EmbeddedReads``)
 
     def __post_init__(self, read_models: ReadModels | None) -> None:

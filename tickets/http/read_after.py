@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tickets.http.context import HttpContext
+from tickets.http.positions import FRESH
 
 PARAMETER = "at_least"
 HEADER = b"tickets-at-least"
@@ -93,8 +94,9 @@ class WaitForWrites:
                 return
             await ctx.reads.moved(left)
         await run_in_threadpool(ctx.reads.settle)  # no answer kept from before the write
+        scope = {**scope, FRESH: True}
         if given:
-            scope = {**scope, "query_string": _without_mark(scope["query_string"])}
+            scope["query_string"] = _without_mark(scope["query_string"])
         await self.app(scope, receive, send)
 
 
