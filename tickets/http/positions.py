@@ -72,6 +72,11 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return etag.removeprefix("W/") in wanted
 
 
+def body_key(role: str, path: str, query: str) -> str:
+    """Which request a body answers, whatever the marks (``BodyCache.latest``)."""
+    return f"{role}|{path}?{query}"
+
+
 class BodyCache:
     """The last bodies built, by ETag (least recently used out first)."""
 
@@ -90,6 +95,10 @@ class BodyCache:
             if body is not None:
                 self._bodies.move_to_end(etag)
             return body
+
+    def building(self, etag: str) -> bool:
+        """Whether a body for ``etag`` is being built (read on the event loop)."""
+        return etag in self._building
 
     def latest(self, key: str) -> tuple[str, bytes] | None:
         with self._lock:
@@ -153,7 +162,7 @@ async def conditional(request: Request, role: str, build: Callable[[int, datetim
     cache: BodyCache = request.app.state.bodies
     body = cache.get(etag)
     if body is None:
-        key = f"{role}|{request.url.path}?{request.url.query}"
+        key = body_key(role, request.url.path, request.url.query)
         previous = cache.latest(key) if ctx.answer_while_building and not request.scope.get(
             FRESH) else None
         make = functools.partial(run_in_threadpool, build, ctx.reads.position(marks), now)
