@@ -22,6 +22,8 @@ class PolledBatch:
     #: partition -> the offset after the last record seen (what a restart reads next)
     next_offsets: dict[int, int] = field(default_factory=dict)
     records: int = 0
+    #: (partition, offset) of each envelope, in the same order as ``envelopes``
+    origins: list[tuple[int, int]] = field(default_factory=list)
 
 
 def sort_records(
@@ -45,6 +47,7 @@ def sort_records(
                 continue
             try:
                 batch.envelopes.append(decode(record.value))
+                batch.origins.append((tp.partition, record.offset))
             except EnvelopeError as error:
                 batch.dead.append(DeadLetter.of(record, error.reason))
         batch.next_offsets[tp.partition] = records[-1].offset + 1

@@ -37,7 +37,7 @@ import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
-from tickets.consumers import parking
+from tickets.consumers import change_log, parking
 from tickets.consumers.commit_pacing import PacedCommits
 from tickets.consumers.consumer_offsets import OffsetsMoved, create_table, send_advance, stored_offsets
 from tickets.consumers.dead_letter_sender import DeadLetterSender
@@ -93,8 +93,11 @@ class GroupRunner:
         producer_overrides: dict[str, Any] | None = None,
         on_applied: Callable[[str, int], None] | None = None,
         on_parked: parking.OnParked | None = None, desks: Container[str] | None = None,
+        record_changes: bool = False,
     ) -> None:
         self.settings = settings
+        #: Keep each applied envelope in ``consumers.change_log`` (the projections group does).
+        self.record_changes = record_changes
         self.on_applied = on_applied
         #: Envelopes of other desks than these (when given: the catalogue's) are dead letters.
         self._decode = functools.partial(decode, desks=desks)
@@ -110,7 +113,7 @@ class GroupRunner:
                                               producer_overrides=producer_overrides)
         self._rewind = False
         self._to_commit = PacedCommits(settings.commit_interval_ms / 1000)
-        _create_tables(store, self.projections)
+        _create_tables(store, self.projections, record_changes)
         self.consumer = KafkaConsumer(**settings.consumer_config(self.group_id, **(consumer_overrides or {})))
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         self.log = log.bind(group=self.group_id, topic=self.topic)
@@ -210,6 +213,8 @@ class GroupRunner:
             if not batch.envelopes:
                 return
             tx.announce(READ_MODEL_CHANNEL, self.group_id)
+            if self.record_changes:
+                change_log.record(tx, self.group_id, self.topic, batch.envelopes, batch.origins, moves)
             for projection, aside in zip(self.projections, apply_read(tx, reads), strict=True):
                 for item in aside:
                     self.stats.set_aside += 1
@@ -287,13 +292,16 @@ class GroupRunner:
             self._dead_letters.close()
 
 
-def _create_tables(store: ReadStore, projections: Sequence[Projection], attempts: int = 3) -> None:
+def _create_tables(store: ReadStore, projections: Sequence[Projection], record_changes: bool = False,
+                   attempts: int = 3) -> None:
     """Create the tables; PostgreSQL's ``CREATE TABLE IF NOT EXISTS`` can collide when several members
     start at once on a fresh database (a unique violation in its catalogue): the loser tries again."""
     for attempt in range(attempts):
         try:
             create_schema(store, projections)
             create_table(store)
+            if record_changes:
+                change_log.create_table(store)
             return
         except Exception as error:
             if attempt == attempts - 1 or "unique" not in str(error).lower():

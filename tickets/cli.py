@@ -22,7 +22,7 @@ from tickets.cli_lazy import Handler, lazy
 from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser, add_global_options
 from tickets.dlq_args import add_dlq_commands
 from tickets.engine_args import add_engine_commands
-from tickets.http.cli_args import add_token_commands
+from tickets.http.cli_args import add_serve_command, add_token_commands
 from tickets.intake_args import add_intake_commands
 from tickets.kafka_args import add_kafka_commands
 from tickets.privacy.cli_args import add_privacy_commands
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("walkthrough", "a scripted walk through one ticket's life, printing its SLA timeline")
     add_engine_commands(add, _COMMANDS)  # run, scheduler, queues, dashboard, audit, demo
     add_token_commands(add, _COMMANDS)  # token
+    add_serve_command(add, _COMMANDS)  # serve
     add_kafka_commands(add, _COMMANDS)  # publish, consume, schedule
     add_dlq_commands(add, _COMMANDS)  # dlq list, dlq replay
     add_intake_commands(add, _COMMANDS)  # intake, health

@@ -71,7 +71,7 @@ def build_consumer(settings: Settings, group: str = PROJECTIONS_GROUP, names: Se
     store = ReadStore(settings.read_model_url)
     return GroupRunner(kafka, group, store, select_projections(settings, names),
                        on_applied=metrics.events_applied, on_parked=metrics.record_parked,
-                       desks=desk_ids(build_catalogue(settings)))
+                       desks=desk_ids(build_catalogue(settings)), record_changes=True)
 
 
 def desk_ids(catalogue: Catalogue) -> frozenset[str]:

@@ -14,7 +14,7 @@ from tickets.consumers.kafka_settings import DLQ, EVENTS, INTAKE, INTAKE_RESULTS
 yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGINE_PROCESSES = {"publish", "consume", "schedule", "intake", "run"}
+ENGINE_PROCESSES = {"publish", "consume", "schedule", "intake", "serve"}
 
 
 @pytest.fixture(scope="module")
@@ -106,15 +106,21 @@ def test_the_image_holds_every_package_the_project_installs() -> None:
     assert "pip install ." in dockerfile
 
 
-def test_the_api_keeps_read_models_apart_from_the_consumer_groups(
+def test_the_api_serves_the_consumer_groups_read_models_with_replicas(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    api = services["api"]["environment"]["TICKETS_READ_MODEL_URL"]
-    groups = services["consumer"]["environment"]["TICKETS_READ_MODEL_URL"]
-    assert api.rsplit("/", 1)[1] == "tickets_api" != groups.rsplit("/", 1)[1]
-    script = (ROOT / "docs" / "deploy" / "initdb" / "10-api-read-models.sql").read_text()
-    assert "CREATE DATABASE tickets_api" in script
-    assert "./docs/deploy/initdb:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    api = services["api"]
+    assert api["command"][:2] == ["tickets", "serve"]
+    assert "run" not in {command[1] for _, command in tickets_commands(services)}
+    assert api["deploy"]["replicas"] >= 2
+    assert api["environment"]["TICKETS_READ_MODEL_URL"] == services["consumer"]["environment"][
+        "TICKETS_READ_MODEL_URL"]
+    [published] = api["ports"]
+    host_ports = str(published).split(":")[1]
+    low, _, high = host_ports.partition("-")
+    assert high and int(high) - int(low) + 1 >= api["deploy"]["replicas"]  # a port per replica
+    assert "tickets_api" not in (ROOT / "docker-compose.yml").read_text()
+    assert not (ROOT / "docs" / "deploy" / "initdb").exists()
 
 
 def test_the_kafka_cluster_id_is_a_base64_uuid(services: dict[str, dict[str, Any]]) -> None:

@@ -25,6 +25,7 @@ from tickets.http.fast_reads import FastReads
 from tickets.http.indexes import ensure_read_models
 from tickets.http.positions import BodyCache
 from tickets.http.problems import install_handlers
+from tickets.http.read_after import WaitForWrites
 from tickets.http.url_text import UrlText
 
 DESCRIPTION = """Tickets, SLA clocks, escalation queues and dashboard figures from the read models;
@@ -40,6 +41,7 @@ def create_app(ctx: HttpContext) -> FastAPI:
     app.state.metrics_registry = metrics.registry_for(ctx)
     install_handlers(app)
     app.add_middleware(FastReads)
+    app.add_middleware(WaitForWrites)  # outside FastReads: a kept body may be older than the write
     app.add_middleware(UrlText)  # outside FastReads: nothing reads a URL that is not text
     app.add_middleware(metrics.RequestMetrics)  # added last: outside FastReads, so it counts them too
     for module in (read_routes, audit_routes, write_routes, privacy_routes, stream, metrics, page):

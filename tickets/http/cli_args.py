@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from tickets.cli_lazy import AddParser, Handlers, lazy
-from tickets.cli_types import PORT
+from tickets.cli_types import PORT, positive_seconds
 from tickets.http.roles import ROLES
 
 
@@ -28,3 +28,16 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--http-host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--no-http", action="store_true", help="run without the HTTP API and dashboard")
+
+
+def add_serve_command(add: AddParser, handlers: Handlers) -> None:
+    handlers.update(lazy("tickets.serve_cli", serve="cmd_serve"))
+    p = add("serve", "the HTTP API and dashboard over the consumer group's read models "
+                     "(PostgreSQL); no feed, no scheduler; run as many as you like")
+    p.add_argument("--http-port", type=PORT, default=8080, help="HTTP API and dashboard port (8080)")
+    p.add_argument("--http-host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--group", default="projections",
+                   help="the consumer group whose read models to serve (the topic prefix goes first)")
+    p.add_argument("--read-wait", type=positive_seconds(0.01, 30), default=2.0,
+                   help="seconds a read naming a write (at_least) waits for it before 425 (2)")

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tickets.http.auth import view_of
 from tickets.http.context import HttpContext
-from tickets.http.positions import BodyCache, etag_matches, tag
+from tickets.http.positions import FRESH, BodyCache, body_key, etag_matches, tag
 from tickets.http.roles import Permission, may
 
 #: Read routes whose answers carry ETags, and the permission each needs.
@@ -68,16 +68,23 @@ class FastReads:
         if token is None or not token.live or token.desks is None or not may(token.role, found[1]):
             await self.app(scope, receive, send)
             return
-        etag, _, _ = tag(ctx, view_of(token.role, token.desks), scope["path"],
-                         scope["query_string"].decode("latin-1"))
+        query = scope["query_string"].decode("latin-1")
+        view = view_of(token.role, token.desks)
+        etag, _, _ = tag(ctx, view, scope["path"], query)
+        bodies: BodyCache = scope["app"].state.bodies
+        held = etag_matches(_header(scope, b"if-none-match"), etag)
+        kept = None if held else bodies.get(etag)
+        if (kept is None and not held and ctx.answer_while_building and not scope.get(FRESH)
+                and bodies.building(etag)):
+            previous = bodies.latest(body_key(ctx, view, scope["path"], query))
+            if previous is not None:  # the last body, under its own tag, while the next is built
+                etag, kept = previous
         if etag_matches(_header(scope, b"if-none-match"), etag):
             status, body = 304, b""
+        elif kept is None:
+            await self.app(scope, receive, send)
+            return
         else:
-            bodies: BodyCache = scope["app"].state.bodies
-            kept = bodies.get(etag)
-            if kept is None:
-                await self.app(scope, receive, send)
-                return
             status, body = 200, kept
         scope["route"] = _Route(found[0])
         headers = [(b"etag", etag.encode()), (b"cache-control", b"no-cache")]

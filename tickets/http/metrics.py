@@ -90,7 +90,7 @@ class ReadModelCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         marks = positions(self.ctx.store)
         log_position = self.ctx.desk.recorder.max_notification_id() or 0
-        behind = self._ticket_positions_after(min(marks.values(), default=0))
+        behind = self._ticket_positions_after(min(marks.values())) if marks else []
         position = GaugeMetricFamily("tickets_projection_position",
                                      "The last event position a projection applied.", labels=["projection"])
         lag = GaugeMetricFamily("tickets_projection_lag_events",
@@ -128,7 +128,8 @@ class DeskFiguresCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         sla = GaugeMetricFamily("tickets_sla_tickets", "Tickets by their worst SLA clock.",
                                 labels=["desk", "severity", "state"])
-        position = max(positions(self.ctx.store).values(), default=0)
+        reads = self.ctx.reads  # at scale the group's offsets, not the projection positions, move
+        position = reads.position(reads.marks())
         for figure in figures_cached(self.ctx.store, self.ctx.clock.now(), position).sla:
             if self.desks.covers(figure.desk):
                 for state in ("met", "at_risk", "breached", "running"):

@@ -14,17 +14,27 @@ that must be built goes to the thread pool.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import structlog
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from tickets.http.context import HttpContext, context_of
+from tickets.http.read_models import projection_marks
 from tickets.projections.readstore import ReadStore
+
+log = structlog.get_logger("tickets.http")
+
+#: Set in a request's scope when it must see the read models as they are now (``read_after``):
+#: no earlier body is answered while a new one is built.
+FRESH = "tickets.fresh"
 
 #: Bodies kept per app, and the largest body kept (a ticket page of 500 is about 250 KB).
 CACHED_BODIES = 256
@@ -33,8 +43,7 @@ CACHED_BODY_LIMIT = 512 * 1024
 
 def positions(store: ReadStore) -> dict[str, int]:
     """Each projection's position (the app creates the table if no feed has run yet)."""
-    rows = store.read("SELECT projection, position FROM projection_positions")
-    return {str(name): int(position) for name, position in rows}
+    return projection_marks(store)
 
 
 def read_position(store: ReadStore) -> int:
@@ -49,7 +58,7 @@ def etag_for(marks: dict[str, int], minute: datetime, view: str, path: str, quer
 
 def tag(ctx: HttpContext, view: str, path: str, query: str) -> tuple[str, dict[str, int], datetime]:
     """(ETag, positions, now) for a read of ``path?query`` in ``view`` (``Caller.view``), as of now."""
-    marks = positions(ctx.store)
+    marks = ctx.reads.marks()
     now = ctx.clock.now()
     keys = ctx.desk.personal.generation()  # an erasure: bodies built before it are not reused
     return etag_for(marks, now.replace(second=0, microsecond=0), f"{view}|{keys}", path, query), \
@@ -65,12 +74,22 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return etag.removeprefix("W/") in wanted
 
 
+def body_key(ctx: HttpContext, view: str, path: str, query: str) -> str:
+    """Which request a body answers, whatever the marks (``BodyCache.latest``). The key
+    generation is part of it: a body built before an erasure is never served after it."""
+    return f"{view}|{ctx.desk.personal.generation()}|{path}?{query}"
+
+
 class BodyCache:
     """The last bodies built, by ETag (least recently used out first)."""
 
     def __init__(self, size: int = CACHED_BODIES) -> None:
         self.size = size
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._building: dict[str, asyncio.Future[bytes]] = {}
+        #: The last body built per request (role, path and query), with its tag.
+        self._latest: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._behind: set[asyncio.Task[bytes]] = set()
         self._lock = threading.Lock()
 
     def get(self, etag: str) -> bytes | None:
@@ -80,13 +99,57 @@ class BodyCache:
                 self._bodies.move_to_end(etag)
             return body
 
-    def put(self, etag: str, body: bytes) -> None:
+    def building(self, etag: str) -> bool:
+        """Whether a body for ``etag`` is being built (read on the event loop)."""
+        return etag in self._building
+
+    def latest(self, key: str) -> tuple[str, bytes] | None:
+        with self._lock:
+            return self._latest.get(key)
+
+    def build_behind(self, etag: str, make: Callable[[], Awaitable[bytes]], key: str) -> None:
+        """``build_once`` in a task of its own, nobody waiting for it."""
+        task = asyncio.ensure_future(self.build_once(etag, make, key))
+        self._behind.add(task)
+        task.add_done_callback(self._behind_done)
+
+    def _behind_done(self, task: asyncio.Task[bytes]) -> None:
+        self._behind.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the next request builds again
+            log.warning("body_build_failed", error=type(task.exception()).__name__)
+
+    async def build_once(self, etag: str, make: Callable[[], Awaitable[bytes]], key: str = "") -> bytes:
+        """The body for ``etag`` built by ``make``, once however many ask for it meanwhile (when
+        the read models move, every poller misses at once); then kept. Runs on the event loop."""
+        building = self._building.get(etag)
+        if building is not None:
+            return await asyncio.shield(building)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._building[etag] = future
+        try:
+            body = await make()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # those waiting get it; nobody else needs to
+            raise
+        finally:
+            self._building.pop(etag, None)
+        future.set_result(body)
+        self.put(etag, body, key)
+        return body
+
+    def put(self, etag: str, body: bytes, key: str = "") -> None:
         if len(body) > CACHED_BODY_LIMIT:
             return
         with self._lock:
             self._bodies[etag] = body
             while len(self._bodies) > self.size:
                 self._bodies.popitem(last=False)
+            if key:
+                self._latest[key] = (etag, body)
+                self._latest.move_to_end(key)
+                while len(self._latest) > self.size:
+                    self._latest.popitem(last=False)
 
 
 async def conditional(request: Request, view: str, build: Callable[[int, datetime], bytes]) -> Response:
@@ -102,6 +165,16 @@ async def conditional(request: Request, view: str, build: Callable[[int, datetim
     cache: BodyCache = request.app.state.bodies
     body = cache.get(etag)
     if body is None:
-        body = await run_in_threadpool(build, max(marks.values(), default=0), now)
-        cache.put(etag, body)
+        key = body_key(ctx, view, request.url.path, request.url.query)
+        previous = cache.latest(key) if ctx.answer_while_building and not request.scope.get(
+            FRESH) else None
+        make = functools.partial(run_in_threadpool, build, ctx.reads.position(marks), now)
+        if previous is None:
+            body = await cache.build_once(etag, make, key)
+        else:  # the last body built, under its own tag, while this one is built
+            cache.build_behind(etag, make, key)
+            etag, body = previous
+            headers["ETag"] = etag
+            if etag_matches(request.headers.get("if-none-match"), etag):
+                return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

@@ -6,6 +6,10 @@ new minute with no event, it sends ``event: clock`` (SLA states move with time a
 read API's ETags change with the minute). A comment line every ``stream_heartbeat`` seconds keeps
 idle connections open through proxies. The stream ends when the server stops. A caller on some
 desks hears only of moves that its desks' tickets made (``stream_scope``).
+
+Over the consumer group's shared read models (``tickets serve``) the stream is
+``change_stream.shared_changes`` instead: woken by the group's announcements, with each change of
+the caller's desks.
 """
 
 from __future__ import annotations
@@ -66,5 +70,13 @@ async def changes(ctx: HttpContext, desks: DeskScope = EVERY_DESK) -> AsyncItera
 
 @router.get("/stream", summary="Server-sent events: the read models moved, or the minute turned")
 async def stream_route(request: Request, caller: Reader) -> StreamingResponse:
-    return StreamingResponse(changes(context_of(request), caller.desks), media_type="text/event-stream",
+    ctx = context_of(request)
+    follower = getattr(ctx.reads, "follower", None)
+    if follower is None:
+        body = changes(ctx, caller.desks)
+    else:
+        from tickets.http.change_stream import shared_changes  # it builds on this module's sse
+
+        body = shared_changes(ctx, follower, caller.desks)
+    return StreamingResponse(body, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

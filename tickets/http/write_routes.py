@@ -16,6 +16,9 @@ per pair, with a digest of the command). The same id from another caller is anot
 same id from the same caller for a different command is refused with 409 (``command_id_reused``)
 and the first answer stays the one kept. The ``Idempotency-Key`` header fills ``command_id`` when
 the body has none; both given and different is refused, naming ``command_id``.
+
+An accepted answer carries ``at_least`` (``<ticket id>@<version>``): a read that sends it back
+waits until the read models hold the write (``read_after``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tickets.http.auth import Caller, require
 from tickets.http.body import bounded_body, json_body
 from tickets.http.context import context_of
 from tickets.http.problems import STATUS_OF_CODE, ApiError
+from tickets.http.read_after import mark_of
 from tickets.http.roles import Permission
 
 router = APIRouter(prefix="/api", tags=["write"])
@@ -78,6 +82,8 @@ async def command_route(request: Request, caller: Writer,
     except TicketError as error:  # the caller's own identity failed its checks
         return _rejected(STATUS_OF_CODE.get(error.code, 400), command_id,
                          error.as_dict() | {"message": str(error)})
+    if answer["status"] == "accepted":  # what a read may wait for (``read_after``)
+        answer["at_least"] = mark_of(answer["ticket_id"], answer["version"])
     if answer.get("error", {}).get("rule") != "command_id_reused":  # the first answer stays
         await run_in_threadpool(ctx.answers.keep, caller.name, answer)
     status = 200 if answer["status"] == "accepted" else STATUS_OF_CODE.get(answer["error"]["error"], 400)
