@@ -8,14 +8,15 @@ from typing import Any
 
 import httpx
 
+from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.http.tokens import TokenStore
 from tickets.projections.readstore import ReadStore
 
 
-def token(read_model_url: str, name: str, role: str) -> str:
+def token(read_model_url: str, name: str, role: str, desks: DeskScope = EVERY_DESK) -> str:
     store = ReadStore(read_model_url)
     try:
-        return TokenStore(store).create(name, role)
+        return TokenStore(store).create(name, role, desks)
     finally:
         store.close()
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tickets.domain.scope import EVERY_DESK
 from tickets.http.recent_tokens import RecentTokens
 from tickets.projections.readstore import ReadStore
 
 
 def test_a_revoked_token_is_refused_once_its_lookup_is_older_than_the_ttl(tmp_path: Path) -> None:
     tokens = RecentTokens(ReadStore(f"sqlite:///{tmp_path / 'read.sqlite3'}"), ttl=0.2)
-    token = tokens.create("wallboard", "dashboard")
+    token = tokens.create("wallboard", "dashboard", EVERY_DESK)
     found = tokens.find(token)
     assert found is not None and found.live
     tokens.revoke("wallboard")
