@@ -16,12 +16,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+from tickets.application.clock import VirtualClock
+from tickets.application.commands import execute
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.commands import execute
-from tickets.domain.desk import TicketDesk
 
 WEBFORM = Actor("service", "webform")
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)

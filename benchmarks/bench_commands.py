@@ -19,11 +19,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.personal import SubjectKeys
 from tickets.privacy.keys import KeyTable
 

@@ -36,18 +36,18 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka_bench_data import fill_store
 
 from tests.servers import PostgresDatabase
+from tickets.application.policy_files import load_catalogue
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
 from tickets.consumers.kafka_runner import GroupRunner
 from tickets.consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
 from tickets.consumers.signing import parse_keys
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.catalogue import load_catalogue
 from tickets.kafka_wiring import desk_ids
-from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import apply_batch, create_schema
 from tickets.projections_registry import all_projections
+from tickets.wire.envelope import Envelope
 
 FAST = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "fetch_max_wait_ms": 20}
 

@@ -27,14 +27,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.demo_profiles import opening, web_editors
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import Catalogue, load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.personal import SubjectKeys
 from tickets.logs import configure_logging
 from tickets.privacy.keys import KeyTable

@@ -47,13 +47,13 @@ from http_load import with_httpx, with_wrk, wrk  # beside this script
 from serve_load import add_arguments as add_serve_arguments
 from serve_load import main_serve
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.demo_profiles import opening, web_editors
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import EntitlementError
 from tickets.domain.facts import TicketFacts
 from tickets.domain.numbers import ALPHABET, ticket_id_for

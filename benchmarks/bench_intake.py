@@ -46,11 +46,11 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from tests.servers import KafkaEndpoint, PostgresAccess
+from tickets.application.commands import execute
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.commands import execute
-from tickets.domain.desk import TicketDesk
 
 SERVICE = Actor("service", "bench")
 

@@ -69,11 +69,11 @@ from bench_support import (
 )
 
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
 from tickets.consumers.kafka_settings import KafkaSettings
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.projections.readstore import READ_MODEL_CHANNEL
 
 #: What each ``--stages`` choice starts, and so how far its figures reach.

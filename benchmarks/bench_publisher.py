@@ -35,6 +35,7 @@ from kafka import KafkaProducer
 from kafka_bench_data import fill_store
 
 from tests.servers import KafkaEndpoint, PostgresDatabase, dev_servers
+from tickets.application.policy_files import load_catalogue
 from tickets.collector import freeze_startup_objects
 from tickets.config import persistence_env
 from tickets.consumers.kafka_settings import KafkaSettings, event_headers, ticket_key
@@ -42,8 +43,7 @@ from tickets.consumers.publisher import Publisher
 from tickets.consumers.publisher_state import PostgresPublisherState
 from tickets.consumers.read_ahead import ProcessReadAhead, ReadAhead, ThreadReadAhead, outgoing
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.catalogue import load_catalogue
-from tickets.projections.envelope import Envelope
+from tickets.wire.envelope import Envelope
 
 
 @contextlib.contextmanager

@@ -37,10 +37,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
 from tickets.consumers.store_reader import TICKET_TOPICS
-from tickets.domain.catalogue import Catalogue, load_catalogue
-from tickets.domain.desk import TicketDesk
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.numbers import ALPHABET
 from tickets.domain.ticket import Ticket
 from tickets.projections_registry import all_projections

@@ -28,19 +28,19 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.scheduler import Scheduler
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.logs import configure_logging
-from tickets.projections.envelope import format_time
 from tickets.projections.readstore import ReadStore
 from tickets.projections.sla_timer_row import COLUMNS
 from tickets.projections.sla_timers import SlaTimersProjection
+from tickets.wire.envelope import format_time
 
 AGENT = Actor("agent", "a-1")
 ASKED = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # Monday 11:00 in Amsterdam

@@ -17,9 +17,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.sample_lives import EVENTS_PER_LIFE, desk_clock_start, register_editors, write_lives
 
 

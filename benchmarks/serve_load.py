@@ -44,9 +44,9 @@ from bench_support import (
 )
 from http_load import with_httpx, with_wrk
 
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.http.read_follower import ReadFollower
 from tickets.http.tokens import TokenStore
 from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore, Tx
+from tickets.wire.envelope import Envelope
 
 TABLE = "read_model_changes"
 KEEP = 100_000

@@ -19,7 +19,6 @@ import structlog
 
 from tickets.consumers.store_reader import StoreReader
 from tickets.projections.base import Projection
-from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import (
     apply_batches,
@@ -28,6 +27,7 @@ from tickets.projections.runner import (
     record_unreadable,
     save_position,
 )
+from tickets.wire.envelope import Envelope
 
 log = structlog.get_logger("tickets.feed")
 

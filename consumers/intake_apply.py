@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
+from tickets.application.commands import Answer, execute, receipt_key
 from tickets.consumers.intake_messages import Command
 from tickets.consumers.staging import StagingDesk
-from tickets.domain.commands import Answer, execute, receipt_key
 from tickets.domain.errors import TicketError
 
 log = structlog.get_logger("tickets.intake")

@@ -21,8 +21,8 @@ from typing import Any, cast
 
 import msgpack
 
+from tickets.application.commands import MAX_COMMAND_ID, parse
 from tickets.domain.actor import Actor
-from tickets.domain.commands import MAX_COMMAND_ID, parse
 from tickets.domain.errors import ValidationError
 from tickets.domain.scope import EVERY_DESK, DeskScope
 

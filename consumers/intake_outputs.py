@@ -17,6 +17,7 @@ from typing import Any
 
 import msgpack
 
+from tickets.application.commands import Answer
 from tickets.consumers.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
 from tickets.consumers.intake_apply import Applied, apply_commands
 from tickets.consumers.intake_messages import (
@@ -31,7 +32,6 @@ from tickets.consumers.intake_messages import (
 )
 from tickets.consumers.kafka_settings import CONTENT_TYPE_HEADER, Topics
 from tickets.consumers.staging import StagingDesk
-from tickets.domain.commands import Answer
 
 ANSWER_CONTENT_TYPE = "application/msgpack; schema=intake-answer-v1"
 STATUS_HEADER = "status"

@@ -12,7 +12,7 @@ from typing import Any
 
 from tickets.consumers.dead_letters import DeadLetter
 from tickets.consumers.signing import SigningKeys
-from tickets.projections.envelope import Envelope, EnvelopeError, decode
+from tickets.wire.envelope import Envelope, EnvelopeError, decode
 
 
 @dataclass

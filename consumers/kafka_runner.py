@@ -44,9 +44,9 @@ from tickets.consumers.dead_letter_sender import DeadLetterSender
 from tickets.consumers.kafka_batch import PolledBatch, sort_records
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.projections.base import Projection
-from tickets.projections.envelope import decode
 from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore
 from tickets.projections.runner import apply_read, create_schema, read_batches
+from tickets.wire.envelope import decode
 
 log = structlog.get_logger("tickets.consumer")
 

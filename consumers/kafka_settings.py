@@ -24,7 +24,7 @@ from uuid import UUID
 from kafka.partitioner import DefaultPartitioner, murmur2
 
 from tickets.consumers.signing import SigningKeys
-from tickets.projections.envelope import CONTENT_TYPE
+from tickets.wire.envelope import CONTENT_TYPE
 
 EVENTS = "tickets.events"
 DLQ = "tickets.dlq"

@@ -18,10 +18,10 @@ from uuid import UUID
 
 import structlog
 
+from tickets.application.clock import Clock
+from tickets.application.desk import TicketDesk
 from tickets.consumers.scheduler import COMMANDS, TIME_RULES, Fired
 from tickets.consumers.scheduler_timers import DueAction, due_actions
-from tickets.domain.clock import Clock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ConcurrencyError, TicketError
 from tickets.projections.readstore import ReadStore
 

@@ -30,7 +30,7 @@ from tickets.consumers.publisher_state import PublisherState
 from tickets.consumers.read_ahead import ReadAhead, ThreadReadAhead
 from tickets.consumers.store_reader import StoreReader
 from tickets.consumers.store_wake import NoWake, StoreWake
-from tickets.projections.envelope import CONTENT_TYPE
+from tickets.wire.envelope import CONTENT_TYPE
 
 log = structlog.get_logger("tickets.publisher")
 

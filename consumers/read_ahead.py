@@ -122,7 +122,7 @@ class ProcessReadAhead:
 
 def _serve(conn: Connection, catalogue: Catalogue, store_env: dict[str, str]) -> None:
     """The child's loop: answer each (after, limit) with the sealed batch, until told to stop."""
-    from tickets.domain.desk import TicketDesk
+    from tickets.application.desk import TicketDesk
 
     try:
         desk = TicketDesk(catalogue, env={**store_env, "CREATE_TABLE": "no"})

@@ -23,9 +23,9 @@ from uuid import UUID
 
 import structlog
 
+from tickets.application.clock import Clock
+from tickets.application.desk import CommandResult, TicketDesk
 from tickets.domain.actor import SCHEDULER
-from tickets.domain.clock import Clock
-from tickets.domain.desk import CommandResult, TicketDesk
 from tickets.domain.errors import ConcurrencyError, TicketError
 from tickets.projections.readstore import ReadStore
 from tickets.projections.sla_timers import TimerAction, next_actions

@@ -22,11 +22,11 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import TicketFacts, fold
 from tickets.domain.sla import compute
 from tickets.projections.base import Projection
-from tickets.projections.envelope import Envelope, format_time, parse_time
 from tickets.projections.facts_state import dump_facts, load_facts
 from tickets.projections.readstore import ReadStore
 from tickets.projections.schema import Row, Table
 from tickets.projections.sla_timer_row import next_action
+from tickets.wire.envelope import Envelope, format_time, parse_time
 
 PartitionOf = Callable[[str], int]
 

@@ -21,7 +21,7 @@ import msgpack
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from tickets.consumers.stored_entries import KNOWN, NeedsMapper
-from tickets.projections.envelope import SCHEMA, chained_hash, iso_wire_time
+from tickets.wire.envelope import SCHEMA, chained_hash, iso_wire_time
 
 _NOT_PAYLOAD = frozenset(
     {"timestamp", "occurred_at", "actor", "channel", "originator_topic", "class_version"}

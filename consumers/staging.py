@@ -40,9 +40,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from tickets.application.desk import CommandResult, TicketDesk
 from tickets.consumers.event_writer import PostgresEventWriter, event_writer_for
 from tickets.consumers.followed_cache import FollowedCache
-from tickets.domain.desk import CommandResult, TicketDesk
 from tickets.domain.errors import TicketNotFoundError, ticket_not_found
 from tickets.domain.history import HistoryEntry
 from tickets.domain.receipts import CommandReceipt, CommandRef, command_key

@@ -19,13 +19,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, PersistenceError
 
+from tickets.application.desk import TicketDesk
 from tickets.consumers.sealed_records import SealedRecord, seal_record
 from tickets.consumers.stored_entries import history_entry
-from tickets.domain.desk import TicketDesk
 from tickets.domain.history import entry_of
 from tickets.domain.ticket import TICKET_TOPICS
 from tickets.projections.base import Unreadable
-from tickets.projections.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
+from tickets.wire.envelope import GENESIS, Envelope, chained_hash, hashed_content, seal
 
 #: Errors of the store itself (away, locked, broken connection): never an event to set aside.
 STORE_ERRORS: tuple[type[BaseException], ...] = (PersistenceError, sqlite3.Error, OSError)

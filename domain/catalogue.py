@@ -1,39 +1,15 @@
-"""Policy files: read the TOML files that describe desks, validate them, and look desks up.
+"""The desks the engine knows: every version of each, looked up by id and version.
 
-Each version of a desk is one file (the format is in ``docs/policies.md``). The shipped desks
-live in ``domain/policies/``, the versions they superseded in ``domain/policies/superseded/``
-(kept so the tickets opened under them keep their figures); a user adds a desk by dropping a file
-into a directory passed to :func:`load_catalogue`. Every mistake in a file is a
-:class:`PolicyError` naming the file, the dotted key and the reason, so a typo never passes
-silently. The reading is done by ``policy_toml`` (typed tables), ``desk_loader`` and
-``policy_calendars`` (the desk and its calendars) and ``durations`` (durations as written).
+The files that describe them are read by ``application.policy_files``; the tables become desks in
+``desk_loader`` and ``policy_calendars``, with durations as written read by ``durations``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
 
-from tickets.domain.desk_loader import read_desk
-from tickets.domain.durations import parse_duration
 from tickets.domain.errors import PolicyError, ValidationError
 from tickets.domain.policy import Desk
-from tickets.domain.policy_toml import Location, read_toml
-
-#: The folder, inside a policy directory, that holds the superseded versions of its desks.
-SUPERSEDED = "superseded"
-
-__all__ = [
-    "Catalogue", "Location", "load_catalogue", "load_desk", "parse_duration", "shipped_policies",
-]
-
-
-def load_desk(path: Location) -> Desk:
-    """Read and validate one policy file; raise :class:`PolicyError` naming file, key and reason."""
-    return read_desk(read_toml(path))
-
 
 # ---------------------------------------------------------------- the catalogue
 
@@ -101,32 +77,3 @@ class Catalogue:
         return len(self._current)
 
 
-def shipped_policies() -> Traversable:
-    """The directory of policy files that ships with the package (superseded versions in its
-    ``superseded/`` folder)."""
-    return resources.files("tickets.domain").joinpath("policies")
-
-
-def load_catalogue(
-    directory: Location | None = None, extra_dirs: Iterable[Location] = ()
-) -> Catalogue:
-    """Load every ``*.toml`` in ``directory`` (default: the shipped desks) and in ``extra_dirs``,
-    and in each one's ``superseded/`` folder if it has one (older versions of its desks)."""
-    folders = [shipped_policies() if directory is None else directory, *extra_dirs]
-    return Catalogue(load_desk(file) for folder in folders for file in _policy_files(folder))
-
-
-def _policy_files(folder: Location) -> list[Traversable]:
-    where = folder if isinstance(folder, Traversable) else Path(folder)
-    if not where.is_dir():
-        raise PolicyError("policy directory does not exist", file=str(folder))
-    superseded = where.joinpath(SUPERSEDED)
-    return _toml_files(where) + (_toml_files(superseded) if superseded.is_dir() else [])
-
-
-def _toml_files(where: Traversable) -> list[Traversable]:
-    return sorted(
-        (f for f in where.iterdir()
-         if f.is_file() and f.name.endswith(".toml") and not f.name.startswith(".")),
-        key=lambda f: f.name,
-    )

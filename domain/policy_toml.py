@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.resources.abc import Traversable
 from os import PathLike
-from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from tickets.domain.calendar import BusinessCalendar
@@ -105,20 +103,6 @@ class Table:
             return parse_duration(self.get(name, str), calendar)
         except ValueError as exc:
             raise self.error(str(exc), name) from None
-
-
-def read_toml(path: Location) -> Table:
-    """The whole file as its root table; an unreadable file is a :class:`PolicyError`."""
-    file = path if isinstance(path, Traversable) else Path(path)
-    try:
-        data = tomllib.loads(file.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise PolicyError("the file is not UTF-8 text", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"not valid TOML: {exc}", file=str(path)) from None
-    return Table(str(path), "", data)
 
 
 def positive(table: Table, name: str, default: int) -> int:

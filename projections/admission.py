@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from tickets.projections.audit_entry import payload_text
 from tickets.projections.audit_hash import envelope_hash
-from tickets.projections.envelope import GENESIS, Envelope
+from tickets.wire.envelope import GENESIS, Envelope
 
 #: A ticket's last applied version and its hash (None: applied before hashes were kept).
 Head = tuple[int, str | None]

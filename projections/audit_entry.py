@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tickets.domain.personal import Opener, hidden, open_payload
-from tickets.projections.envelope import RecordedTimes, chained_hash
+from tickets.wire.envelope import RecordedTimes, chained_hash
 
 MASK = "***"
 COLUMNS = (

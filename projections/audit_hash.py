@@ -14,7 +14,7 @@ import hashlib
 from json.encoder import encode_basestring
 from typing import Any
 
-from tickets.projections.envelope import Envelope, chained_hash
+from tickets.wire.envelope import Envelope, chained_hash
 
 
 def envelope_content(envelope: Envelope) -> dict[str, Any]:

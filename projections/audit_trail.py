@@ -21,9 +21,9 @@ from tickets.projections.admission import Head, payload_json, recomputed_hash
 from tickets.projections.audit_entry import COLUMNS, AuditEntry
 from tickets.projections.audit_hash import envelope_content, envelope_hash
 from tickets.projections.base import Projection, Refused
-from tickets.projections.envelope import GENESIS, Envelope, format_time, parse_time
 from tickets.projections.readstore import ReadStore
 from tickets.projections.schema import Row, Table
+from tickets.wire.envelope import GENESIS, Envelope, format_time, parse_time
 
 __all__ = ["AuditEntry", "AuditTrailProjection", "envelope_content", "envelope_hash", "trail"]
 

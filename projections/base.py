@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tickets.projections.envelope import Envelope
 from tickets.projections.schema import Counts, Row, Table
+from tickets.wire.envelope import Envelope
 
 S = TypeVar("S")
 

@@ -24,9 +24,9 @@ from tickets.projections.dashboard_figures import (
     figures_cached,
 )
 from tickets.projections.dashboard_state import ROW_COLUMNS, DashboardRow, dashboard_row
-from tickets.projections.envelope import Envelope
 from tickets.projections.facts_memo import facts_of, facts_text, folded
 from tickets.projections.schema import Counts, Row, Table
+from tickets.wire.envelope import Envelope
 
 __all__ = [
     "DashboardProjection", "Figures", "FirstResponseFigure", "OpenCount", "SlaFigure", "figures",

@@ -22,8 +22,8 @@ from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
 from tickets.projections.dashboard_state import day_of, hour_of
-from tickets.projections.envelope import format_time
 from tickets.projections.readstore import ReadStore, Tx
+from tickets.wire.envelope import format_time
 
 PERCENTILES = (50, 90, 99)
 CACHED_RESULTS = 4

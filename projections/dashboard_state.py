@@ -19,8 +19,8 @@ from typing import Any
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk, TargetKind
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
-from tickets.projections.envelope import format_time
 from tickets.projections.facts_memo import sla_report
+from tickets.wire.envelope import format_time
 
 #: First-response times are counted in buckets four to a doubling, to find percentile ranks fast.
 BUCKETS_PER_DOUBLING = 4

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk
 from tickets.domain.sla import AUTO_CLOSE, SlaReport
-from tickets.projections.envelope import format_time, parse_time
+from tickets.wire.envelope import format_time, parse_time
 
 COLUMNS = (
     "ticket_id", "number", "desk", "severity", "level", "kind", "due", "at_risk_at",

@@ -17,11 +17,11 @@ from datetime import datetime
 
 from tickets.domain.catalogue import Catalogue
 from tickets.projections.base import Projection
-from tickets.projections.envelope import Envelope, format_time, parse_time
 from tickets.projections.escalation_entry import COLUMNS, QueueEntry, QueueState, queue_row
 from tickets.projections.facts_memo import facts_of, facts_text, folded, sla_report
 from tickets.projections.readstore import ReadStore
 from tickets.projections.schema import Row, Table
+from tickets.wire.envelope import Envelope, format_time, parse_time
 
 __all__ = ["LEVELS", "EscalationQueuesProjection", "QueueEntry", "QueueState", "queues"]
 

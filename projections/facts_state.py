@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from tickets.domain.facts import TicketFacts
-from tickets.projections.envelope import format_time, iso_wire_time, parse_time
+from tickets.wire.envelope import format_time, iso_wire_time, parse_time
 
 _TIMES = ("opened_at", "last_occurred_at", "first_response_at", "last_agent_reply_at",
           "pending_since", "warned_at", "closed_at")

@@ -38,9 +38,9 @@ from typing import Any
 from tickets.domain.facts import FoldError
 from tickets.projections.admission import Head, admit
 from tickets.projections.base import Projection, Refused, SetAside, Unreadable
-from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import Pending, ReadStore, Tx
 from tickets.projections.schema import Row, Table
+from tickets.wire.envelope import Envelope
 
 COMMON_DDL = (
     """CREATE TABLE IF NOT EXISTS projection_positions (

@@ -13,7 +13,7 @@ from typing import Any
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk, TargetKind
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
-from tickets.projections.envelope import format_time, parse_time
+from tickets.wire.envelope import format_time, parse_time
 
 #: Every kind of clock a ticket can have; a kind missing from a ticket's report has no row.
 KINDS = (*(kind.value for kind in TargetKind), AUTO_CLOSE)

@@ -21,11 +21,11 @@ from uuid import UUID
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import TicketFacts
 from tickets.projections.base import Projection
-from tickets.projections.envelope import Envelope, format_time, parse_time
 from tickets.projections.facts_memo import facts_of, facts_text, folded, sla_report
 from tickets.projections.readstore import ReadStore
 from tickets.projections.schema import Row, Table
 from tickets.projections.sla_timer_row import COLUMNS, TimerRow, state_now, timer_rows
+from tickets.wire.envelope import Envelope, format_time, parse_time
 
 __all__ = [
     "SlaTimersProjection", "TimerAction", "TimerRow", "TimerState", "due_before", "next_actions",

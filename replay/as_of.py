@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from tickets.domain.desk import TicketDesk
+from tickets.application.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.facts import TicketFacts, fold
 from tickets.domain.history import HistoryEntry
 from tickets.domain.personal import Opener
 from tickets.domain.sla import SlaReport, compute
-from tickets.projections.envelope import wire_value
 from tickets.replay.personal import shown_payload
+from tickets.wire.envelope import wire_value
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickets.projections.audit_entry import AuditEntry
-from tickets.projections.envelope import GENESIS, chained_hash
+from tickets.wire.envelope import GENESIS, chained_hash
 
 #: What each finding means, for people and for the JSON report.
 KINDS = {

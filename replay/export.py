@@ -17,14 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import envelopes_of_ticket
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.personal import NoKeys, Opener
-from tickets.projections.envelope import Envelope, format_time
 from tickets.replay.atomic import atomic_files
 from tickets.replay.personal import shown_payload
 from tickets.replay.source import StoreSource
+from tickets.wire.envelope import Envelope, format_time
 
 COLUMNS = (
     "ticket_id", "ticket_number", "desk", "version", "type", "occurred_at", "recorded_at", "actor",

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from tickets.domain.desk import TicketDesk
+from tickets.application.desk import TicketDesk
 from tickets.domain.errors import TicketError, TicketNotFoundError
 from tickets.domain.history import entry_of
 from tickets.domain.ticket import TICKET_TOPICS
 from tickets.projections.audit_entry import COLUMNS, AuditEntry
-from tickets.projections.envelope import hashed_content
 from tickets.projections.readstore import ReadStore
 from tickets.replay.chain_check import Finding, StoredContent, TicketCheck, check_chain
 from tickets.replay.tables import column_names, select_in, table_exists
+from tickets.wire.envelope import hashed_content
 
 _CHUNK = 500
 

@@ -30,9 +30,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.domain.errors import ValidationError
-from tickets.projections.envelope import Envelope, EnvelopeError, decode
 from tickets.replay.log_source import Sealed
 from tickets.replay.source import SourceBatch
+from tickets.wire.envelope import Envelope, EnvelopeError, decode
 
 #: Records buffered per partition before it is paused, so one fast partition cannot fill memory.
 BUFFER_PER_PARTITION = 5_000

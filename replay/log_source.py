@@ -32,14 +32,17 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import StoreReader
 from tickets.consumers.stored_entries import KNOWN, NeedsMapper
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.history import HistoryEntry, entry_of
 from tickets.domain.ticket import TICKET_TOPICS
 from tickets.projections.audit_entry import payload_text
-from tickets.projections.envelope import (
+from tickets.projections.facts_state import LIMIT as TEXTS_LIMIT
+from tickets.projections.facts_state import TEXTS
+from tickets.replay.source import SourcedEnvelope
+from tickets.wire.envelope import (
     GENESIS,
     SCHEMA,
     Envelope,
@@ -48,9 +51,6 @@ from tickets.projections.envelope import (
     iso_wire_time,
     wire_value,
 )
-from tickets.projections.facts_state import LIMIT as TEXTS_LIMIT
-from tickets.projections.facts_state import TEXTS
-from tickets.replay.source import SourcedEnvelope
 
 _HEX = "0123456789abcdef"
 

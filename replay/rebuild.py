@@ -31,9 +31,9 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from tickets.application.desk import TicketDesk
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore, Tx
 from tickets.projections.runner import Held, plan, read_batches, reads_held

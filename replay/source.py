@@ -17,12 +17,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.history import HistoryEntry, entry_of
 from tickets.domain.ticket import TICKET_TOPICS
-from tickets.projections.envelope import GENESIS, Envelope, chained_hash, hashed_content, parse_time
+from tickets.wire.envelope import GENESIS, Envelope, chained_hash, hashed_content, parse_time
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tickets.domain.sla import SlaReport, TargetClock
-from tickets.projections.envelope import wire_value
 from tickets.replay.as_of import AsOf, state_of
 from tickets.replay.compare import TableDiff
 from tickets.replay.integrity import IntegrityReport
 from tickets.replay.what_if import Side, WhatIf
+from tickets.wire.envelope import wire_value
 
 
 def iso(value: datetime | None) -> str | None:

@@ -19,8 +19,8 @@ from datetime import datetime
 from os import PathLike
 from uuid import UUID
 
-from tickets.domain.catalogue import load_desk
-from tickets.domain.desk import TicketDesk
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_desk
 from tickets.domain.errors import PolicyError, TicketError, ValidationError
 from tickets.domain.facts import fold_all
 from tickets.domain.policy import Desk

@@ -35,8 +35,9 @@ from tests.servers import (
     PostgresDatabase,
     PostgresServer,
 )
-from tickets.domain.catalogue import Catalogue, load_catalogue
-from tickets.domain.clock import VirtualClock
+from tickets.application.clock import VirtualClock
+from tickets.application.policy_files import load_catalogue
+from tickets.domain.catalogue import Catalogue
 
 #: Caches the command line keeps (``tickets.holiday_names``) go to a directory of the test run's
 #: own, never the user's; child processes the tests start inherit it.

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["domain", "projections", "consumers", "replay", "tickets"]
+PACKAGES = ["domain", "wire", "application", "projections", "consumers", "replay", "tickets"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

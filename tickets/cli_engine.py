@@ -13,9 +13,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from tickets.application.clock import SystemClock, VirtualClock
 from tickets.collector import freeze_startup_objects
 from tickets.config import Settings
-from tickets.domain.clock import SystemClock, VirtualClock
 from tickets.engine import Engine, build_engine, install_stop_signals, run_engine
 from tickets.engine_views import (
     figures_json,

@@ -23,12 +23,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings, load_settings
 from tickets.demo_report import report
 from tickets.demo_run import AMSTERDAM, HOLIDAY, START, DemoRun
 from tickets.demo_world import World
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.engine import build_engine
 from tickets.wiring import build_catalogue

@@ -16,9 +16,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickets.application.desk import TicketDesk
 from tickets.demo_profiles import Opening, opening, web_editors
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import TicketError
 from tickets.domain.policy import TargetKind
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from tickets.application.desk import CommandResult, TicketDesk, summary
 from tickets.cli_lazy import Handler
 from tickets.config import Settings
 from tickets.domain.actor import Actor
-from tickets.domain.desk import CommandResult, TicketDesk, summary
 from tickets.domain.errors import ValidationError
 from tickets.output import iso, plain, sla_json, sla_text
 from tickets.wiring import build_desk

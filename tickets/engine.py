@@ -20,16 +20,16 @@ from types import FrameType
 import structlog
 
 from tickets import metrics
+from tickets.application.clock import Clock, SystemClock
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.scheduler import Scheduler
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.clock import Clock, SystemClock
-from tickets.domain.desk import TicketDesk
 from tickets.privacy.retention import privacy_round
-from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
+from tickets.wire.envelope import Envelope
 from tickets.wiring import build_desk
 
 log = structlog.get_logger("tickets.engine")

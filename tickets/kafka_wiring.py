@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tickets import metrics
+from tickets.application.clock import Clock, SystemClock
 from tickets.config import Settings
 from tickets.consumers.kafka_runner import GroupRunner
 from tickets.consumers.kafka_settings import KafkaSettings, partition_for, ticket_key
@@ -17,7 +18,6 @@ from tickets.consumers.scheduler_timers import SchedulerTimersProjection
 from tickets.consumers.store_reader import StoreReader
 from tickets.consumers.store_wake import store_wake
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import Clock, SystemClock
 from tickets.privacy.retention import privacy_round
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore

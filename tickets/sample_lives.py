@@ -11,9 +11,9 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from tickets.application.desk import TicketDesk
 from tickets.demo_profiles import opening, web_editors
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
 
 AGENT = Actor("agent", "a-1")
 SERVICE = Actor("service", "sample")

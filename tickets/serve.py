@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tickets.application.clock import Clock, SystemClock
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings
 from tickets.consumers import change_log, consumer_offsets
 from tickets.consumers.kafka_settings import Topics
-from tickets.domain.clock import Clock, SystemClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.http.app import create_app
 from tickets.http.context import make_context

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tickets.application.desk import summary
 from tickets.config import Settings
 from tickets.domain.actor import SCHEDULER, Actor
-from tickets.domain.desk import summary
 from tickets.output import iso, sla_json, sla_text
 from tickets.wiring import build_desk
 

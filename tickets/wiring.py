@@ -10,11 +10,12 @@ from typing import TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
+from tickets.application.clock import Clock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.config import Settings, postgres_address
 from tickets.consumers.buffered_random import BufferedSystemRandom
-from tickets.domain.catalogue import Catalogue, load_catalogue
-from tickets.domain.clock import Clock
-from tickets.domain.desk import TicketDesk
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import TicketError
 from tickets.domain.personal import NoKeys, SubjectKeys
 from tickets.domain.policy_calendars import use_holiday_names

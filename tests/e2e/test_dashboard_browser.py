@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tickets.application.clock import VirtualClock
 from tickets.config import load_settings
-from tickets.domain.clock import VirtualClock
 from tickets.domain.scope import EVERY_DESK
 from tickets.engine import build_engine, run_engine
 from tickets.http import HttpHandle, serve_engine

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.servers import KafkaEndpoint
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings, load_settings
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.kafka_runner import GroupRunner
 from tickets.consumers.publisher import Publisher
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections

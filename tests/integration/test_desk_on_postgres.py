@@ -20,12 +20,12 @@ import pytest
 
 from tests.servers import PostgresDatabase
 from tests.unit import test_commands, test_ticket_lifecycle
+from tickets.application.clock import VirtualClock
+from tickets.application.commands import Answer, execute
+from tickets.application.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.commands import Answer, execute
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ConcurrencyError, EntitlementError
 
 pytestmark = pytest.mark.integration

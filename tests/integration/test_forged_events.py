@@ -26,12 +26,12 @@ from kafka_helpers import (
 )
 
 from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings
 from tickets.consumers.kafka_settings import event_headers, ticket_key
 from tickets.consumers.signing import parse_keys
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
 from tickets.kafka_wiring import (
     build_consumer,
     build_publisher,
@@ -40,11 +40,11 @@ from tickets.kafka_wiring import (
     select_projections,
 )
 from tickets.projections.audit_hash import envelope_content
-from tickets.projections.envelope import Envelope, chained_hash
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import create_schema
 from tickets.replay.integrity import verify
 from tickets.sample_lives import write_lives
+from tickets.wire.envelope import Envelope, chained_hash
 
 pytestmark = pytest.mark.integration
 

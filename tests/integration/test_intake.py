@@ -15,12 +15,12 @@ from eventsourcing.persistence import OperationalError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.servers import KafkaEndpoint, PostgresDatabase
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.consumers.dead_letters import decode_dead_letter
 from tickets.consumers.intake import Intake
 from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.consumers.staging import StagingDesk
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.health import check_database, check_kafka
 

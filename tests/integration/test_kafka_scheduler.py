@@ -10,10 +10,10 @@ import pytest
 from kafka_helpers import FAST, InThread, count, create_topics, environment, new_desk, settings_of, wait_until
 
 from tests.servers import KafkaEndpoint, PostgresDatabase
+from tickets.application.clock import VirtualClock
 from tickets.consumers.kafka_settings import partition_for, ticket_key
 from tickets.consumers.partition_scheduler import PartitionScheduler
 from tickets.consumers.scheduler import Fired
-from tickets.domain.clock import VirtualClock
 from tickets.kafka_wiring import build_publisher, build_scheduler_member
 from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives

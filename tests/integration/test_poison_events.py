@@ -28,15 +28,15 @@ from prometheus_client import REGISTRY
 
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
 from tickets import metrics
+from tickets.application.desk import TicketDesk
 from tickets.consumers import dead_letter_replay
 from tickets.consumers.dead_letters import decode_dead_letter
 from tickets.consumers.kafka_runner import GroupRunner
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.desk import TicketDesk
 from tickets.kafka_wiring import build_consumer, build_publisher, desk_ids, kafka_settings, select_projections
-from tickets.projections.envelope import chained_hash
 from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives
+from tickets.wire.envelope import chained_hash
 from tickets.wiring import build_catalogue
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from kafka import KafkaConsumer
 from kafka_helpers import FAST, InThread, count, create_topics, environment, settings_of, wait_until
 
 from tests.servers import TEST_CONSUMER_SETTINGS, KafkaEndpoint, PostgresDatabase
+from tickets.application.clock import VirtualClock
 from tickets.domain.actor import Actor
-from tickets.domain.clock import VirtualClock
 from tickets.domain.personal import ERASED
 from tickets.kafka_wiring import build_consumer, build_publisher
 from tickets.privacy.erase import erase

@@ -13,13 +13,13 @@ from tickets.consumers.kafka_settings import KafkaSettings, event_headers, ticke
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.errors import ValidationError
 from tickets.kafka_wiring import build_publisher
-from tickets.projections.envelope import Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 from tickets.replay.compare import compare
 from tickets.replay.kafka_source import KafkaSource
 from tickets.replay.rebuild import rebuild
 from tickets.sample_lives import write_lives
+from tickets.wire.envelope import Envelope
 from tickets.wiring import build_desk
 
 pytestmark = pytest.mark.integration

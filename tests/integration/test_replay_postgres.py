@@ -19,9 +19,9 @@ import pytest
 
 from tests.servers import PostgresAccess, PostgresDatabase
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, write_week
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.projections.audit_trail import trail
 from tickets.projections.readstore import ReadStore

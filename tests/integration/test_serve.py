@@ -15,9 +15,9 @@ from kafka_helpers import FAST, InThread, count, create_topics, environment, new
 from serve_helpers import StreamReader, token
 
 from tests.servers import KafkaEndpoint, PostgresDatabase
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
 from tickets.kafka_wiring import build_consumer, build_publisher
 from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import write_lives

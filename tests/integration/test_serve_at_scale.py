@@ -30,9 +30,9 @@ from kafka_helpers import count, environment, projection_rows, rebuild, settings
 from serve_helpers import StreamReader, token
 
 from tests.servers import KafkaEndpoint, PostgresAccess, PostgresDatabase
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings
 from tickets.consumers.kafka_settings import KafkaSettings
-from tickets.domain.desk import TicketDesk
 from tickets.kafka_wiring import select_projections
 from tickets.projections.readstore import ReadStore
 from tickets.sample_lives import register_editors

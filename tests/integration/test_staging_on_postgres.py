@@ -20,15 +20,15 @@ from eventsourcing.persistence import IntegrityError
 from tests.servers import PostgresDatabase
 from tests.unit import test_intake_apply
 from tests.unit.test_intake_apply import change, commands, opening
+from tickets.application.clock import VirtualClock
+from tickets.application.commands import receipt_key
+from tickets.application.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.consumers.event_writer import PostgresEventWriter
 from tickets.consumers.intake_apply import apply_commands
 from tickets.consumers.staging import StagingDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.commands import receipt_key
-from tickets.domain.desk import TicketDesk
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 
 AGENT = Actor("agent", "a-1")
 CUSTOMER = Actor("customer", "c-1")

@@ -13,12 +13,12 @@ from typing import Any
 import structlog
 from httpx import Response
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.personal import SubjectKeys
 from tickets.domain.scope import EVERY_DESK
 from tickets.http import create_app, make_context

@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from tickets.domain.desk import TicketDesk
+from tickets.application.desk import TicketDesk
 from tickets.domain.numbers import ticket_id_for
 from tickets.domain.receipts import CommandReceipt, receipt_id
 from tickets.domain.ticket import Ticket

@@ -6,13 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.desk import TicketDesk
 from tickets.projections.audit_hash import envelope_content
 from tickets.projections.base import Projection
-from tickets.projections.envelope import Envelope, chained_hash
 from tickets.projections.readstore import ReadStore
+from tickets.wire.envelope import Envelope, chained_hash
 
 
 def read_store(tmp_path: Path, name: str = "rm") -> ReadStore:

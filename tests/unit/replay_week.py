@@ -13,14 +13,14 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tickets.application.clock import Clock, VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.demo_profiles import WEB_SITES, opening
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import Clock, VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import TicketError
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore

@@ -9,9 +9,9 @@ from typing import Any
 from tickets.projections.admission import Head, admit
 from tickets.projections.audit_hash import envelope_content
 from tickets.projections.base import Projection
-from tickets.projections.envelope import GENESIS, Envelope, chained_hash
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import apply_batch, create_schema
+from tickets.wire.envelope import GENESIS, Envelope, chained_hash
 
 TICKET = "672e4940-4dd6-5bcf-8cb4-9ae0f13981d7"
 OTHER = "0b0c0d0e-0000-5000-8000-000000000001"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tickets.projections.audit_entry import payload_text
 from tickets.projections.audit_hash import canonical_text, envelope_content, envelope_hash
-from tickets.projections.envelope import GENESIS, Envelope, chained_hash
+from tickets.wire.envelope import GENESIS, Envelope, chained_hash
 
 ENVELOPE = Envelope(
     ticket_id="0b6f3c1e-4a7d-4f5e-9c1a-2d3e4f5a6b7c", ticket_number="O365-000001", desk="o365",

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tickets.application.policy_files import load_catalogue, load_desk, shipped_policies
 from tickets.domain.calendar import BusinessCalendar
-from tickets.domain.catalogue import Catalogue, load_catalogue, load_desk, parse_duration, shipped_policies
+from tickets.domain.catalogue import Catalogue
+from tickets.domain.durations import parse_duration
 from tickets.domain.errors import EntitlementError, PolicyError, ValidationError
 from tickets.domain.policy import Desk, TargetKind
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tickets import cli
-from tickets.domain.catalogue import shipped_policies
+from tickets.application.policy_files import shipped_policies
 
 UNDECODABLE = b"bad\xffbyte".decode("utf-8", "surrogateescape")
 

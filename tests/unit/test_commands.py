@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from tickets.application.commands import execute
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import Actor
-from tickets.domain.commands import execute
-from tickets.domain.desk import TicketDesk
 
 WEBFORM = Actor("service", "webform")
 

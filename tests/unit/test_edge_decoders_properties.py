@@ -17,7 +17,7 @@ from tests.unit.test_envelope_decoding import sample_maps
 from tests.unit.test_intake_apply import change, opening
 from tickets.consumers.intake_messages import Command, IntakeRecord, Refusal, read_record
 from tickets.domain.scope import EVERY_DESK
-from tickets.projections.envelope import FIELDS, Envelope, EnvelopeError, decode
+from tickets.wire.envelope import FIELDS, Envelope, EnvelopeError, decode
 
 SAMPLES = sample_maps()
 DESKS = frozenset(m["desk"] for m in SAMPLES)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.cli import main
 from tickets.config import Settings, load_settings
 from tickets.domain.actor import Actor
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.engine import RunStats, install_stop_signals, run_engine
 from tickets.projections.audit_trail import trail
 from tickets.projections.readstore import ReadStore

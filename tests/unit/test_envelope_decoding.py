@@ -9,12 +9,12 @@ from typing import Any
 import msgpack
 import pytest
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
-from tickets.projections.envelope import Envelope, EnvelopeError, decode
 from tickets.sample_lives import desk_clock_start, register_editors, write_lives
+from tickets.wire.envelope import Envelope, EnvelopeError, decode
 
 
 def sample_maps() -> list[dict[str, Any]]:

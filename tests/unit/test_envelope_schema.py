@@ -10,11 +10,11 @@ import pytest
 
 from tests.unit.legacy_events import store_v1_opened
 from tests.unit.test_envelope_decoding import sample_maps
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.desk import TicketDesk
 from tickets.domain.ticket import Ticket
-from tickets.projections.envelope import EnvelopeError, decode
-from tickets.projections.envelope_schema import MAX_DEPTH, OPTIONAL, PAYLOADS
+from tickets.wire.envelope import EnvelopeError, decode
+from tickets.wire.envelope_schema import MAX_DEPTH, OPTIONAL, PAYLOADS
 
 SAMPLES = sample_maps()
 DESKS = frozenset(m["desk"] for m in SAMPLES)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tests.unit.legacy_events import V1_NUMBER, store_v1_opened, store_v1_receipt
+from tickets.application.commands import execute
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import Actor
-from tickets.domain.commands import execute
-from tickets.domain.desk import TicketDesk
 from tickets.domain.receipts import CommandReceipt
 from tickets.domain.ticket import Ticket
 

@@ -6,10 +6,10 @@ import random
 from datetime import datetime
 from typing import Any
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.facts import TicketFacts, fold
 from tickets.projections import facts_memo
 from tickets.projections.facts_state import dump_facts, load_facts

@@ -7,11 +7,11 @@ import random
 import pytest
 
 from tests.unit.conftest import AGENT, SERVICE
+from tickets.application.clock import VirtualClock
 from tickets.consumers.followed_cache import FollowedCache
 from tickets.consumers.staging import StagingDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
 
 
 @pytest.fixture

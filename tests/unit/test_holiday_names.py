@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tickets import holiday_names
+from tickets.application.policy_files import load_desk, shipped_policies
 from tickets.domain.calendar_days import country_holidays
-from tickets.domain.catalogue import load_desk, shipped_policies
 from tickets.domain.errors import PolicyError
 from tickets.domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names, use_holiday_names
 from tickets.holiday_names import cache_file

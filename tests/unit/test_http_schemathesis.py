@@ -17,8 +17,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from tests.unit.http_rig import ROLES, HttpRig, make_rig
+from tickets.application.commands import FIELDS
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.commands import FIELDS
 from tickets.domain.scope import DeskScope
 
 

@@ -13,6 +13,8 @@ from eventsourcing.persistence import IntegrityError
 from structlog.testing import capture_logs
 
 from tests.unit.legacy_events import V1_NUMBER, store_v1_opened, store_v1_receipt
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.consumers.dead_letters import decode_dead_letter
 from tickets.consumers.intake_apply import apply_commands
@@ -22,8 +24,6 @@ from tickets.consumers.kafka_settings import Topics
 from tickets.consumers.staging import StagingBypassedError, StagingDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 
 SERVICE = Actor("service", "webform")
 RECORD = IntakeRecord("tickets.intake", 0, 0, b"", [("service", b"webform")])

@@ -15,12 +15,12 @@ import msgpack
 import pytest
 from structlog.testing import capture_logs
 
+from tickets.application.clock import VirtualClock
 from tickets.consumers.intake_apply import Applied, apply_commands, apply_one
 from tickets.consumers.intake_messages import Command, IntakeRecord, read_record
 from tickets.consumers.staging import StagingDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
 from tickets.domain.scope import EVERY_DESK, DeskScope
 
 SERVICES = {"webform": DeskScope(frozenset({"web"})), "o365-portal": DeskScope(frozenset({"o365"})),

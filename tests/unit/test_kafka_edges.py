@@ -16,8 +16,8 @@ from tickets.consumers.consumer_offsets import OffsetsMoved, advance, create_tab
 from tickets.consumers.dead_letters import decode_dead_letter
 from tickets.consumers.kafka_batch import sort_records
 from tickets.consumers.kafka_settings import KafkaSettings, TicketPartitioner, partition_for, ticket_key
-from tickets.projections.envelope import GENESIS, Envelope
 from tickets.projections.readstore import ReadStore
+from tickets.wire.envelope import GENESIS, Envelope
 
 
 class Cluster:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tickets.application.clock import VirtualClock
 from tickets.config import load_settings
 from tickets.domain.actor import Actor
-from tickets.domain.clock import VirtualClock
 from tickets.engine import build_engine
 from tickets.metrics import EVENTS_APPLIED
 

@@ -19,11 +19,11 @@ import pytest
 from tests.unit.conftest import AGENT, SERVICE, at
 from tests.unit.replay_week import project
 from tests.unit.test_seed_rules import changed_library  # noqa: F401 (a fixture)
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.consumers.scheduler_timers import SchedulerTimersProjection
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.http.ticket_detail import ticket_detail
 from tickets.projections.readstore import ReadStore

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_catalogue import BASE, write
-from tickets.domain.catalogue import SUPERSEDED, Catalogue, load_catalogue, load_desk, shipped_policies
+from tickets.application.policy_files import SUPERSEDED, load_catalogue, load_desk, shipped_policies
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import PolicyError, ValidationError
 
 RAISED = ("nl-vendor", "vianet", "web", "zoom")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from tickets.domain.catalogue import Catalogue, load_desk
+from tickets.application.policy_files import load_desk
+from tickets.domain.catalogue import Catalogue
 from tickets.policy_view import describe_catalogue
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
 from tickets.domain.personal import (
     ERASED,

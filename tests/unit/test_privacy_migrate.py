@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tickets import cli
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import load_settings
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.personal import is_sealed
 from tickets.domain.ticket import OPENED_TOPICS

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.personal import ERASED
 from tickets.domain.retention import parse_retention
 from tickets.privacy.keys import KeyTable

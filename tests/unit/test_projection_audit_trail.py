@@ -7,14 +7,14 @@ from pathlib import Path
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import read_store
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
 from tickets.projections.audit_trail import AuditTrailProjection, envelope_content, trail
-from tickets.projections.envelope import GENESIS, Envelope, chained_hash, hashed_content
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import apply_batch, create_schema
+from tickets.wire.envelope import GENESIS, Envelope, chained_hash, hashed_content
 
 COLLEAGUE = Actor(AGENT.role, "a-2")
 

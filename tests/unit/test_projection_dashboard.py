@@ -8,10 +8,10 @@ from pathlib import Path
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import read_store, resealed
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport
 from tickets.projections.dashboard import (
     DashboardProjection,

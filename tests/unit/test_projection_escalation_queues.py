@@ -6,14 +6,14 @@ from pathlib import Path
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import feed_into, read_store, resealed
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
-from tickets.projections.envelope import Envelope
 from tickets.projections.escalation_queues import QUEUE_SQL, EscalationQueuesProjection, QueueEntry, queues
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import apply_batch, create_schema
+from tickets.wire.envelope import Envelope
 
 TABLES = ("escalation_queue_state", "escalation_queue")
 

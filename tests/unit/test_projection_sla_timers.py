@@ -7,13 +7,12 @@ from pathlib import Path
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import feed_into, read_store, resealed
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import SCHEDULER
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.sla import ClockState
-from tickets.projections.envelope import Envelope
 from tickets.projections.facts_state import load_facts
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import apply_batch, create_schema
@@ -27,6 +26,7 @@ from tickets.projections.sla_timers import (
     state_now,
     timers_of,
 )
+from tickets.wire.envelope import Envelope
 
 TABLES = ("sla_timer_facts", "sla_timers")
 

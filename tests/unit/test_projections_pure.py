@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.desk import TicketDesk
 from tickets.domain.facts import fold_all
 from tickets.domain.sla import ClockState
 from tickets.projections.audit_trail import AuditTrailProjection
 from tickets.projections.base import Projection, Refused
 from tickets.projections.dashboard import DashboardProjection
-from tickets.projections.envelope import Envelope
 from tickets.projections.escalation_queues import EscalationQueuesProjection
 from tickets.projections.runner import derive, fold, statements
 from tickets.projections.sla_timers import SlaTimersProjection
 from tickets.projections_registry import all_projections
+from tickets.wire.envelope import Envelope
 
 
 def open_ticket(desk: TicketDesk, when: str = "2026-11-16T09:00:00+01:00") -> str:

@@ -17,8 +17,8 @@ import pytest
 PUBLISHER = textwrap.dedent("""
     import sys, time
     from tickets.consumers.read_ahead import ProcessReadAhead
-    from tickets.domain.catalogue import load_catalogue
-    from tickets.domain.desk import TicketDesk
+    from tickets.application.policy_files import load_catalogue
+    from tickets.application.desk import TicketDesk
     from tickets.config import persistence_env
     from tickets.sample_lives import write_lives
 

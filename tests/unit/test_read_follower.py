@@ -13,9 +13,9 @@ from tickets.consumers import change_log, consumer_offsets
 from tickets.consumers.change_log import KEEP, PRUNE_EVERY, changes_between, record
 from tickets.consumers.consumer_offsets import advance
 from tickets.http.read_follower import OVERFLOW, SUBSCRIBER_BACKLOG, Look, ReadFollower, Subscription
-from tickets.projections.envelope import GENESIS, Envelope
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import COMMON_DDL
+from tickets.wire.envelope import GENESIS, Envelope
 
 GROUP, TOPIC = "projections", "tickets.events"
 

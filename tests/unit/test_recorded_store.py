@@ -14,11 +14,11 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from tickets.application.desk import TicketDesk
 from tickets.config import load_settings
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
-from tickets.projections.envelope import decode
+from tickets.wire.envelope import decode
 from tickets.wiring import build_desk
 
 RECORDED = Path(__file__).parent.parent / "fixtures" / "before_one_house"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
-from tickets.domain.desk import TicketDesk
+from tickets.application.desk import TicketDesk
 from tickets.domain.errors import TicketError, TicketNotFoundError, ValidationError
 from tickets.domain.sla import ClockState
 from tickets.replay.as_of import as_of

@@ -10,15 +10,15 @@ import pytest
 
 from tests.unit.conftest import at
 from tests.unit.replay_week import project, sqlite_desk, write_week
+from tickets.application.desk import TicketDesk
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import EntitlementError, TicketNotFoundError, ValidationError
 from tickets.projections.audit_trail import trail
-from tickets.projections.envelope import GENESIS, chained_hash
 from tickets.projections.readstore import ReadStore
 from tickets.replay import export as export_module
 from tickets.replay.export import Scope, export
 from tickets.replay.personal import may_unmask
+from tickets.wire.envelope import GENESIS, chained_hash
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.unit.replay_week import AGENT, WEEK_END, ProjectedWeek, project, projected_week
+from tickets.application.desk import TicketDesk
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections

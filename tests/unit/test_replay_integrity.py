@@ -11,8 +11,8 @@ import pytest
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE
 from tests.unit.replay_week import ProjectedWeek, project, projected_week
+from tickets.application.desk import TicketDesk
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import TicketNotFoundError
 from tickets.projections.readstore import ReadStore
 from tickets.replay.integrity import verify

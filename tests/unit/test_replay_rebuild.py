@@ -10,9 +10,9 @@ import pytest
 
 from tests.unit.projection_support import resealed
 from tests.unit.replay_week import project, sqlite_desk, write_week
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import TICKET_TOPICS, StoreReader
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import Held, apply_batches, create_schema

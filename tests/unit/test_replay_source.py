@@ -12,10 +12,10 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import fold_all
 from tickets.projections import facts_state
 from tickets.projections.audit_entry import payload_text
-from tickets.projections.envelope import Envelope, format_time, iso_wire_time
 from tickets.projections.facts_state import dump_facts, load_facts, time_text
 from tickets.replay.log_source import LogSource, Sealed, canonical_payload
 from tickets.replay.source import StoreSource
+from tickets.wire.envelope import Envelope, format_time, iso_wire_time
 
 
 def test_the_source_seals_exactly_what_the_live_reader_seals(tmp_path: Path, catalogue: Catalogue) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.replay_week import WEEK_END, WEEK_START, project, sqlite_desk, write_week
+from tickets.application.desk import TicketDesk
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import PolicyError
 from tickets.projections.readstore import ReadStore
 from tickets.replay.what_if import what_if

@@ -12,18 +12,18 @@ from typing import Any
 
 import pytest
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.scheduler import Scheduler
 from tickets.consumers.scheduler_timers import SchedulerTimersProjection, due_actions
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.sla import ClockState
-from tickets.projections.envelope import format_time
 from tickets.projections.readstore import ReadStore
 from tickets.projections.sla_timers import NEXT_ACTIONS_SQL, SlaTimersProjection, due_before, state_now
+from tickets.wire.envelope import format_time
 
 AGENT = Actor("agent", "a-1")
 SERVICE = Actor("service", "webform")

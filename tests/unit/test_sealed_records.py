@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from tests.unit.conftest import AGENT, at, live_every_event_type
 from tests.unit.legacy_events import store_v1_opened
+from tickets.application.desk import TicketDesk
 from tickets.consumers.read_ahead import outgoing
 from tickets.consumers.store_reader import StoreReader
-from tickets.domain.desk import TicketDesk
-from tickets.projections.envelope import format_time, iso_wire_time
+from tickets.wire.envelope import format_time, iso_wire_time
 
 
 def test_fast_records_are_the_envelopes_bytes_for_every_event_type(desk: TicketDesk) -> None:

@@ -17,10 +17,11 @@ import pytest
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tests.unit.projection_support import feed_into, read_store
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.domain.calendar import BusinessCalendar
 from tickets.domain.calendar_days import clear_caches, library_holidays
-from tickets.domain.catalogue import Catalogue, load_catalogue
-from tickets.domain.desk import TicketDesk
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import EntitlementError
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk

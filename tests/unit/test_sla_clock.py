@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import SCHEDULER
-from tickets.domain.desk import TicketDesk
 from tickets.domain.sla import ClockState
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.unit.conftest import SERVICE, at
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.config import persistence_env
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 
 
 def synchronous_of(desk: TicketDesk) -> int:

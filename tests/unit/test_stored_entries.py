@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at, live_every_event_type
 from tests.unit.legacy_events import store_v1_opened
+from tickets.application.desk import TicketDesk
 from tickets.consumers.store_reader import StoreReader
 from tickets.consumers.stored_entries import history_entry
-from tickets.domain.desk import TicketDesk
 from tickets.domain.history import entry_of
 from tickets.domain.ticket import TICKET_TOPICS
 

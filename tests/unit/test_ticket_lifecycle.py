@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import SCHEDULER, Actor
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import (
     ConcurrencyError,
     EntitlementError,

@@ -35,13 +35,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tickets.application.clock import VirtualClock
+from tickets.application.desk import TicketDesk
+from tickets.application.policy_files import load_catalogue
 from tickets.consumers.feed import EmbeddedFeed
 from tickets.consumers.scheduler import Scheduler
 from tickets.consumers.store_reader import StoreReader
 from tickets.domain.actor import Actor
-from tickets.domain.catalogue import load_catalogue
-from tickets.domain.clock import VirtualClock
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import TicketError
 from tickets.domain.facts import TicketFacts
 from tickets.domain.ticket import TICKET_EVENT_CLASSES

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tickets.domain.clock import Clock
-from tickets.projections.envelope import format_time
+from tickets.application.clock import Clock
 from tickets.projections.readstore import ReadStore
+from tickets.wire.envelope import format_time
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS http_command_answers (

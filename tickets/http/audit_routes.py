@@ -23,7 +23,7 @@ from tickets.http.query_values import to_json
 from tickets.http.roles import Permission
 from tickets.output import iso
 from tickets.projections.audit_trail import AuditEntry, trail
-from tickets.projections.envelope import format_time
+from tickets.wire.envelope import format_time
 
 router = APIRouter(prefix="/api", tags=["audit"])
 Auditor = Annotated[Caller, Depends(require(Permission.AUDIT))]

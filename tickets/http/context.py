@@ -7,8 +7,8 @@ from dataclasses import InitVar, dataclass, field
 
 from fastapi import Request
 
-from tickets.domain.clock import Clock
-from tickets.domain.desk import TicketDesk
+from tickets.application.clock import Clock
+from tickets.application.desk import TicketDesk
 from tickets.http.answers import AnswerStore
 from tickets.http.read_models import EmbeddedReads, ReadModels
 from tickets.http.tokens import TokenStore

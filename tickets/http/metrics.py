@@ -37,7 +37,7 @@ from tickets.http.auth import reader_if_any
 from tickets.http.context import HttpContext, context_of
 from tickets.http.positions import positions
 from tickets.projections.dashboard import figures_cached
-from tickets.projections.envelope import format_time
+from tickets.wire.envelope import format_time
 
 log = structlog.get_logger("tickets.http")
 REQUESTS = Counter("tickets_http_requests", "HTTP requests answered.", ["method", "route", "status"])

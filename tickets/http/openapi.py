@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from tickets.domain.commands import COMMON, FIELDS, MAX_COMMAND_ID
+from tickets.application.commands import COMMON, FIELDS, MAX_COMMAND_ID
 
 _JSON_TYPE = {str: "string", int: "integer", bool: "boolean", dict: "object"}
 _PROBLEM = {

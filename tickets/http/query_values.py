@@ -9,7 +9,7 @@ from typing import Any
 
 from tickets.domain.errors import ValidationError
 from tickets.output import iso, plain
-from tickets.projections.envelope import parse_time
+from tickets.wire.envelope import parse_time
 
 
 def one_of(name: str, values: Iterable[str] | None, allowed: Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tickets.domain.clock import Clock
+from tickets.application.clock import Clock
 from tickets.http.tokens import TokenInfo, TokenStore
 from tickets.projections.readstore import ReadStore
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tickets.domain.desk import TicketDesk, summary
+from tickets.application.desk import TicketDesk, summary
 from tickets.domain.scope import EVERY_DESK, DeskScope
 from tickets.domain.sla import SlaReport
 from tickets.http.masking import fields_for, title_for

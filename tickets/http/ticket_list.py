@@ -22,8 +22,8 @@ from typing import Any
 
 from tickets.domain.errors import ValidationError
 from tickets.http import indexes
-from tickets.projections.envelope import format_time, parse_time
 from tickets.projections.readstore import ReadStore
+from tickets.wire.envelope import format_time, parse_time
 
 SLA_STATES = ("met", "at_risk", "breached", "running", "none")
 STATUSES = ("new", "open", "action_needed", "closed")

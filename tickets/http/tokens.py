@@ -18,13 +18,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from tickets.application.clock import Clock, SystemClock
 from tickets.domain.actor import Actor
-from tickets.domain.clock import Clock, SystemClock
 from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
 from tickets.domain.scope import DeskScope
 from tickets.http.roles import ROLES
-from tickets.projections.envelope import format_time, parse_time
 from tickets.projections.readstore import ReadStore, Tx
+from tickets.wire.envelope import format_time, parse_time
 
 PREFIX = "tkt_"
 DDL = (

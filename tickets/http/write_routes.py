@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from tickets.domain.commands import MAX_COMMAND_ID, execute
+from tickets.application.commands import MAX_COMMAND_ID, execute
 from tickets.domain.errors import TicketError
 from tickets.http.auth import Caller, require
 from tickets.http.body import bounded_body, json_body

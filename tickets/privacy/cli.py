@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.privacy.keys import KeyTable
 from tickets.wiring import build_desk

@@ -16,8 +16,8 @@ from datetime import datetime
 import structlog
 from eventsourcing.persistence import IntegrityError
 
+from tickets.application.desk import TicketDesk
 from tickets.domain.actor import Actor
-from tickets.domain.desk import TicketDesk
 from tickets.domain.erasure import new_erasure
 from tickets.domain.errors import LifecycleError, TicketNotFoundError, ValidationError
 from tickets.privacy.keys import KeyTable, PendingErasure

@@ -18,8 +18,8 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
+from tickets.application.desk import TicketDesk
 from tickets.config import Settings, persistence_env
-from tickets.domain.desk import TicketDesk
 from tickets.domain.errors import ValidationError
 from tickets.domain.personal import is_sealed, seal_opening
 from tickets.domain.ticket import OPENED_TOPICS

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import structlog
 
-from tickets.domain.desk import TicketDesk
+from tickets.application.desk import TicketDesk
 from tickets.domain.errors import TicketError
 from tickets.domain.ticket import Ticket
 from tickets.privacy.erase import Erased, complete_pending, erase

@@ -19,9 +19,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment, EnvType
 
+from tickets.application.clock import Clock, SystemClock
 from tickets.domain.actor import Actor, check_channel
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.clock import Clock, SystemClock
 from tickets.domain.editors import SiteEditors, registry_id
 from tickets.domain.erasure import PersonalDataErasure, erasure_id
 from tickets.domain.errors import (

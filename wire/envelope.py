@@ -20,10 +20,10 @@ from uuid import UUID
 import msgpack
 
 from tickets.domain.history import HistoryEntry
-from tickets.projections.envelope_schema import SCHEMA as SCHEMA
-from tickets.projections.envelope_schema import EnvelopeError as EnvelopeError
-from tickets.projections.envelope_schema import checked
-from tickets.projections.envelope_schema import parse_time as parse_time
+from tickets.wire.envelope_schema import SCHEMA as SCHEMA
+from tickets.wire.envelope_schema import EnvelopeError as EnvelopeError
+from tickets.wire.envelope_schema import checked
+from tickets.wire.envelope_schema import parse_time as parse_time
 
 CONTENT_TYPE = "application/msgpack; schema=ticket-event-v1"
 GENESIS = "0" * 64

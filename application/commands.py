@@ -16,8 +16,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from tickets.application.desk import CommandResult, TicketDesk
 from tickets.domain.actor import Actor
-from tickets.domain.desk import CommandResult, TicketDesk
 from tickets.domain.errors import TicketError, ValidationError
 from tickets.domain.receipts import CommandKey
 from tickets.domain.scope import EVERY_DESK, DeskScope
