@@ -1,20 +1,25 @@
 """Commands as messages: what services send over the intake topic or the HTTP write API.
 
 A message is a map with ``command_id`` (the idempotency key), ``type`` and the command's fields.
-``parse`` checks every field's presence and type and refuses unknown ones; ``execute`` applies it
-to the desk under the sending service's identity and answers accepted (ticket id and number) or
-rejected (field and rule). Both edges use this one module, so they answer the same way.
+Each type is a typed dataclass below (``OpenTicket``, ``SetSeverity``, ...); ``HANDLERS`` is the one
+table from a type's name to its dataclass and the desk's method that carries it out, and ``FIELDS``
+(what the edges and the OpenAPI document check) is read from those dataclasses. ``parse`` checks
+every field's presence and type, refuses unknown ones and builds the typed command; ``execute``
+applies it to the desk (which holds the clock it was given) under the sender's identity and answers
+accepted (ticket id and number) or rejected (field and rule). Both edges use this one module, so
+they answer the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import types
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from tickets.application.desk import CommandResult, TicketDesk
 from tickets.domain.actor import Actor
@@ -25,21 +30,75 @@ from tickets.domain.times import parse_aware_time
 
 COMMON = {"command_id": str, "type": str, "at": str, "actor": str, "channel": str,
            "expected_version": int}
-#: Each command type: its own fields, type, and whether required.
-FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
-    "open": {"desk": (str, True), "requester": (str, True), "requester_role": (str, True),
-             "title": (str, True), "fields": (dict, False), "plan": (str, False),
-             "category": (str, False), "severity": (str, False)},
-    "set_severity": {"ticket": (str, True), "severity": (str, True), "reason": (str, True)},
-    "assign": {"ticket": (str, True), "agent": (str, True), "level": (str, False)},
-    "respond": {"ticket": (str, True)},
-    "request_info": {"ticket": (str, True), "replace": (bool, False)},
-    "reply": {"ticket": (str, True)},
-    "escalate": {"ticket": (str, True), "reason": (str, True), "level": (str, False)},
-    "close": {"ticket": (str, True), "reason": (str, True)},
-    "reopen": {"ticket": (str, True), "reason": (str, True)},
-}
 MAX_COMMAND_ID = 128
+
+
+# ---- the commands, typed ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    desk: str
+    requester: str
+    requester_role: str
+    title: str
+    fields: dict[str, str] | None = None
+    plan: str | None = None
+    category: str | None = None
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class SetSeverity:
+    ticket: str
+    severity: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assign:
+    ticket: str
+    agent: str
+    level: str = "front_line"
+
+
+@dataclass(frozen=True)
+class Respond:
+    ticket: str
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    ticket: str
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    ticket: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    ticket: str
+    reason: str
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class Close:
+    ticket: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reopen:
+    ticket: str
+    reason: str
+
+
+CommandBody = (OpenTicket | SetSeverity | Assign | Respond | RequestInfo | Reply | Escalate | Close
+               | Reopen)
 
 
 @dataclass(frozen=True)
@@ -50,8 +109,10 @@ class Command:
     channel: str
     at: datetime | None
     expected_version: int | None
+    #: The command's own fields as the message gave them (what the receipt's digest covers).
     fields: Mapping[str, Any]
     sender: Actor | None = None  # who sent it (authenticated); the command id is theirs
+    body: CommandBody | None = None  # the typed command, defaults filled in
 
     @cached_property
     def key(self) -> CommandKey:
@@ -111,6 +172,7 @@ def parse(message: object, identity: Actor) -> Command:
             f"type must be one of {', '.join(FIELDS)}", field="type", rule="known_command"
         )
     own = FIELDS[kind]
+    body_class = HANDLERS[kind][0]
     for name in message:
         if name not in COMMON and name not in own:
             raise ValidationError(f"{kind} has no field {name!r}", field=str(name),
@@ -134,6 +196,7 @@ def parse(message: object, identity: Actor) -> Command:
         channel=message.get("channel", "intake"), at=_time(message.get("at")),
         expected_version=message.get("expected_version"),
         fields={k: v for k, v in message.items() if k in own}, sender=identity,
+        body=body_class(**{k: v for k, v in message.items() if k in own}),
     )
 
 
@@ -160,22 +223,44 @@ def _time(text: str | None) -> datetime | None:
     return None if text is None else parse_aware_time(text, "at")
 
 
-_Run = Callable[[TicketDesk, Command, dict[str, Any]], CommandResult]
-_RUN: dict[str, _Run] = {
-    "open": lambda d, c, k: d.open(**c.fields, actor=c.actor, channel=c.channel, at=c.at,
-                                   command_id=c.key, desks=k["desks"]),
-    "set_severity": lambda d, c, k: d.set_severity(c.fields["ticket"], c.fields["severity"],
-                                                   c.fields["reason"], **k),
-    "assign": lambda d, c, k: d.assign(c.fields["ticket"], c.fields["agent"],
-                                       c.fields.get("level", "front_line"), **k),
-    "respond": lambda d, c, k: d.respond(c.fields["ticket"], **k),
-    "request_info": lambda d, c, k: d.request_info(c.fields["ticket"],
-                                                   replace=c.fields.get("replace", False), **k),
-    "reply": lambda d, c, k: d.customer_reply(c.fields["ticket"], **k),
-    "escalate": lambda d, c, k: d.escalate(c.fields["ticket"], c.fields["reason"],
-                                           c.fields.get("level"), **k),
-    "close": lambda d, c, k: d.close_ticket(c.fields["ticket"], c.fields["reason"], **k),
-    "reopen": lambda d, c, k: d.reopen(c.fields["ticket"], c.fields["reason"], **k),
+#: What the desk's method for a command is given besides the command itself.
+Common = dict[str, Any]
+Handler = Callable[[TicketDesk, Any, Common], CommandResult]
+
+#: The one handler table: each type's name, its typed command, and how the desk carries it out.
+HANDLERS: dict[str, tuple[type[Any], Handler]] = {
+    "open": (OpenTicket, lambda d, c, k: d.open(
+        desk=c.desk, requester=c.requester, requester_role=c.requester_role, title=c.title,
+        fields=c.fields, plan=c.plan,
+        category=c.category, severity=c.severity, actor=k["actor"], channel=k["channel"],
+        at=k["at"], command_id=k["command_id"], desks=k["desks"])),
+    "set_severity": (SetSeverity, lambda d, c, k: d.set_severity(c.ticket, c.severity, c.reason, **k)),
+    "assign": (Assign, lambda d, c, k: d.assign(c.ticket, c.agent, c.level, **k)),
+    "respond": (Respond, lambda d, c, k: d.respond(c.ticket, **k)),
+    "request_info": (RequestInfo, lambda d, c, k: d.request_info(c.ticket, replace=c.replace, **k)),
+    "reply": (Reply, lambda d, c, k: d.customer_reply(c.ticket, **k)),
+    "escalate": (Escalate, lambda d, c, k: d.escalate(c.ticket, c.reason, c.level, **k)),
+    "close": (Close, lambda d, c, k: d.close_ticket(c.ticket, c.reason, **k)),
+    "reopen": (Reopen, lambda d, c, k: d.reopen(c.ticket, c.reason, **k)),
+}
+
+
+def _wire_type(hint: Any) -> type:
+    """The type a message's value must have for a field of this type (``str | None``: a str)."""
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    return get_origin(hint) or hint  # type: ignore[no-any-return]
+
+
+def _fields_of(body_class: type[Any]) -> dict[str, tuple[type, bool]]:
+    hints = get_type_hints(body_class)
+    return {f.name: (_wire_type(hints[f.name]), f.default is MISSING and f.default_factory is MISSING)
+            for f in fields(body_class)}
+
+
+#: Each command type: its own fields, the type a message gives each, and whether it is required.
+FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
+    name: _fields_of(body_class) for name, (body_class, _) in HANDLERS.items()
 }
 
 
@@ -200,7 +285,7 @@ def execute(desk: TicketDesk, message: object, identity: Actor, desks: DeskScope
         common = {"actor": command.actor, "channel": command.channel, "at": command.at,
                   "expected_version": command.expected_version, "command_id": command.key,
                   "desks": desks}
-        result = _RUN[command.type](desk, command, common)
+        result = HANDLERS[command.type][1](desk, command.body, common)
     except TicketError as error:
         return Answer(command_id if isinstance(command_id, str) else None, False,
                       error=error.as_dict() | {"message": str(error)})

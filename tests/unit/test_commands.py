@@ -75,3 +75,29 @@ def test_only_a_service_acts_for_someone_else(desk: TicketDesk) -> None:
 def test_a_type_that_is_not_text_is_rejected_not_a_crash(desk: TicketDesk) -> None:
     answer = execute(desk, {"command_id": "c", "type": ["open"]}, WEBFORM).as_map()
     assert (answer["error"]["field"], answer["error"]["rule"]) == ("type", "known_command")
+
+
+def test_a_parsed_message_is_a_typed_command_with_its_defaults() -> None:
+    from tickets.application.commands import Assign, OpenTicket, RequestInfo, parse
+
+    opened = parse(open_message(), WEBFORM)
+    assert opened.body == OpenTicket(desk="o365", requester="c-1", requester_role="admin",
+                                     title="Mail down", severity="A")
+    assert opened.fields == {k: v for k, v in open_message().items()
+                             if k not in ("command_id", "type", "at")}  # the digest's input
+    assign = parse({"command_id": "c-2", "type": "assign", "ticket": "MSO-1", "agent": "a-1"},
+                   WEBFORM)
+    assert assign.body == Assign(ticket="MSO-1", agent="a-1", level="front_line")
+    asked = parse({"command_id": "c-3", "type": "request_info", "ticket": "MSO-1"}, WEBFORM)
+    assert asked.body == RequestInfo(ticket="MSO-1", replace=False)
+
+
+def test_every_command_type_has_one_typed_command_and_one_handler() -> None:
+    from dataclasses import fields, is_dataclass
+
+    from tickets.application.commands import FIELDS, HANDLERS
+
+    assert set(FIELDS) == set(HANDLERS)
+    for name, (body_class, handler) in HANDLERS.items():
+        assert is_dataclass(body_class) and callable(handler), name
+        assert list(FIELDS[name]) == [f.name for f in fields(body_class)]
