@@ -39,11 +39,14 @@ from tickets.projections.readstore import ReadStore, Tx
 from tickets.projections.runner import Held, plan, read_batches, reads_held
 from tickets.replay.kafka_source import KafkaSealedSource, KafkaSource
 from tickets.replay.log_source import LogSource, Sealed
-from tickets.replay.target import finish, open_target, prepare
+from tickets.replay.target import build_indexes, finish, open_target, prepare
 
 #: SQLite page cache for the target, shared by the parts (the default 2 MiB thrashes on big tables).
 SQLITE_CACHE_KIB = 512 * 1024
 FULL_COLLECTION_EVERY = 50
+#: Once a part has finished and every other part has read this share of the log, the indexes are
+#: built while the last parts finish (SQLite targets; see ``_in_processes``).
+INDEX_EARLY_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -182,13 +185,19 @@ def _part_process(part: Part, progress: Any) -> None:
     progress.put(("done", events, read_back))
 
 
-def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
+def _in_processes(parts: list[Part], bar: tqdm[Any], left: int = 0,
+                  early: Callable[[], None] | None = None) -> tuple[int, int]:
+    """Run the parts in processes of their own. ``left``: the positions the parts have to read
+    between them. ``early`` is called once, while the last parts are finishing: when a part is
+    done and all of them have read ``INDEX_EARLY_SHARE`` of ``left`` (the parts finish at
+    different times, and the core of a part done would otherwise wait idle)."""
     context = multiprocessing.get_context("spawn")
     progress = context.Queue()
     workers = [context.Process(target=_part_process, args=(p, progress), daemon=True) for p in parts]
     for worker in workers:
         worker.start()
     events = read_back = finished = 0
+    unread = left
     try:
         while finished < len(workers):
             try:
@@ -202,6 +211,11 @@ def _in_processes(parts: list[Part], bar: tqdm[Any]) -> tuple[int, int]:
                 events, read_back = events + message[1], read_back + message[2]
             else:
                 bar.update(message[0] / len(parts))
+                unread -= message[0]
+            if (early is not None and finished and finished < len(workers)
+                    and unread <= (1 - INDEX_EARLY_SHARE) * left):
+                early()
+                early = None
     finally:
         for worker in workers:
             if worker.is_alive():
@@ -239,7 +253,12 @@ def rebuild(
         if len(jobs) == 1:
             events, read_back = run_part(jobs[0], lambda positions, n: bar.update(positions), app)
         else:
-            events, read_back = _in_processes(jobs, bar)
+            # On SQLite the indexes go in while the last part finishes (each index one
+            # transaction: that part waits for one at most); on PostgreSQL they wait for the end.
+            early = ((lambda: build_indexes(store, projections)) if store.dialect == "sqlite"
+                     else None)
+            left = sum(max(0, goal - position) for position in positions.values())
+            events, read_back = _in_processes(jobs, bar, left, early)
     seconds = time.perf_counter() - started
     ends = [int(r[0]) for r in store.read("SELECT position FROM rebuild_progress")]
     complete = min(ends) >= goal

@@ -49,10 +49,23 @@ def _is_index(statement: str) -> bool:
     return statement.split()[1].upper() in ("INDEX", "UNIQUE")
 
 
+def build_indexes(store: ReadStore, projections: Sequence[Projection]) -> None:
+    """Create the projections' indexes that are missing, one transaction each.
+
+    One at a time, so a part still loading into the same SQLite file waits for one index at most
+    (its busy timeout is ``ReadStore``'s 30 s), never for all of them.
+    """
+    for projection in projections:
+        for statement in projection.ddl:
+            if _is_index(statement):
+                with store.transaction() as tx:
+                    tx.execute(statement)
+
+
 def finish(store: ReadStore, projections: Sequence[Projection], position: int) -> None:
     """Build the indexes (left out while loading: a fresh table loads faster without them) and set
     every projection's position: the target is then a read model like the live one."""
-    create_schema(store, projections)
+    create_schema(store, projections)  # the indexes ``build_indexes`` has not built yet, if any
     with store.transaction() as tx:
         for projection in projections:
             save_position(tx, projection.name, position)

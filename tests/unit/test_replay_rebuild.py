@@ -22,6 +22,7 @@ from tickets.replay.compare import compare, positions
 from tickets.replay.log_source import Sealed
 from tickets.replay.rebuild import rebuild
 from tickets.replay.swap import swap
+from tickets.replay.target import build_indexes
 
 
 @pytest.fixture
@@ -104,6 +105,28 @@ def test_an_interrupted_rebuild_in_parts_continues_where_each_part_stopped(
                      progress=False)
     assert second.complete and first.events + second.events == ticket_events(desk)
     assert differences(live, ReadStore(target), desk) == []
+
+
+def indexes(store: ReadStore) -> set[str]:
+    return {name for (name,) in store.read(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")}
+
+
+def test_indexes_built_while_parts_still_load_leave_the_rows_and_indexes_of_a_live_model(
+    desk: TicketDesk, live: ReadStore, tmp_path: Path
+) -> None:
+    """A two-part rebuild on SQLite builds the indexes once a part is done while the other still
+    loads: the part goes on writing into indexed tables, and the result is the same."""
+    target = url(tmp_path, "early.sqlite3")
+    first = rebuild(desk, all_projections(desk.catalogue), target, parts=2, batch_size=30,
+                    max_batches=1, progress=False)
+    assert not first.complete and indexes(ReadStore(target)) == set()  # left out while loading
+    build_indexes(ReadStore(target), all_projections(desk.catalogue))
+    second = rebuild(desk, all_projections(desk.catalogue), target, parts=2, batch_size=30,
+                     progress=False)
+    assert second.complete
+    assert differences(live, ReadStore(target), desk) == []
+    assert indexes(ReadStore(target)) == indexes(live) != set()
 
 
 def ticket_events(desk: TicketDesk) -> int:
