@@ -38,6 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,7 +63,7 @@ from tickets.http import create_app, make_context, start_http
 from tickets.logs import configure_logging
 from tickets.projections.audit_entry import COLUMNS as AUDIT_COLUMNS
 from tickets.projections.audit_trail import AuditTrailProjection
-from tickets.projections.dashboard import DashboardProjection, _move_counts, figures
+from tickets.projections.dashboard import DashboardProjection, figures
 from tickets.projections.dashboard_state import ROW_COLUMNS, DashboardRow, dashboard_row
 from tickets.projections.facts_state import dump_facts, load_facts
 from tickets.projections.readstore import ReadStore
@@ -155,7 +156,12 @@ def _replicas(store: ReadStore, desk: TicketDesk, copies: int, rng: random.Rando
                            f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})", ticket_rows)
             tx.executemany(f"INSERT INTO audit_trail ({', '.join(AUDIT_COLUMNS)}) "
                            f"VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})", audit_rows)
-            _move_counts(tx, [], new_rows)  # the projection's own counter upkeep
+            counts = DashboardProjection(desk.catalogue).counts  # the projection's own counters
+            assert counts is not None
+            delta: Counter[tuple[Any, ...]] = Counter()
+            for new_row in new_rows:
+                delta.update(counts.keys(tuple(new_row.values())))
+            tx.executemany(counts.add(), [(*key, n) for key, n in sorted(delta.items())])
 
 
 def build_read_models(path: Path, tickets: int, real: int) -> tuple[TicketDesk, ReadStore, VirtualClock]:
