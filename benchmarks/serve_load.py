@@ -47,6 +47,7 @@ from http_load import with_httpx, with_wrk
 from tickets.application.desk import TicketDesk
 from tickets.application.policy_files import load_catalogue
 from tickets.config import persistence_env
+from tickets.domain.scope import EVERY_DESK
 from tickets.http.read_follower import ReadFollower
 from tickets.http.tokens import TokenStore
 from tickets.projections.readstore import READ_MODEL_CHANNEL, ReadStore
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace, binary: str | None) -> dict[str, Any]:
         print(f"read models for {args.tickets} tickets in PostgreSQL ...")
         seed(url, args.tickets, args.real)
         store = ReadStore(url)
-        token = TokenStore(store).create(f"bench-{time.time_ns()}", "dashboard")
+        token = TokenStore(store).create(f"bench-{time.time_ns()}", "dashboard", EVERY_DESK)
         store.close()
         port = args.serve_port
         base = f"http://127.0.0.1:{port}"
