@@ -26,3 +26,12 @@ def test_mypy_finds_nothing() -> None:
     they are installed) and the test servers' support code."""
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing_in_the_benchmarks() -> None:
+    """The benchmarks are scripts, not a package: a refactor that breaks one shows here, not on
+    the day someone measures."""
+    scripts = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "benchmarks").glob("*.py"))
+    assert len(scripts) > 10
+    result = run("mypy", *scripts)
+    assert result.returncode == 0, result.stdout + result.stderr
