@@ -38,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -158,10 +157,8 @@ def _replicas(store: ReadStore, desk: TicketDesk, copies: int, rng: random.Rando
                            f"VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})", audit_rows)
             counts = DashboardProjection(desk.catalogue).counts  # the projection's own counters
             assert counts is not None
-            delta: Counter[tuple[Any, ...]] = Counter()
-            for new_row in new_rows:
-                delta.update(counts.keys(tuple(new_row.values())))
-            tx.executemany(counts.add(), [(*key, n) for key, n in sorted(delta.items())])
+            for statement, rows in counts.moves([tuple(row.values()) for row in new_rows], ()):
+                tx.executemany(statement, rows)
 
 
 def build_read_models(path: Path, tickets: int, real: int) -> tuple[TicketDesk, ReadStore, VirtualClock]:

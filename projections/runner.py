@@ -30,7 +30,6 @@ rows written are the same either way.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -399,15 +398,9 @@ def statements(projection: Projection[Any], new: Derived,
         out += [(table.delete(), gone), (table.upsert(), changed)]
     counts = projection.counts
     if counts is not None:
-        delta: Counter[Row] = Counter()
-        for t in tickets:
-            for row in new[t][1].get(counts.source, ()):
-                delta.update(counts.keys(row))
-            for row in old.get(t, empty).get(counts.source, ()):
-                delta.subtract(counts.keys(row))
-        moved = sorted((key, n) for key, n in delta.items() if n != 0)
-        out += [(counts.add(), [(*key, n) for key, n in moved]),
-                (counts.drop_zero(), [key for key, _ in moved])]
+        out += counts.moves(
+            (row for t in tickets for row in new[t][1].get(counts.source, ())),
+            (row for t in tickets for row in old.get(t, empty).get(counts.source, ())))
     return out
 
 

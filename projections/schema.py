@@ -10,6 +10,7 @@ a ticket's rows by it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -92,3 +93,15 @@ class Counts:
         names = self.table.names
         return (f"DELETE FROM {self.table.name} WHERE "
                 + " AND ".join(f"{c} = ?" for c in names[:-1]) + f" AND {names[-1]} = 0")
+
+    def moves(self, added: Iterable[Row], removed: Iterable[Row]) -> list[tuple[str, list[Row]]]:
+        """The writes that move the counters by what the ``added`` rows of ``source`` count minus
+        what the ``removed`` ones counted, and drop the counters left at zero."""
+        delta: Counter[Row] = Counter()
+        for row in added:
+            delta.update(self.keys(row))
+        for row in removed:
+            delta.subtract(self.keys(row))
+        moved = sorted((key, n) for key, n in delta.items() if n != 0)
+        return [(self.add(), [(*key, n) for key, n in moved]),
+                (self.drop_zero(), [key for key, _ in moved])]

@@ -57,7 +57,8 @@ async def shared_changes(ctx: HttpContext, follower: ReadFollower,
                 yield sse("reset", {"reason": "fell behind", "as_of": iso(now)})
                 return
             # (a look is shared by every subscriber: the desks' filter makes its own list)
-            seen = None if look is None else [c for c in look.changes if desks.covers(c.desk)]
+            seen = None if look is None else look.changes if desks.every else [
+                c for c in look.changes if desks.covers(c.desk)]
             if look is not None and seen is not None and not desks.every and not seen:
                 current, look = look, None  # only other desks moved: nothing to tell
             if look is not None and seen is not None and (seen or look.marks != current.marks):
