@@ -97,12 +97,13 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
         ctx.tokens = RecentTokens(store, the_clock)  # a revocation counts within a second
         _retried(tables)
         app = _retried(lambda: create_app(ctx))
-        follower.start()
-        follower.wait_listening(10)
         handle = start_http(app, host, port)
     except BaseException:
-        follower.close()
         store.close()
         desk.close()
         raise
+    # The follower runs in the server's event loop, where the streams are written; until it
+    # listens (a moment), the ETags' marks are read from the database at each request.
+    follower.start_on(handle.loop)
+    follower.wait_listening(10)
     return Served(desk, store, follower, handle)

@@ -5,10 +5,16 @@ port", read back from ``handle.port``), runs uvicorn in a daemon thread and wait
 accepts connections. ``handle.stop()`` ends open event streams, lets requests in flight finish
 (at most ``grace`` seconds) and joins the thread. Uvicorn's own access log is off: it would write
 query strings, and the request log here (``tickets.http``, debug level) writes routes only.
+
+HTTP is parsed by httptools and the event loop is uvloop's (``uvicorn[standard]``): against h11
+(pure Python) and asyncio's own loop, a polled dashboard answer costs the process about a quarter
+of the CPU (docs/performance.md). ``handle.loop`` is the server's event loop, for work that
+belongs beside the requests (``ReadFollower.start_on``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -25,13 +31,30 @@ from tickets.http.context import HttpContext, make_context
 log = structlog.get_logger("tickets.http")
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, keeping the event loop it runs on."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+
 @dataclass
 class HttpHandle:
-    server: uvicorn.Server
+    server: _Server
     thread: threading.Thread
     host: str
     port: int
     closing: threading.Event
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self.server.loop
+        if loop is None:
+            raise RuntimeError("the HTTP server has not started")
+        return loop
 
     @property
     def url(self) -> str:
@@ -55,8 +78,9 @@ def start_http(app: FastAPI, host: str = "127.0.0.1", port: int = 8080, *, grace
     sock.bind((host, port))
     bound_port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=int(grace) or 1, server_header=False)
-    server = uvicorn.Server(config)
+                            timeout_graceful_shutdown=int(grace) or 1, server_header=False,
+                            loop="uvloop", http="httptools")
+    server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="http",
                               daemon=True)
     ctx: HttpContext | None = getattr(app.state, "ctx", None)
