@@ -23,7 +23,14 @@ from tickets.http.query_values import aware_time, one_of, stored_time, to_json
 from tickets.http.roles import Permission
 from tickets.http.ticket_detail import ticket_detail
 from tickets.http.ticket_facts import describe
-from tickets.http.ticket_list import SLA_STATES, STATUSES, ListedTicket, TicketQuery, list_tickets
+from tickets.http.ticket_list import (
+    SLA_STATES,
+    STATUSES,
+    ListedTicket,
+    TicketQuery,
+    list_tickets,
+    page_reads,
+)
 from tickets.output import iso
 from tickets.projections.dashboard import figures_cached
 from tickets.projections.escalation_queues import queues
@@ -62,8 +69,9 @@ async def list_route(
     )
 
     def build(position: int, now: datetime) -> bytes:
-        page = list_tickets(ctx.store, query, now)
-        extra = describe(ctx.store, [t.ticket_id for t in page.tickets])
+        with page_reads(ctx.store) as tx:
+            page = list_tickets(ctx.store, query, now, tx)
+            extra = describe(ctx.store, [t.ticket_id for t in page.tickets], tx)
         personal = caller.may(Permission.PERSONAL)
 
         def title(text: Any) -> Any:  # a desk may mark titles personal: sealed in the read model

@@ -4,8 +4,9 @@ These never change for a ticket, so they are kept in memory once read (up to ``K
 read store), and a page of tickets usually costs no read at all beyond the list itself. What is
 missing comes from the dashboard projection's own copy of each ticket's facts (``dashboard_facts``)
 and the title from the ticket's first audit-trail entry (its Opened event): one ``IN (...)`` read
-each, with the database picking the few values out of the JSON text (SQLite ``json_extract``,
-PostgreSQL ``->>``). What does change (level, agent, version) is in the ticket's own detail.
+of both, joined, with the database picking the few values out of the JSON text (SQLite
+``json_extract``, PostgreSQL ``->>``), in the page's own transaction when it is given. What does
+change (level, agent, version) is in the ticket's own detail.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from tickets.projections.readstore import ReadStore
+from tickets.projections.readstore import ReadStore, Tx
 
 FROM_FACTS = ("number", "plan", "opened_at")
 KEPT = 100_000
@@ -25,41 +26,39 @@ _kept: WeakKeyDictionary[ReadStore, OrderedDict[str, dict[str, Any]]] = WeakKeyD
 _lock = threading.Lock()
 
 
-def _value(store: ReadStore, column: str, key: str) -> str:
-    if store.dialect == "sqlite":
+def _value(dialect: str, column: str, key: str) -> str:
+    if dialect == "sqlite":
         return f"json_extract({column}, '$.{key}')"
     return f"(CAST({column} AS json) ->> '{key}')"
 
 
-def _marks(ids: Sequence[str]) -> str:
-    return ",".join("?" * len(ids))
-
-
-def _read(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    picked = ", ".join(_value(store, "facts", key) for key in FROM_FACTS)
+def _read(tx: Tx, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    picked = ", ".join(_value(tx.dialect, "f.facts", key) for key in FROM_FACTS)
     found: dict[str, dict[str, Any]] = {}
-    for ticket_id, *values in store.read(
-        f"SELECT ticket_id, {picked} FROM dashboard_facts WHERE ticket_id IN ({_marks(ticket_ids)})",
-        ticket_ids,
+    for ticket_id, *values, title in tx.execute(
+        f"SELECT f.ticket_id, {picked}, {_value(tx.dialect, 'a.payload', 'title')} "
+        "FROM dashboard_facts f LEFT JOIN audit_trail a ON a.ticket_id = f.ticket_id AND a.version = 1 "
+        f"WHERE f.ticket_id IN ({','.join('?' * len(ticket_ids))})", ticket_ids,
     ):
-        found[ticket_id] = dict(zip(FROM_FACTS, values, strict=True))
-    for ticket_id, title in store.read(
-        f"SELECT ticket_id, {_value(store, 'payload', 'title')} FROM audit_trail WHERE version = 1 "
-        f"AND ticket_id IN ({_marks(ticket_ids)})", ticket_ids,
-    ):
-        found.setdefault(ticket_id, {})["title"] = title
+        found[ticket_id] = {**dict(zip(FROM_FACTS, values, strict=True)), "title": title}
     return found
 
 
-def describe(store: ReadStore, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """ticket id → number, title, plan, opened_at (ids the read models do not hold map to nothing)."""
+def describe(store: ReadStore, ticket_ids: Sequence[str], tx: Tx | None = None
+             ) -> dict[str, dict[str, Any]]:
+    """ticket id → number, title, plan, opened_at (ids the read models do not hold map to nothing),
+    read in ``tx`` when given (the page's transaction), else in a snapshot of its own."""
     with _lock:
         kept = _kept.setdefault(store, OrderedDict())
         described = {t: kept[t] for t in ticket_ids if t in kept}
     missing = [t for t in ticket_ids if t not in described]
     if not missing:
         return described
-    found = _read(store, missing)
+    if tx is None:
+        with store.snapshot() as own:
+            found = _read(own, missing)
+    else:
+        found = _read(tx, missing)
     with _lock:
         for ticket_id, extra in found.items():
             if extra.get("number") is not None and extra.get("title") is not None:
