@@ -5,7 +5,7 @@ Counts that do not move with time come from the counters the projection keeps
 counts of the stored ``risk_at`` and ``breach_at`` up to ``now``, so "at risk since 10:45" is right
 without an event. Percentiles are nearest-rank (the value at rank ceil(p/100 * n) in ascending
 order): the counters per first-response bucket locate the rank's bucket, and an ordered read of
-that bucket's index range steps to it.
+that bucket's index range steps to it (every group's ranks in one statement).
 
 ``figures_cached`` keeps the last few results per store, keyed by the read model's position and
 ``now`` truncated to the minute (the figures are then computed as of that minute's start), so a
@@ -122,32 +122,52 @@ def _sla(tx: Tx, counts: dict[str, dict[Group, dict[str, int]]], at: str
     return result
 
 
-def _value_at(tx: Tx, group: Group, buckets: list[tuple[int, int]], wanted: int) -> float:
-    """The value of 1-based rank ``wanted``: find its bucket by the counters, then step inside it."""
+#: Ranks looked up per statement (``_values_at``): each is one scalar subquery with 5 parameters.
+RANKS_PER_STATEMENT = 100
+
+
+def _bucket_of(buckets: list[tuple[int, int]], wanted: int) -> tuple[int, int]:
+    """The bucket holding 1-based rank ``wanted`` by the counters, and the rank's offset in it."""
     before = 0
     for bucket, tickets in buckets:
         if before + tickets >= wanted:
-            rows = tx.execute(
-                "SELECT first_response_seconds FROM dashboard_tickets WHERE desk = ? AND severity = ? "
-                "AND fr_bucket = ? ORDER BY first_response_seconds LIMIT 1 OFFSET ?",
-                (*group, bucket, wanted - before - 1),
-            )
-            if rows:
-                return float(rows[0][0])
-            break
+            return bucket, wanted - before - 1
         before += tickets
-    raise LookupError(f"rank {wanted} of {group}: the counters and the rows disagree")
+    raise LookupError(f"rank {wanted} past the counters' {before} tickets")
+
+
+def _values_at(tx: Tx, lookups: list[tuple[Group, int, int]]) -> list[float]:
+    """The value at each (group, bucket, offset): an ordered read of the bucket's index range,
+    stepping to the offset; all of them in a few statements (one per ``RANKS_PER_STATEMENT``),
+    not a round trip each."""
+    values: list[float] = []
+    for start in range(0, len(lookups), RANKS_PER_STATEMENT):
+        part = lookups[start:start + RANKS_PER_STATEMENT]
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, (SELECT first_response_seconds FROM dashboard_tickets WHERE desk = ? "
+            "AND severity = ? AND fr_bucket = ? ORDER BY first_response_seconds LIMIT 1 OFFSET ?)"
+            for i in range(len(part)))
+        found = dict(tx.execute(sql, [v for (group, bucket, offset) in part
+                                      for v in (*group, bucket, offset)]))
+        for i, (group, bucket, offset) in enumerate(part):
+            if found.get(i) is None:
+                raise LookupError(f"offset {offset} of bucket {bucket} of {group}: "
+                                  "the counters and the rows disagree")
+            values.append(float(found[i]))
+    return values
 
 
 def _first_response(tx: Tx, counts: dict[str, dict[Group, dict[str, int]]]
                     ) -> list[FirstResponseFigure]:
-    result = []
+    groups = []
+    lookups: list[tuple[Group, int, int]] = []
     for group, by_bucket in sorted(counts["first_response"].items()):
         buckets = sorted((int(key), tickets) for key, tickets in by_bucket.items())
         n = sum(tickets for _, tickets in buckets)
-        p50, p90, p99 = (_value_at(tx, group, buckets, rank(p, n)) for p in PERCENTILES)
-        result.append(FirstResponseFigure(*group, n, p50, p90, p99))
-    return result
+        groups.append((group, n))
+        lookups += [(group, *_bucket_of(buckets, rank(p, n))) for p in PERCENTILES]
+    values = iter(_values_at(tx, lookups))
+    return [FirstResponseFigure(*group, n, *(next(values) for _ in PERCENTILES)) for group, n in groups]
 
 
 def figures(store: ReadStore, now: datetime) -> Figures:

@@ -1,5 +1,6 @@
 """What ``tickets serve`` reads on PostgreSQL in its own way: ticket-list pages walked in index
-order (a row-comparison cursor, planner settings local to the page's transaction), and the read
+order (a row-comparison cursor, planner settings local to the page's transaction), the dashboard's
+figures from the projection's counters with every percentile in one statement, and the read
 follower's one-statement look on an asyncio connection, each held against an answer worked out
 here from the rows themselves."""
 
@@ -23,7 +24,9 @@ from tickets.domain.catalogue import Catalogue
 from tickets.http.indexes import ensure_read_models
 from tickets.http.read_follower import ReadFollower
 from tickets.http.ticket_list import TicketQuery, list_tickets, sla_state
-from tickets.projections.dashboard_state import ROW_COLUMNS
+from tickets.projections.dashboard import COUNTS, figures
+from tickets.projections.dashboard_figures import rank
+from tickets.projections.dashboard_state import ROW_COLUMNS, fr_bucket
 from tickets.projections.readstore import ReadStore
 from tickets.wire.envelope import GENESIS, Envelope, format_time
 
@@ -46,15 +49,17 @@ def store(pg_database: PostgresDatabase, catalogue: Catalogue) -> Iterator[ReadS
 
 def _rows(count: int) -> list[tuple[Any, ...]]:
     """Tickets with running clocks (many sharing a due time, so the cursor's tie-break is used)
-    and with fixed states, over desks, severities and statuses."""
+    and with fixed states, over desks, severities and statuses; most answered once."""
     rng = random.Random(11)
     rows = []
-    for i in range(count):
+    for _ in range(count):
         running = rng.random() < 0.6
         status = rng.choice(STATUSES[:3]) if running else rng.choice(STATUSES)
         due = NOW + timedelta(hours=rng.choice((-30, -5, -1, 1, 2, 2, 2, 8)))
+        answer = rng.choice((30, 600, 3600, 3601, 86_400)) + rng.random()
+        seconds = None if rng.random() < 0.2 else float(answer)
         rows.append((str(uuid.UUID(int=rng.getrandbits(128))), rng.choice(DESKS), rng.choice(SEVERITIES),
-                     status, None, None,
+                     status, seconds, None if seconds is None else fr_bucket(seconds),
                      None if running else rng.choice(("met", "breached", "running", None)),
                      format_time(due - timedelta(hours=1)) if running else None,
                      format_time(due) if running else None))
@@ -86,15 +91,22 @@ QUERIES = [
 ]
 
 
+def _insert(store: ReadStore, rows: list[tuple[Any, ...]]) -> None:
+    """The rows and the counters they move, as the dashboard projection's runner writes them."""
+    with store.transaction() as tx:
+        tx.executemany(f"INSERT INTO dashboard_tickets ({', '.join(ROW_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})", rows)
+        for statement, moved in COUNTS.moves(rows, ()):
+            tx.executemany(statement, moved)
+        tx.execute("ANALYZE dashboard_tickets")
+
+
 @pytest.mark.parametrize("limit", [1, 7, 50])
 def test_pages_on_postgresql_follow_the_list_order_without_gaps_or_repeats(
     store: ReadStore, limit: int
 ) -> None:
     rows = _rows(400)
-    with store.transaction() as tx:
-        tx.executemany(f"INSERT INTO dashboard_tickets ({', '.join(ROW_COLUMNS)}) "
-                       f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})", rows)
-        tx.execute("ANALYZE dashboard_tickets")
+    _insert(store, rows)
     for query in QUERIES:
         seen: list[str] = []
         after = None
@@ -105,6 +117,28 @@ def test_pages_on_postgresql_follow_the_list_order_without_gaps_or_repeats(
             if after is None:
                 break
         assert seen == _expected(rows, query), query
+
+
+def test_the_dashboard_figures_on_postgresql_equal_a_count_of_the_rows(store: ReadStore) -> None:
+    """Open tickets per status and first-response percentiles (nearest rank) per desk and
+    severity, as read from the counters and the rank lookups, against the rows counted here."""
+    rows = _rows(600)
+    _insert(store, rows)
+    found = figures(store, NOW)
+    counted: dict[tuple[str, str, str], int] = {}
+    answered: dict[tuple[str, str], list[float]] = {}
+    for _, desk, severity, status, seconds, *_ in rows:
+        if status != "closed":
+            counted[(desk, severity, status)] = counted.get((desk, severity, status), 0) + 1
+        if seconds is not None:
+            answered.setdefault((desk, severity), []).append(seconds)
+    assert {(o.desk, o.severity, o.status): o.tickets for o in found.open_by_desk_severity_status} == counted
+    expected = []
+    for (desk, severity), values in sorted(answered.items()):
+        ordered = sorted(values)
+        expected.append((desk, severity, len(ordered),
+                         *(ordered[rank(p, len(ordered)) - 1] for p in (50, 90, 99))))
+    assert [tuple(f) for f in found.first_response] == expected
 
 
 def _envelope(ticket: int, version: int) -> Envelope:
