@@ -12,7 +12,8 @@ assign, respond, ...), so the group commits batches all along, each announced on
 Measured while that runs, with wrk (or httpx threads):
 
 - the scenarios of ``bench_http`` against the ``serve`` process (requests/s, p50, p99, its CPU per
-  request from ``/proc``);
+  request from ``/proc``), and PostgreSQL's CPU over the same seconds per request (all its
+  processes, so it includes the group's writes at ``--rate``: compare it between runs at one rate);
 - change -> subscriber: an ``/api/stream`` subscriber notes when each ``event: change`` arrives; a
   LISTEN of this process on the same channel notes when each batch's announcement arrives (the
   commit, as any listener sees it) and reads which changes it held (``consumers.change_log``); the
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -92,6 +95,32 @@ def noting_errors(target: Any, stamps: Stamps) -> Any:
             stamps.errors.append(f"{target.__name__}: {type(error).__name__}: {error}")
 
     return run
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """User and system CPU of ``root`` and every process below it (PostgreSQL: the postmaster
+    and its backends), from ``/proc``; 0 when there is no such process (an external server)."""
+    if root is None:
+        return 0.0
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    below = {root}
+    changed = True  # a child's pid can be lower than its parent's: walk until nothing is added
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in below and pid not in below:
+                below.add(pid)
+                changed = True
+    return sum(used.get(pid, 0.0) for pid in below)
 
 
 def listen_commits(url: str, group: str, topic: str, stamps: Stamps, stop: threading.Event) -> None:
@@ -200,6 +229,7 @@ def run(args: argparse.Namespace, binary: str | None) -> dict[str, Any]:
             results = []
             for scenario in SCENARIOS:
                 cpu = processes["serve"].cpu_seconds()
+                database_cpu = tree_cpu_seconds(getattr(database, "pid", None))
                 etag = httpx.get(f"{base}/api/dashboard",
                                  headers={"Authorization": f"Bearer {token}"}).headers["etag"]
                 load = (with_wrk(binary, base, token, etag, scenario, args.seconds, args.connections)
@@ -213,6 +243,9 @@ def run(args: argparse.Namespace, binary: str | None) -> dict[str, Any]:
                     "max_ms": round(load["max_ms"], 2), "errors": load["errors"],
                     "server_cpu_ms_per_request": round(
                         (processes["serve"].cpu_seconds() - cpu) * 1000 / requests, 3),
+                    "database_cpu_ms_per_request": round(
+                        (tree_cpu_seconds(getattr(database, "pid", None)) - database_cpu) * 1000
+                        / requests, 3),
                 })
             sender.join()
             time.sleep(2)
@@ -233,10 +266,11 @@ def report(result: dict[str, Any], seconds: float) -> None:
           f"{result['connections']} connections, {seconds:g} s per scenario, beside the group "
           f"applying {result['rate_sent']} commands/s ({result['commands_answered']} answered)")
     print(f"{'scenario':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'server cpu ms/req':>18} {'errors':>7}")
+          f"{'server cpu ms/req':>18} {'database cpu ms/req':>20} {'errors':>7}")
     for r in result["results"]:
         print(f"{r['scenario']:<18} {r['requests_per_second']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-              f"{r['max_ms']:>8} {r['server_cpu_ms_per_request']:>18} {r['errors']:>7}")
+              f"{r['max_ms']:>8} {r['server_cpu_ms_per_request']:>18} "
+              f"{r['database_cpu_ms_per_request']:>20} {r['errors']:>7}")
     print(f"change -> stream subscriber: {result['change_to_subscriber']} {result['changes']}")
     for error in result["errors"]:
         print(f"error: {error}")
