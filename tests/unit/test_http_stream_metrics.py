@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -77,12 +78,17 @@ def test_the_server_streams_over_a_real_socket_and_stops_cleanly(rig: HttpRig) -
 
 
 def test_the_server_socket_is_tcp_so_that_responses_are_not_held_back(rig: HttpRig) -> None:
-    """asyncio sets TCP_NODELAY only on sockets that name their protocol; without it a response
-    written as headers then body waits for the client's delayed ACK (about 40 ms a request)."""
+    """asyncio sets TCP_NODELAY only on sockets that name their protocol (uvloop on every TCP
+    socket); without it a response written as headers then body waits for the client's delayed
+    ACK (about 40 ms a request)."""
     handle = start_http(create_app(rig.ctx), "127.0.0.1", 0)
     try:
         [listening] = handle.server.servers[0].sockets
-        assert listening.proto == socket.IPPROTO_TCP
+        probe = socket.socket(fileno=os.dup(listening.fileno()))  # the protocol as the kernel says
+        try:
+            assert probe.proto == socket.IPPROTO_TCP
+        finally:
+            probe.close()
         with httpx.Client(base_url=handle.url, headers=rig.auth("dashboard")) as client:
             timings = []
             for _ in range(9):
@@ -90,6 +96,19 @@ def test_the_server_socket_is_tcp_so_that_responses_are_not_held_back(rig: HttpR
                 assert client.get("/api/dashboard").status_code == 200
                 timings.append(time.perf_counter() - began)
         assert sorted(timings)[4] < 0.039  # the median: well under a delayed ACK
+    finally:
+        handle.stop()
+
+
+def test_the_server_parses_http_with_httptools_on_uvloop(rig: HttpRig) -> None:
+    """h11 and asyncio's own loop cost a polled answer about four times the CPU
+    (docs/performance.md)."""
+    import uvloop
+
+    handle = start_http(create_app(rig.ctx), "127.0.0.1", 0)
+    try:
+        assert isinstance(handle.loop, uvloop.Loop)
+        assert handle.server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
     finally:
         handle.stop()
 
