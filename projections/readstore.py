@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-
 Rows = list[tuple[Any, ...]]
 #: Values per ``IN (...)`` list on SQLite: well inside every SQLite build's limit on parameters.
 SQLITE_CHUNK = 500
