@@ -71,7 +71,7 @@ def folded(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
         return held[2]
     result = fold(facts, entry)
     if not _again:
-        _kept(_folds, id(last[1]), last)  # type: ignore[arg-type]
+        _kept(_folds, id(last[1]), last)  # type: ignore[arg-type, misc]
     _last, _again = (facts, entry, result), False
     return result
 

@@ -36,6 +36,25 @@ TEXTS: dict[datetime, str] = {}
 LIMIT = 1 << 20
 
 
+#: Canonical texts of ticket ids already met, by the id object's identity (the object kept in the
+#: entry, so an id is never read for another object): a ticket's facts keep one id object from
+#: fold to fold, and its rows and states write it several times. Emptied when full.
+ID_TEXTS: dict[int, tuple[object, str]] = {}
+ID_LIMIT = 1 << 16
+
+
+def id_text(value: UUID) -> str:
+    """``str(value)``, looked up first among the ids already met."""
+    held = ID_TEXTS.get(id(value))
+    if held is not None and held[0] is value:
+        return held[1]
+    text = str(value)
+    if len(ID_TEXTS) >= ID_LIMIT:
+        ID_TEXTS.clear()
+    ID_TEXTS[id(value)] = (value, text)
+    return text
+
+
 def time_text(value: datetime) -> str:
     """``format_time(value)``, looked up first among the times already met."""
     text = TEXTS.get(value)
@@ -122,7 +141,7 @@ def _dump_spelled(f: TicketFacts) -> str:
         f'"policy_version":{int.__repr__(f.policy_version)},'
         f'"requester_role":{_s(f.requester_role)},"severity":{_q(f.severity)},'
         f'"severity_changes":[{changes}],"status":{_q(f.status)},'
-        f'"ticket_id":{_q(str(f.ticket_id))},"version":{int.__repr__(f.version)},'
+        f'"ticket_id":{_q(id_text(f.ticket_id))},"version":{int.__repr__(f.version)},'
         f'"warned_at":{_t(f.warned_at)}}}'
     )
 
@@ -143,7 +162,7 @@ def _dump_encoded(facts: TicketFacts) -> str:
         "severity": f.severity,
         "severity_changes": [[time_text(when), severity, reason]
                              for when, severity, reason in f.severity_changes],
-        "status": f.status, "ticket_id": str(f.ticket_id), "version": f.version,
+        "status": f.status, "ticket_id": id_text(f.ticket_id), "version": f.version,
         "warned_at": _text(f.warned_at),
     }
     return "".join(_ENCODE(raw, 0))

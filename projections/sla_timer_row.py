@@ -13,6 +13,7 @@ from typing import Any
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk, TargetKind
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
+from tickets.projections.facts_state import id_text
 from tickets.wire.envelope import format_time, parse_time
 
 #: Every kind of clock a ticket can have; a kind missing from a ticket's report has no row.
@@ -105,7 +106,7 @@ def timer_rows(
     for clock in report.clocks:
         action = next_action(clock, facts, desk)
         rows.append((
-            str(facts.ticket_id), clock.kind, facts.number, facts.desk, facts.plan, facts.severity,
+            id_text(facts.ticket_id), clock.kind, facts.number, facts.desk, facts.plan, facts.severity,
             facts.level, facts.status, clock.state.value, format_time(clock.start),
             _text(clock.due), _text(clock.at_risk_at), _text(clock.stopped_at),
             clock.used.total_seconds(), clock.target.total_seconds(), clock.calendar,

@@ -40,7 +40,7 @@ from tickets.domain.history import HistoryEntry, entry_of
 from tickets.domain.ticket import TICKET_TOPICS
 from tickets.projections.audit_entry import payload_text
 from tickets.projections.facts_state import LIMIT as TEXTS_LIMIT
-from tickets.projections.facts_state import TEXTS
+from tickets.projections.facts_state import TEXTS, id_text
 from tickets.replay.source import SourcedEnvelope
 from tickets.wire.envelope import (
     GENESIS,
@@ -194,7 +194,7 @@ class _Head:
     __slots__ = ("desk", "hash", "id", "number", "text", "version")
 
     def __init__(self, id_: UUID, version: int, number: str, desk: str, hash_: str) -> None:
-        self.id, self.text = id_, str(id_)
+        self.id, self.text = id_, id_text(id_)  # noted for the projections' rows too
         self.version, self.number, self.desk, self.hash = version, number, desk, hash_
 
 
