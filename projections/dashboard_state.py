@@ -20,8 +20,7 @@ from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk, TargetKind
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
 from tickets.projections.facts_memo import sla_report
-from tickets.projections.facts_state import id_text
-from tickets.wire.envelope import format_time
+from tickets.projections.facts_state import id_text, time_text
 
 #: First-response times are counted in buckets four to a doubling, to find percentile ranks fast.
 BUCKETS_PER_DOUBLING = 4
@@ -118,6 +117,6 @@ def dashboard_row(facts: TicketFacts, desk: Desk, report: SlaReport | None = Non
     return DashboardRow(
         ticket_id=id_text(facts.ticket_id), desk=facts.desk, severity=facts.severity,
         status=facts.status, first_response_seconds=seconds, sla_static=static,
-        risk_at=None if risk is None else format_time(risk),
-        breach_at=None if breach is None else format_time(breach),
+        risk_at=None if risk is None else time_text(risk),
+        breach_at=None if breach is None else time_text(breach),
     )

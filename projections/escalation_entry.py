@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk
 from tickets.domain.sla import AUTO_CLOSE, SlaReport
-from tickets.projections.facts_state import id_text
-from tickets.wire.envelope import format_time, parse_time
+from tickets.projections.facts_state import id_text, time_text
+from tickets.wire.envelope import parse_time
 
 COLUMNS = (
     "ticket_id", "number", "desk", "severity", "level", "kind", "due", "at_risk_at",
@@ -73,7 +73,7 @@ def queue_row(state: QueueState, desk: Desk, report: SlaReport) -> tuple[Any, ..
 
 
 def _text(value: datetime | None) -> str | None:
-    return None if value is None else format_time(value)
+    return None if value is None else time_text(value)
 
 
 def _minute(value: datetime) -> str:

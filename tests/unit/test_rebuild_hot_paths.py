@@ -2,9 +2,9 @@
 
 Each shortcut here skips Python-level work that runs once per event or once per moved ticket: the
 facts written as text field by field, the clocks built without their frozen ``__init__``, a
-calendar's days found by the calendar object's identity, a ticket id's text remembered, the fold
-memo that fills its table only when projections fold one after another. Each is checked against
-the general code it stands for, on several kinds of input, not only the common one.
+calendar's days found by the calendar object's identity, a ticket id's and a time's text
+remembered, the fold memo that fills its table only when projections fold one after another.
+Each is checked against the general code it stands for, on several kinds of input.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from tickets.domain.calendar_days import clear_caches, days_of
 from tickets.domain.facts import TicketFacts, fold_all
 from tickets.domain.sla import SlaReport, TargetClock, compute
 from tickets.projections import facts_memo
-from tickets.projections.facts_state import _dump_any, dump_facts, id_text, load_facts
+from tickets.projections.facts_state import _dump_any, dump_facts, id_text, load_facts, time_text
 from tickets.projections.runner import fold
 from tickets.projections_registry import all_projections
-from tickets.wire.envelope import Envelope
+from tickets.wire.envelope import Envelope, format_time
 
 T0 = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
 
@@ -105,6 +105,9 @@ def test_clocks_built_without_init_have_every_field_and_equal_clocks_built_with_
                 assert list(vars(clock)) == [f.name for f in dataclasses.fields(TargetClock)]
                 assert clock == TargetClock(**vars(clock))
                 assert hash(clock) == hash(TargetClock(**vars(clock)))
+                for when in (clock.start, clock.due, clock.at_risk_at, clock.stopped_at):
+                    if when is not None:  # the rows write the clocks' times through the memo
+                        assert time_text(when) == format_time(when)
 
 
 def test_equal_calendars_share_their_days_whether_or_not_they_are_one_object() -> None:
