@@ -199,6 +199,10 @@ class ReadStore:
             else:
                 import psycopg
 
+                # The binary array dumpers register with psycopg's global adapters, which a
+                # connection copies when it is made: loaded before the first one.
+                import tickets.projections.pg_batches  # noqa: F401
+
                 timeout: dict[str, Any] = (
                     {} if "connect_timeout=" in self.url else {"connect_timeout": self.connect_timeout})
                 conn = psycopg.connect(self.url, autocommit=False, **timeout)
