@@ -1,10 +1,10 @@
 """The shortcuts a rebuild's hot path takes give what the plain code gives.
 
 Each shortcut here skips Python-level work that runs once per event or once per moved ticket: the
-facts written as text field by field, the clocks built without their frozen ``__init__``, a
-calendar's days found by the calendar object's identity, a ticket id's and a time's text
-remembered, the fold memo that fills its table only when projections fold one after another.
-Each is checked against the general code it stands for, on several kinds of input.
+facts written as text field by field, the clocks and dashboard rows built without their frozen
+``__init__``, a calendar's days found by the calendar object's identity, a ticket id's and a
+time's text remembered, the fold memo that fills its table only when projections fold one after
+another. Each is checked against the general code it stands for, on several kinds of input.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tickets.domain.calendar_days import clear_caches, days_of
 from tickets.domain.facts import TicketFacts, fold_all
 from tickets.domain.sla import SlaReport, TargetClock, compute
 from tickets.projections import facts_memo
+from tickets.projections.dashboard_state import DashboardRow, dashboard_row
 from tickets.projections.facts_state import _dump_any, dump_facts, id_text, load_facts, time_text
 from tickets.projections.runner import fold
 from tickets.projections_registry import all_projections
@@ -108,6 +109,18 @@ def test_clocks_built_without_init_have_every_field_and_equal_clocks_built_with_
                 for when in (clock.start, clock.due, clock.at_risk_at, clock.stopped_at):
                     if when is not None:  # the rows write the clocks' times through the memo
                         assert time_text(when) == format_time(when)
+
+
+def test_dashboard_rows_built_without_init_have_every_field_and_read_back_equal(
+    desk: TicketDesk,
+) -> None:
+    batch = a_life(desk)
+    desk_policy = desk.catalogue.desk("nl-vendor")
+    for end in range(1, len(batch) + 1):
+        row = dashboard_row(fold_all(e.history_entry for e in batch[:end]), desk_policy)
+        assert list(vars(row)) == [f.name for f in dataclasses.fields(DashboardRow)]
+        assert row == DashboardRow(**vars(row)) == DashboardRow.from_values(row.values())
+        assert hash(row) == hash(DashboardRow(**vars(row)))
 
 
 def test_equal_calendars_share_their_days_whether_or_not_they_are_one_object() -> None:
