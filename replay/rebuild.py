@@ -98,8 +98,8 @@ def run_part(
     app = app or TicketDesk(part.catalogue, env={**part.store_env, "CREATE_TABLE": "no"})
     store = open_target(part.target_url, create=False)
     share = (part.part, part.parts) if part.parts > 1 else None
-    source: SealedSource = (LogSource(app, share) if part.kafka is None else
-                            _kafka_source(part.kafka, share, part.goal))
+    from_kafka = None if part.kafka is None else _kafka_source(part.kafka, share, part.goal)
+    source: SealedSource = LogSource(app, share) if from_kafka is None else from_kafka
     if store.dialect == "sqlite":
         _load_settings(store, part.parts)
     (after,) = (int(r[0]) for r in store.read(
@@ -109,8 +109,8 @@ def run_part(
             return _load(part, source, store, after, report)
     finally:
         store.close()
-        if part.kafka is not None:
-            source.close()  # type: ignore[attr-defined]
+        if from_kafka is not None:
+            from_kafka.close()
 
 
 def _kafka_source(kafka: KafkaSettings, share: tuple[int, int] | None,
