@@ -50,14 +50,25 @@ def library_holidays(
 _DAYS: dict[BusinessCalendar, dict[int, DayInfo]] = {}
 _MAX_CALENDARS = 256
 _MAX_DAYS = 1 << 15  # per calendar: about ninety years
+#: The same caches by the calendar object's identity (kept in the entry, so an id is never read
+#: for another object): equal calendars of several policy versions are distinct objects, and
+#: finding one in ``_DAYS`` compares it field by field with the other.
+_BY_ID: dict[int, tuple[BusinessCalendar, dict[int, DayInfo]]] = {}
 
 
 def days_of(cal: BusinessCalendar) -> dict[int, DayInfo]:
+    seen = _BY_ID.get(id(cal))
+    if seen is not None and seen[0] is cal:
+        return seen[1]
     days = _DAYS.get(cal)
     if days is None:
         if len(_DAYS) >= _MAX_CALENDARS:
             _DAYS.clear()
+            _BY_ID.clear()
         days = _DAYS.setdefault(cal, {})
+    if len(_BY_ID) >= _MAX_CALENDARS:
+        _BY_ID.clear()
+    _BY_ID[id(cal)] = (cal, days)
     return days
 
 
@@ -71,6 +82,7 @@ def fill(cal: BusinessCalendar, days: dict[int, DayInfo], ordinal: int) -> DayIn
 def clear_caches() -> None:
     """Forget every cached day and holiday year (for benchmarks and long-lived processes)."""
     _DAYS.clear()
+    _BY_ID.clear()
     country_holidays.cache_clear()
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from tickets.domain.calendar import BusinessCalendar, Interval, Pause
 from tickets.domain.facts import TicketFacts
@@ -120,12 +121,24 @@ def _target_clock(
     else:
         state = ClockState.RUNNING
     timeline = tuple(cal.explain(start, end, closed_pauses)) if explain and end > start else ()
-    return TargetClock(
-        kind=kind, target=target.duration, target_text=target.text, calendar=cal.name,
-        calendar_version=cal.version, policy_version=desk.version, start=start, due=due,
-        at_risk_at=at_risk_at, stopped_at=stop, used=used, state=state, pauses=tuple(pauses),
-        timeline=timeline,
-    )
+    return _made(TargetClock, {
+        "kind": kind, "target": target.duration, "target_text": target.text, "calendar": cal.name,
+        "calendar_version": cal.version, "policy_version": desk.version, "start": start,
+        "due": due, "at_risk_at": at_risk_at, "stopped_at": stop, "used": used, "state": state,
+        "pauses": tuple(pauses), "timeline": timeline,
+    })
+
+
+_T = TypeVar("_T")
+
+
+def _made(cls: type[_T], fields: dict[str, object]) -> _T:
+    """``cls(**fields)`` for a frozen dataclass without ``__post_init__``, given every field, without
+    its ``__init__`` (setting fields one by one through ``object.__setattr__`` cost more than the rest
+    of a clock's arithmetic: every ticket a projection moves gets its clocks computed)."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
 
 
 def compute(facts: TicketFacts, desk: Desk, now: datetime, *, explain: bool = False) -> SlaReport:
@@ -173,10 +186,10 @@ def compute(facts: TicketFacts, desk: Desk, now: datetime, *, explain: bool = Fa
         state = clock.state
         if state in (ClockState.RUNNING, ClockState.AT_RISK):
             state = ClockState.AT_RISK if now >= warn_at else ClockState.RUNNING
-        clocks.append(TargetClock(**{**clock.__dict__, "at_risk_at": warn_at, "state": state}))
+        clocks.append(_made(TargetClock, {**clock.__dict__, "at_risk_at": warn_at, "state": state}))
 
-    return SlaReport(
-        ticket_id=str(facts.ticket_id), number=facts.number, desk=facts.desk,
-        severity=facts.severity, policy_version=desk.version, computed_at=now,
-        clocks=tuple(clocks),
-    )
+    return _made(SlaReport, {
+        "ticket_id": str(facts.ticket_id), "number": facts.number, "desk": facts.desk,
+        "severity": facts.severity, "policy_version": desk.version, "computed_at": now,
+        "clocks": tuple(clocks),
+    })

@@ -25,6 +25,7 @@ from tickets.projections.dashboard_figures import (
 )
 from tickets.projections.dashboard_state import ROW_COLUMNS, DashboardRow, dashboard_row
 from tickets.projections.facts_memo import facts_of, facts_text, folded
+from tickets.projections.facts_state import id_text
 from tickets.projections.schema import Counts, Row, Table
 from tickets.wire.envelope import Envelope
 
@@ -88,7 +89,7 @@ class DashboardProjection(Projection[TicketFacts]):
         return {"dashboard_tickets": (dashboard_row(state, desk).values(),)}
 
     def state_row(self, state: TicketFacts) -> Row:
-        return (str(state.ticket_id), facts_text(state))
+        return (id_text(state.ticket_id), facts_text(state))
 
     def load_state(self, row: Row) -> TicketFacts:
         return facts_of(row[1])

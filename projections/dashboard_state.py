@@ -20,7 +20,7 @@ from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk, TargetKind
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
 from tickets.projections.facts_memo import sla_report
-from tickets.wire.envelope import format_time
+from tickets.projections.facts_state import id_text, time_text
 
 #: First-response times are counted in buckets four to a doubling, to find percentile ranks fast.
 BUCKETS_PER_DOUBLING = 4
@@ -59,8 +59,8 @@ class DashboardRow:
     @classmethod
     def from_values(cls, values: tuple[Any, ...]) -> DashboardRow:
         ticket_id, desk, severity, status, seconds, _, static, risk_at, breach_at = values
-        return cls(ticket_id, desk, severity, status,
-                   None if seconds is None else float(seconds), static, risk_at, breach_at)
+        return _row(ticket_id, desk, severity, status,
+                    None if seconds is None else float(seconds), static, risk_at, breach_at)
 
     def values(self) -> tuple[Any, ...]:
         seconds = self.first_response_seconds
@@ -114,9 +114,17 @@ def dashboard_row(facts: TicketFacts, desk: Desk, report: SlaReport | None = Non
     first = next((c for c in counted if c.kind == TargetKind.FIRST_RESPONSE), None)
     seconds = first.used.total_seconds() if first is not None and first.stopped_at else None
     static, risk, breach = _sla(counted)
-    return DashboardRow(
-        ticket_id=str(facts.ticket_id), desk=facts.desk, severity=facts.severity,
-        status=facts.status, first_response_seconds=seconds, sla_static=static,
-        risk_at=None if risk is None else format_time(risk),
-        breach_at=None if breach is None else format_time(breach),
-    )
+    return _row(id_text(facts.ticket_id), facts.desk, facts.severity, facts.status, seconds, static,
+                None if risk is None else time_text(risk),
+                None if breach is None else time_text(breach))
+
+
+def _row(ticket_id: str, desk: str, severity: str, status: str, seconds: float | None,
+         static: str | None, risk_at: str | None, breach_at: str | None) -> DashboardRow:
+    """``DashboardRow(...)`` without the frozen dataclass's ``__init__`` (every moved ticket makes
+    one for its row and one per row counted)."""
+    row = object.__new__(DashboardRow)
+    row.__dict__.update(ticket_id=ticket_id, desk=desk, severity=severity, status=status,
+                        first_response_seconds=seconds, sla_static=static, risk_at=risk_at,
+                        breach_at=breach_at)
+    return row

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk
 from tickets.domain.sla import AUTO_CLOSE, SlaReport
-from tickets.wire.envelope import format_time, parse_time
+from tickets.projections.facts_state import id_text, time_text
+from tickets.wire.envelope import parse_time
 
 COLUMNS = (
     "ticket_id", "number", "desk", "severity", "level", "kind", "due", "at_risk_at",
@@ -65,14 +66,14 @@ def queue_row(state: QueueState, desk: Desk, report: SlaReport) -> tuple[Any, ..
     level = desk.escalation_levels[-1] if facts.complaint else facts.level
     attention = state.escalated_at if base != "sla" else (clock.at_risk_at if clock else None)
     return (
-        str(facts.ticket_id), facts.number, facts.desk, facts.severity, level,
+        id_text(facts.ticket_id), facts.number, facts.desk, facts.severity, level,
         clock.kind if clock else None, _text(clock.due if clock else None),
         _text(clock.at_risk_at if clock else None), base, _text(attention), state.position,
     )
 
 
 def _text(value: datetime | None) -> str | None:
-    return None if value is None else format_time(value)
+    return None if value is None else time_text(value)
 
 
 def _minute(value: datetime) -> str:

@@ -6,8 +6,9 @@ computes the ticket's clocks as of its last event and writes the facts as JSON: 
 same work on equal facts. ``fold``, ``compute`` and ``dump_facts`` are pure, so equal inputs give
 equal results, and these memos hand the second and third projection the first one's result.
 
-The fold memo is keyed by identity — the facts object folded from and the envelope's cached
-history entry — and keeps both objects, so an id cannot be reused while its entry is held. Once a
+The fold memo is keyed by identity — the envelope's cached history entry, with the facts object
+folded from checked by identity — and keeps both objects, so an id cannot be reused while its
+entry is held. Once a
 ticket's facts come from the memo, every projection folds on from the same object and hits it.
 
 The reports and texts are keyed by the facts' identity too (hashing the facts field by field cost
@@ -48,27 +49,30 @@ LIMIT = 8192
 _reports: dict[tuple[int, datetime, int], tuple[TicketFacts, Desk, SlaReport]] = {}
 _texts: dict[int, tuple[TicketFacts, str]] = {}
 _parsed: dict[str, TicketFacts] = {}
-_folds: dict[tuple[int, int], tuple[TicketFacts | None, HistoryEntry, TicketFacts]] = {}
+_folds: dict[int, tuple[TicketFacts | None, HistoryEntry, TicketFacts]] = {}
 #: The last fold made: the runner hands one envelope to every projection in turn, so the next
 #: projection to fold it asks for exactly this (checked by identity, then ``_folds``).
 _last: tuple[object, object, object] = (None, None, None)
+#: Whether the last fold was asked for again. When projections fold a batch one after another
+#: rather than in turn, nobody asks for it before the next fold replaces it: then it is kept in
+#: ``_folds`` for the projections behind. In turn (the usual group), ``_folds`` is left alone.
+_again = True
 
 
 def folded(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
     """``fold(facts, entry)``, shared by every projection that folds the same objects."""
-    global _last
+    global _last, _again
     last = _last
     if last[1] is entry and last[0] is facts:  # the projection before this one, same envelope
+        _again = True
         return last[2]  # type: ignore[return-value]
-    key = (id(facts), id(entry))
-    held = _folds.get(key)
+    held = _folds.get(id(entry))
     if held is not None and held[0] is facts and held[1] is entry:
         return held[2]
     result = fold(facts, entry)
-    if len(_folds) >= LIMIT:
-        _folds.clear()
-    _folds[key] = (facts, entry, result)
-    _last = (facts, entry, result)
+    if not _again:
+        _kept(_folds, id(last[1]), last)  # type: ignore[arg-type, misc]
+    _last, _again = (facts, entry, result), False
     return result
 
 
@@ -116,9 +120,9 @@ def _kept(memo: dict[K, V], key: K, value: V) -> V:
 
 def clear() -> None:
     """Forget every result (benchmarks start each run cold; nothing else needs this)."""
-    global _last
+    global _last, _again
     _folds.clear()
-    _last = (None, None, None)
+    _last, _again = (None, None, None), True
     _reports.clear()
     _texts.clear()
     _parsed.clear()

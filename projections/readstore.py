@@ -29,9 +29,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from tickets.projections.pg_arrays import TextArray, encode
-from tickets.projections.pg_batches import execute_batched
-
 Rows = list[tuple[Any, ...]]
 #: Values per ``IN (...)`` list on SQLite: well inside every SQLite build's limit on parameters.
 SQLITE_CHUNK = 500
@@ -152,6 +149,8 @@ class _PostgresTx:
         return _Queued(cursor)
 
     def query_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> Pending:
+        from tickets.projections.pg_arrays import TextArray, encode  # psycopg's: PostgreSQL only
+
         array: Any = list(values)
         if all(type(v) is str for v in array):  # ids: sent as a binary text[], not quoted one by one
             array = encode(TextArray, array) or array
@@ -159,6 +158,8 @@ class _PostgresTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Multi-row statements where the outcome is the same (``projections.pg_batches``): 3-5x faster."""
+        from tickets.projections.pg_batches import execute_batched  # psycopg's: PostgreSQL only
+
         if rows:
             execute_batched(self._cur, sql, rows)
 
@@ -197,6 +198,10 @@ class ReadStore:
                 conn.execute("PRAGMA synchronous=NORMAL")
             else:
                 import psycopg
+
+                # The binary array dumpers register with psycopg's global adapters, which a
+                # connection copies when it is made: loaded before the first one.
+                import tickets.projections.pg_batches  # noqa: F401
 
                 timeout: dict[str, Any] = (
                     {} if "connect_timeout=" in self.url else {"connect_timeout": self.connect_timeout})

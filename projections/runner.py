@@ -236,16 +236,17 @@ def plan(reads: BatchReads) -> Planned:
     holds moves on here: the caller writes the statements or gives up the run.
     """
     held = reads.held
+    ids: dict[int, list[str]] = {}  # the tickets of each list, worked out once (usually one list)
     applied: dict[str, dict[str, Head]] = {}
     for projection, batch in reads.work:
         known = held.heads.setdefault(projection.name, {}) if held is not None else {}
-        applied[projection.name] = {e.ticket_id: known[e.ticket_id] for e in batch
-                                    if e.ticket_id in known}
+        applied[projection.name] = {t: known[t] for t in _tickets(batch, ids) if t in known}
     for name, ticket_id, version, hash_ in reads.versions.rows() if reads.versions is not None else []:
         applied[name][ticket_id] = (int(version), hash_)
     gated = admit([(applied[projection.name], batch) for projection, batch in reads.work])
-    befores = [_before(projection, fresh, state_rows, row_reads, held) for (projection, _), (fresh, _),
-               state_rows, row_reads in zip(reads.work, gated, reads.states, reads.rows, strict=True)]
+    befores = [_before(projection, _tickets(fresh, ids), state_rows, row_reads, held)
+               for (projection, _), (fresh, _), state_rows, row_reads
+               in zip(reads.work, gated, reads.states, reads.rows, strict=True)]
     folds = fold([p for p, _ in reads.work], [before for before, _ in befores],
                  [fresh for fresh, _ in gated])
     derived = derive([p for p, _ in reads.work], [after for after, _, _ in folds])
@@ -255,7 +256,7 @@ def plan(reads: BatchReads) -> Planned:
     for (projection, _), (fresh, aside), (before, read), (after, logs, refused), new in zip(
             reads.work, gated, befores, folds, derived, strict=True):
         heads = applied[projection.name]
-        moved = tickets.get(id(fresh)) or tickets.setdefault(id(fresh), sorted({e.ticket_id for e in fresh}))
+        moved = tickets.get(id(fresh)) or tickets.setdefault(id(fresh), sorted(_tickets(fresh, ids)))
         out.append((VERSIONS_UPSERT, [(projection.name, t, *heads[t]) for t in moved]))
         old: dict[str, Mapping[str, Sequence[Row]]] = {}
         for t in after:
@@ -289,12 +290,21 @@ def apply_read(tx: Tx, reads: BatchReads) -> list[list[SetAside]]:
     return plan(reads).write(tx)
 
 
-def _before(projection: Projection[Any], batch: Sequence[Envelope], state_rows: Pending | None,
+def _tickets(batch: Sequence[Envelope], ids: dict[int, list[str]]) -> list[str]:
+    """The tickets of ``batch``, each once (kept in ``ids`` by the list's identity: the lists live
+    as long as the plan that asks)."""
+    found = ids.get(id(batch))
+    if found is None:
+        found = ids[id(batch)] = list(dict.fromkeys([e.ticket_id for e in batch]))
+    return found
+
+
+def _before(projection: Projection[Any], tickets: Sequence[str], state_rows: Pending | None,
             row_reads: dict[str, Pending], held: Held | None
             ) -> tuple[dict[str, Any], dict[str, dict[str, list[Row]]]]:
-    """The states of the batch's tickets before it (held, or as read), and the rows read."""
+    """The states of the batch's ``tickets`` before it (held, or as read), and the rows read."""
     kept = held.states.setdefault(projection.name, {}) if held is not None else {}
-    before = {e.ticket_id: kept[e.ticket_id] for e in batch if e.ticket_id in kept}
+    before = {t: kept[t] for t in tickets if t in kept}
     if state_rows is not None:
         before.update((row[0], projection.load_state(row)) for row in state_rows.rows())
     read: dict[str, dict[str, list[Row]]] = {}

@@ -13,7 +13,8 @@ from typing import Any
 from tickets.domain.facts import TicketFacts
 from tickets.domain.policy import Desk, TargetKind
 from tickets.domain.sla import AUTO_CLOSE, ClockState, SlaReport, TargetClock
-from tickets.wire.envelope import format_time, parse_time
+from tickets.projections.facts_state import id_text, time_text
+from tickets.wire.envelope import parse_time
 
 #: Every kind of clock a ticket can have; a kind missing from a ticket's report has no row.
 KINDS = (*(kind.value for kind in TargetKind), AUTO_CLOSE)
@@ -94,7 +95,7 @@ def _action(name: str, at: datetime | None) -> tuple[str, datetime] | None:
 
 
 def _text(value: datetime | None) -> str | None:
-    return None if value is None else format_time(value)
+    return None if value is None else time_text(value)
 
 
 def timer_rows(
@@ -105,12 +106,12 @@ def timer_rows(
     for clock in report.clocks:
         action = next_action(clock, facts, desk)
         rows.append((
-            str(facts.ticket_id), clock.kind, facts.number, facts.desk, facts.plan, facts.severity,
-            facts.level, facts.status, clock.state.value, format_time(clock.start),
+            id_text(facts.ticket_id), clock.kind, facts.number, facts.desk, facts.plan, facts.severity,
+            facts.level, facts.status, clock.state.value, time_text(clock.start),
             _text(clock.due), _text(clock.at_risk_at), _text(clock.stopped_at),
             clock.used.total_seconds(), clock.target.total_seconds(), clock.calendar,
             clock.calendar_version, clock.policy_version, action[0] if action else None,
-            format_time(action[1]) if action else None, position,
+            time_text(action[1]) if action else None, position,
         ))
     return rows
 

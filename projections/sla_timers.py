@@ -22,6 +22,7 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import TicketFacts
 from tickets.projections.base import Projection
 from tickets.projections.facts_memo import facts_of, facts_text, folded, sla_report
+from tickets.projections.facts_state import id_text
 from tickets.projections.readstore import ReadStore
 from tickets.projections.schema import Row, Table
 from tickets.projections.sla_timer_row import COLUMNS, TimerRow, state_now, timer_rows
@@ -86,9 +87,11 @@ class SlaTimersProjection(Projection[TimerState]):
         self.catalogue = catalogue
 
     def evolve(self, state: TimerState | None, envelope: Envelope) -> TimerState:
-        """The domain's fold of the ticket's facts (``facts_memo.folded``: once for every projection)."""
-        return TimerState(folded(None if state is None else state.facts, envelope.history_entry),
-                          envelope.position)
+        """The domain's fold of the ticket's facts (``facts_memo.folded``: once for every projection).
+
+        The state is made without the named tuple's ``__new__`` (Python code, run for every event)."""
+        facts = folded(None if state is None else state.facts, envelope.history_entry)
+        return tuple.__new__(TimerState, (facts, envelope.position))  # type: ignore[type-var]
 
     def rows(self, state: TimerState) -> Mapping[str, Sequence[Row]]:
         """One row per clock of the ticket as of its last event. A desk or plan missing from the
@@ -99,7 +102,7 @@ class SlaTimersProjection(Projection[TimerState]):
         return {"sla_timers": timer_rows(facts, report, desk, state.position)}
 
     def state_row(self, state: TimerState) -> Row:
-        return (str(state.facts.ticket_id), facts_text(state.facts), state.position)
+        return (id_text(state.facts.ticket_id), facts_text(state.facts), state.position)
 
     def load_state(self, row: Row) -> TimerState:
         return TimerState(facts_of(row[1]), int(row[2]))

@@ -40,7 +40,7 @@ from tickets.domain.history import HistoryEntry, entry_of
 from tickets.domain.ticket import TICKET_TOPICS
 from tickets.projections.audit_entry import payload_text
 from tickets.projections.facts_state import LIMIT as TEXTS_LIMIT
-from tickets.projections.facts_state import TEXTS
+from tickets.projections.facts_state import TEXTS, id_text
 from tickets.replay.source import SourcedEnvelope
 from tickets.wire.envelope import (
     GENESIS,
@@ -172,16 +172,17 @@ class Sealed:
 
     def envelope(self, *, sealed_here: bool = False) -> SourcedEnvelope:
         """The envelope ``projections.envelope.seal`` makes of this event, its payload's canonical
-        text already known (the row holds it). ``sealed_here``: the row's hash was computed here
-        from the event's content (``LogSource``), so it stands as the recomputed hash too
-        (``projections.admission.recomputed_hash``); a hash that came with the event is checked."""
+        text and its audit trail row already known (``audit_trail.entry_row``). ``sealed_here``:
+        the row's hash was computed here from the event's content (``LogSource``), so it stands as
+        the recomputed hash too (``projections.admission.recomputed_hash``); a hash that came with
+        the event is checked."""
         r = self.row
         envelope = object.__new__(SourcedEnvelope)  # the frozen dataclass's ``__init__`` is dear here
         envelope.__dict__.update(
             ticket_id=r[0], ticket_number=r[2], desk=r[3], type=r[4], version=r[1],
             occurred_at=r[5], recorded_at=r[6], position=r[12], actor=r[7], channel=r[8],
             payload=self.entry.payload, prev_hash=r[10], hash=r[11], schema=SCHEMA,
-            origin=self.entry, history_entry=self.entry, _payload_json=r[9],
+            origin=self.entry, history_entry=self.entry, _payload_json=r[9], _audit_row=r,
         )
         if sealed_here:
             envelope.__dict__["_recomputed_hash"] = r[11]
@@ -194,7 +195,7 @@ class _Head:
     __slots__ = ("desk", "hash", "id", "number", "text", "version")
 
     def __init__(self, id_: UUID, version: int, number: str, desk: str, hash_: str) -> None:
-        self.id, self.text = id_, str(id_)
+        self.id, self.text = id_, id_text(id_)  # noted for the projections' rows too
         self.version, self.number, self.desk, self.hash = version, number, desk, hash_
 
 

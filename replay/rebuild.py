@@ -27,19 +27,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tqdm import tqdm
 
 from tickets.application.desk import TicketDesk
-from tickets.consumers.kafka_settings import KafkaSettings
 from tickets.domain.catalogue import Catalogue
 from tickets.projections.base import Projection
 from tickets.projections.readstore import ReadStore, Tx
 from tickets.projections.runner import Held, plan, read_batches, reads_held
-from tickets.replay.kafka_source import KafkaSealedSource, KafkaSource
 from tickets.replay.log_source import LogSource, Sealed
 from tickets.replay.target import build_indexes, finish, open_target, prepare
+
+if TYPE_CHECKING:  # a part reading the store imports no Kafka client (a part starts a new process)
+    from tickets.consumers.kafka_settings import KafkaSettings
+    from tickets.replay.kafka_source import KafkaSealedSource
 
 #: SQLite page cache for the target, shared by the parts (the default 2 MiB thrashes on big tables).
 SQLITE_CACHE_KIB = 512 * 1024
@@ -96,8 +98,8 @@ def run_part(
     app = app or TicketDesk(part.catalogue, env={**part.store_env, "CREATE_TABLE": "no"})
     store = open_target(part.target_url, create=False)
     share = (part.part, part.parts) if part.parts > 1 else None
-    source: SealedSource = (LogSource(app, share) if part.kafka is None else
-                            KafkaSealedSource(KafkaSource(part.kafka, share, until=part.goal)))
+    from_kafka = None if part.kafka is None else _kafka_source(part.kafka, share, part.goal)
+    source: SealedSource = LogSource(app, share) if from_kafka is None else from_kafka
     if store.dialect == "sqlite":
         _load_settings(store, part.parts)
     (after,) = (int(r[0]) for r in store.read(
@@ -107,8 +109,15 @@ def run_part(
             return _load(part, source, store, after, report)
     finally:
         store.close()
-        if isinstance(source, KafkaSealedSource):
-            source.close()
+        if from_kafka is not None:
+            from_kafka.close()
+
+
+def _kafka_source(kafka: KafkaSettings, share: tuple[int, int] | None,
+                  goal: int) -> KafkaSealedSource:
+    from tickets.replay.kafka_source import KafkaSealedSource, KafkaSource
+
+    return KafkaSealedSource(KafkaSource(kafka, share, until=goal))
 
 
 def _load_settings(store: ReadStore, parts: int) -> None:
@@ -226,6 +235,8 @@ def _in_processes(parts: list[Part], bar: tqdm[Any], left: int = 0,
 
 def _kafka_goal(kafka: KafkaSettings) -> int:
     """The last position on ``tickets.events`` now: every part reads up to it."""
+    from tickets.replay.kafka_source import KafkaSource
+
     source = KafkaSource(kafka)
     try:
         return source.max_position()

@@ -12,6 +12,7 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.facts import fold_all
 from tickets.projections import facts_state
 from tickets.projections.audit_entry import payload_text
+from tickets.projections.audit_trail import entry_row
 from tickets.projections.facts_state import dump_facts, load_facts, time_text
 from tickets.replay.log_source import LogSource, Sealed, canonical_payload
 from tickets.replay.source import StoreSource
@@ -59,6 +60,7 @@ def test_the_rebuild_source_gives_the_audit_rows_and_entries_of_the_live_seal(
     assert [e.row for e in events] == rows and end == live[-1].position
     assert [e.entry for e in events] == [e.entry() for e in live]
     assert [e.envelope().as_map() for e in events] == [e.as_map() for e in live]
+    assert [entry_row(e.envelope()) for e in events] == [entry_row(e) for e in live] == rows
     assert [Sealed.of(e).row for e in live] == rows
     parts = [LogSource(desk, (k, n)).read(0, 10_000)[0] for n in (2, 3) for k in range(n)]
     assert sorted(e.row for part in parts for e in part) == sorted(rows * 2)
