@@ -97,53 +97,7 @@ def dump_facts(facts: TicketFacts) -> str:
     """The facts as canonical JSON text (keys sorted); times in the envelope's fixed ISO format."""
     if _ENCODE is None or not _SPELLED:
         return _dump_any(facts)
-    try:
-        return _dump_spelled(facts)
-    except TypeError:  # a value of another type than the fold gives: the encoder writes it
-        return _dump_encoded(facts)
-
-
-_q = encode_basestring_ascii
-
-
-def _s(value: str | None) -> str:
-    return "null" if value is None else _q(value)
-
-
-def _t(value: datetime | None) -> str:
-    return "null" if value is None else f'"{time_text(value)}"'
-
-
-def _spans(spans: tuple[tuple[datetime, datetime | None], ...]) -> str:
-    return ",".join([f'["{time_text(start)}",{_t(end)}]' for start, end in spans])
-
-
-def _dump_spelled(f: TicketFacts) -> str:
-    """``_dump_encoded``'s text written out field by field (the facts are written for every ticket
-    a batch moves): strings escaped as the encoder escapes them, times in wire text, which needs no
-    escaping. A value of another type raises ``TypeError``."""
-    if type(f.policy_version) is not int or type(f.version) is not int or type(f.complaint) is not bool:
-        raise TypeError("not the fold's types")
-    changes = ",".join([f'["{time_text(when)}",{_q(severity)},{_q(reason)}]'
-                        for when, severity, reason in f.severity_changes])
-    return (
-        f'{{"agent":{_s(f.agent)},"category":{_q(f.category)},'
-        f'"close_reason":{_s(f.close_reason)},"closed_at":{_t(f.closed_at)},'
-        f'"closed_spans":[{_spans(f.closed_spans)}],'
-        f'"complaint":{"true" if f.complaint else "false"},"desk":{_q(f.desk)},'
-        f'"escalated_for":[{",".join([_q(x) for x in f.escalated_for])}],'
-        f'"first_response_at":{_t(f.first_response_at)},'
-        f'"info_pauses":[{_spans(f.info_pauses)}],'
-        f'"last_agent_reply_at":{_t(f.last_agent_reply_at)},'
-        f'"last_occurred_at":"{time_text(f.last_occurred_at)}","level":{_q(f.level)},'
-        f'"number":{_q(f.number)},"opened_at":"{time_text(f.opened_at)}",'
-        f'"pending_since":{_t(f.pending_since)},"plan":{_q(f.plan)},'
-        f'"policy_version":{int.__repr__(f.policy_version)},'
-        f'"requester_role":{_s(f.requester_role)},"severity":{_q(f.severity)},'
-        f'"severity_changes":[{changes}],"status":{_q(f.status)},'
-        f'"ticket_id":{_q(id_text(f.ticket_id))},"version":{int.__repr__(f.version)},'
-        f'"warned_at":{_t(f.warned_at)}}}'
-    )
+    return _dump_encoded(facts)
 
 
 def _dump_encoded(facts: TicketFacts) -> str:

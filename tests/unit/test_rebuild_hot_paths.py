@@ -71,7 +71,7 @@ def odd_facts() -> list[TicketFacts]:
     ]
 
 
-def test_the_facts_text_written_field_by_field_is_the_encoders_text() -> None:
+def test_the_facts_text_is_the_plain_encoders_text_for_odd_values() -> None:
     for facts in odd_facts():
         assert dump_facts(facts) == _dump_any(facts)
         assert load_facts(dump_facts(facts)) == facts
