@@ -19,6 +19,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from tickets.domain.facts import FoldError, TicketFacts, fold
+from tickets.domain.frozen import Blueprint
 from tickets.domain.history import HistoryEntry
 
 
@@ -39,6 +40,10 @@ class TicketState:
     opening: Opening
 
 
+_OPENING = Blueprint(Opening)
+_STATE = Blueprint(TicketState)
+
+
 def evolve(state: TicketState | None, entry: HistoryEntry) -> TicketState:
     """The state after ``entry``: its facts folded by ``fold``, its opening kept from ``Opened``.
 
@@ -46,8 +51,8 @@ def evolve(state: TicketState | None, entry: HistoryEntry) -> TicketState:
     unknown event type).
     """
     if state is None:
-        return TicketState(fold(None, entry), opening_of(entry))
-    new = object.__new__(TicketState)  # frozen-dataclass __init__ is the slow part of a replay
+        return _STATE.build(facts=fold(None, entry), opening=opening_of(entry))
+    new = object.__new__(TicketState)  # the two fields set at once: every event passes here
     new.__dict__.update(facts=fold(state.facts, entry), opening=state.opening)
     return new
 
@@ -56,7 +61,7 @@ def opening_of(entry: HistoryEntry) -> Opening:
     if entry.type != "Opened":
         raise FoldError(f"the first event must be Opened, not {entry.type}", "first_is_opened")
     p = entry.payload
-    return Opening(
+    return _OPENING.build(
         requester=p["requester"], requester_role=p["requester_role"], title=p["title"],
         fields=MappingProxyType(dict(p["fields"])), channel=entry.channel,
     )
