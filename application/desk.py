@@ -209,7 +209,7 @@ class TicketDesk(Application[UUID]):
                 level=the_plan.starting_level(requester_role, policy.escalation_levels[0]),
             )
             try:
-                self.save(ticket, *self._receipts(command_id, ticket))
+                self.save(ticket, *self._receipts(command_id, ticket, number))
             except IntegrityError:
                 if (seen := self.receipt(command_id)) is not None:
                     return seen  # the same command, delivered twice at once
@@ -278,11 +278,11 @@ class TicketDesk(Application[UUID]):
         return int(mapper.transcoder.decode(state).get("class_version", 1))
 
     @staticmethod
-    def _receipts(command_id: CommandRef | None, ticket: Ticket) -> list[CommandReceipt]:
+    def _receipts(command_id: CommandRef | None, ticket: Ticket, number: str) -> list[CommandReceipt]:
         key = command_key(command_id)
         if key is None:
             return []
-        return [CommandReceipt.issue(key, ticket.id, ticket.number, ticket.version)]
+        return [CommandReceipt.issue(key, ticket.id, number, ticket.version)]
 
     def _change(
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
@@ -304,17 +304,18 @@ class TicketDesk(Application[UUID]):
                 field="expected_version", rule="optimistic_concurrency", ticket=ticket.number,
             )
         occurred_at, now = self._when(at)
+        number = ticket.number  # read before the command: its event is saved, not folded here
         command(ticket, self.catalogue.desk(ticket.desk, ticket.policy_version), occurred_at, now)
         try:
-            self.save(ticket, *self._receipts(command_id, ticket))
+            self.save(ticket, *self._receipts(command_id, ticket, number))
         except IntegrityError:
             if (seen := self.receipt(command_id)) is not None:
                 return seen
             raise ConcurrencyError(
                 "another command changed the ticket at the same time and won; reload and retry",
-                field="version", rule="optimistic_concurrency", ticket=ticket.number,
+                field="version", rule="optimistic_concurrency", ticket=number,
             ) from None
-        return CommandResult(ticket.id, ticket.number, ticket.version)
+        return CommandResult(ticket.id, number, ticket.version)
 
     def set_severity(
         self, ref: str | UUID, severity: str, reason: str, *, actor: Actor, channel: str = "api",
