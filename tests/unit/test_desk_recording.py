@@ -110,3 +110,24 @@ def test_a_cached_ticket_catches_up_with_another_writer_on_the_same_store(
         "a-2", at("2026-11-02T09:02:00+01:00"), 3)
     here.close_ticket(number, "resolved", actor=AGENT, at=at("2026-11-02T09:03:00+01:00"))
     assert there.get(number).status == "closed"
+
+
+def test_a_command_that_fails_after_its_event_leaves_the_cached_ticket_as_stored(
+    desk: TicketDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = open_zoom(desk)
+    desk.assign(number, "a-1", actor=AGENT, at=at("2026-11-02T09:01:00+01:00"))
+    respond = Ticket.respond
+
+    def respond_then_fail(ticket: Ticket, **kwargs: Any) -> None:
+        respond(ticket, **kwargs)
+        raise RuntimeError("failed after the event")
+
+    monkeypatch.setattr(Ticket, "respond", respond_then_fail)
+    with pytest.raises(RuntimeError):
+        desk.respond(number, actor=AGENT, at=at("2026-11-02T09:02:00+01:00"))
+    monkeypatch.setattr(Ticket, "respond", respond)
+    kept = desk.get(number)
+    assert (kept.version, kept.first_response_at) == (2, None)
+    desk.respond(number, actor=AGENT, at=at("2026-11-02T09:03:00+01:00"))
+    assert desk.get(number).first_response_at == at("2026-11-02T09:03:00+01:00")
