@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from tickets.application.clock import Clock, SystemClock
+from tickets.application.recording import collected, replay
 from tickets.domain.actor import Actor, check_channel
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.editors import SiteEditors, registry_id
@@ -76,6 +77,26 @@ class TicketDesk(Application[UUID]):
         """Only what the entry points pass in: the process environment is not read here."""
         return Environment(name, {**type(self).env, **(env or {})})
 
+    # ---- loading and saving -----------------------------------------------------------------
+
+    def load_aggregate(self, aggregate_id: UUID) -> object:
+        """``repository.get`` (the cache, fast-forwarded), replayed without a protocol check per
+        event (see ``application.recording``); raises ``AggregateNotFoundError``."""
+        found: object = self.repository.get(aggregate_id, projector_func=replay)
+        return found
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """``Application.save``, its aggregates' events collected by class rather than by runtime
+        protocol (see ``application.recording``); the recording and its hooks are the library's."""
+        processing_event = None if kwargs else collected(objs)
+        if processing_event is None:
+            return super().save(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, kept for subclasses
+        return recordings
+
     # ---- reading --------------------------------------------------------------------------
 
     def ticket_id(self, ref: str | UUID) -> UUID:
@@ -94,7 +115,7 @@ class TicketDesk(Application[UUID]):
     def get(self, ref: str | UUID) -> Ticket:
         ticket_id = self.ticket_id(ref)
         try:
-            ticket: object = self.repository.get(ticket_id)
+            ticket: object = self.load_aggregate(ticket_id)
         except AggregateNotFoundError:
             raise ticket_not_found(ref) from None
         if not isinstance(ticket, Ticket):
@@ -188,7 +209,7 @@ class TicketDesk(Application[UUID]):
                 level=the_plan.starting_level(requester_role, policy.escalation_levels[0]),
             )
             try:
-                self.save(ticket, *self._receipts(command_id, ticket))
+                self.save(ticket, *self._receipts(command_id, ticket, number))
             except IntegrityError:
                 if (seen := self.receipt(command_id)) is not None:
                     return seen  # the same command, delivered twice at once
@@ -213,7 +234,7 @@ class TicketDesk(Application[UUID]):
 
     def _stored_receipt(self, the_id: UUID) -> CommandReceipt | None:
         try:
-            found: object = self.repository.get(the_id)
+            found: object = self.load_aggregate(the_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(found, CommandReceipt)
@@ -257,11 +278,11 @@ class TicketDesk(Application[UUID]):
         return int(mapper.transcoder.decode(state).get("class_version", 1))
 
     @staticmethod
-    def _receipts(command_id: CommandRef | None, ticket: Ticket) -> list[CommandReceipt]:
+    def _receipts(command_id: CommandRef | None, ticket: Ticket, number: str) -> list[CommandReceipt]:
         key = command_key(command_id)
         if key is None:
             return []
-        return [CommandReceipt.issue(key, ticket.id, ticket.number, ticket.version)]
+        return [CommandReceipt.issue(key, ticket.id, number, ticket.version)]
 
     def _change(
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
@@ -283,17 +304,18 @@ class TicketDesk(Application[UUID]):
                 field="expected_version", rule="optimistic_concurrency", ticket=ticket.number,
             )
         occurred_at, now = self._when(at)
+        number = ticket.number  # read before the command: its event is saved, not folded here
         command(ticket, self.catalogue.desk(ticket.desk, ticket.policy_version), occurred_at, now)
         try:
-            self.save(ticket, *self._receipts(command_id, ticket))
+            self.save(ticket, *self._receipts(command_id, ticket, number))
         except IntegrityError:
             if (seen := self.receipt(command_id)) is not None:
                 return seen
             raise ConcurrencyError(
                 "another command changed the ticket at the same time and won; reload and retry",
-                field="version", rule="optimistic_concurrency", ticket=ticket.number,
+                field="version", rule="optimistic_concurrency", ticket=number,
             ) from None
-        return CommandResult(ticket.id, ticket.number, ticket.version)
+        return CommandResult(ticket.id, number, ticket.version)
 
     def set_severity(
         self, ref: str | UUID, severity: str, reason: str, *, actor: Actor, channel: str = "api",
@@ -419,7 +441,7 @@ class TicketDesk(Application[UUID]):
     def erasure(self, subject: str) -> PersonalDataErasure | None:
         """The record of the subject's erasures, if their personal data was ever erased."""
         try:
-            found: object = self.repository.get(erasure_id(subject))
+            found: object = self.load_aggregate(erasure_id(subject))
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, PersonalDataErasure) else None
@@ -446,7 +468,7 @@ class TicketDesk(Application[UUID]):
 
     def _registered(self, desk: str, site_id: str) -> list[str]:
         try:
-            registry: object = self.repository.get(registry_id(desk, site_id))
+            registry: object = self.load_aggregate(registry_id(desk, site_id))
         except AggregateNotFoundError:
             return []
         assert isinstance(registry, SiteEditors)
@@ -468,7 +490,7 @@ class TicketDesk(Application[UUID]):
             now = self.clock.now()
             registry: SiteEditors
             try:
-                found: object = self.repository.get(registry_id(desk, site_id))
+                found: object = self.load_aggregate(registry_id(desk, site_id))
                 assert isinstance(found, SiteEditors)
                 registry = found
             except AggregateNotFoundError:

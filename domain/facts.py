@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from tickets.domain.calendar import Pause
+from tickets.domain.frozen import Blueprint, replaced
 from tickets.domain.history import HistoryEntry
 
 
@@ -60,6 +61,9 @@ class TicketFacts:
         return tuple(sorted(self.info_pauses + self.closed_spans, key=lambda p: p[0]))
 
 
+_FACTS = Blueprint(TicketFacts)
+
+
 def _end_open_pause(pauses: tuple[Pause, ...], at: datetime) -> tuple[Pause, ...]:
     if pauses and pauses[-1][1] is None:
         return (*pauses[:-1], (pauses[-1][0], at))
@@ -71,7 +75,7 @@ def fold(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
         if entry.type != "Opened":
             raise FoldError(f"the first event must be Opened, not {entry.type}", "first_is_opened")
         p = entry.payload
-        return TicketFacts(
+        return _FACTS.build(
             ticket_id=entry.ticket_id, number=p["number"], desk=p["desk"],
             policy_version=int(p["policy_version"]), plan=p["plan"], category=p["category"],
             severity=p["severity"], status="new", level=p.get("level", "front_line"),
@@ -90,16 +94,7 @@ def fold(facts: TicketFacts | None, entry: HistoryEntry) -> TicketFacts:
         raise FoldError(f"unknown event type {entry.type!r}", "known_event_type")
     changes["version"] = entry.version
     changes["last_occurred_at"] = at
-    return _evolve(facts, changes)
-
-
-def _evolve(facts: TicketFacts, changes: dict[str, Any]) -> TicketFacts:
-    """``dataclasses.replace`` without re-running ``__init__``: the fold's hot path."""
-    new = object.__new__(TicketFacts)
-    state = new.__dict__
-    state.update(facts.__dict__)
-    state.update(changes)
-    return new
+    return replaced(facts, changes)
 
 
 def _changes(

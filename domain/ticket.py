@@ -2,11 +2,12 @@
 
 Each public command runs its ``check_*`` rules first and then calls a private method decorated
 with the past-tense event it records; the method's signature is the event's payload. What an
-event does to the ticket is stated once, in ``domain.facts`` (``fold``): every event's ``apply``
-evolves the aggregate's one frozen ``TicketState`` with ``domain.ticket_state.evolve`` over the
-event's ``HistoryEntry`` (the very entry ``TicketDesk.history`` gives and the envelope carries),
-and the aggregate's attributes are read-only views of that state. The evolve runs again on
-replay, so it never reads a clock, makes ids or does I/O. ``now`` (for the "not in the future"
+event does to the ticket is stated once, in ``domain.facts`` (``fold``): the aggregate's one
+frozen ``TicketState`` is ``domain.ticket_state.evolve`` over each applied event's
+``HistoryEntry`` (the very entry ``TicketDesk.history`` gives and the envelope carries), in order;
+an event's ``apply`` records it and the state is folded when next read (``FoldOnRead``). The
+aggregate's attributes are read-only views of that state. The evolve runs again on replay, so it
+never reads a clock, makes ids or does I/O. ``now`` (for the "not in the future"
 rule) and the desk policy are passed in by the application.
 """
 
@@ -26,11 +27,10 @@ from tickets.domain.errors import (
     TimeOrderError,
     ValidationError,
 )
-from tickets.domain.history import entry_of
 from tickets.domain.numbers import ticket_id_for
 from tickets.domain.policy import Desk
 from tickets.domain.stored_topics import stored_topics
-from tickets.domain.ticket_state import TicketStateViews, evolve
+from tickets.domain.ticket_state import TicketStateViews, record
 
 #: How far ahead of the engine's clock a source's ``occurred_at`` may be (clock skew between services).
 FUTURE_TOLERANCE = timedelta(seconds=2)
@@ -130,7 +130,9 @@ class Ticket(Aggregate, TicketStateViews):
     def __deepcopy__(self, memo: dict[int, Any]) -> Ticket:
         """A fast copy for the repository's cache: the state is one frozen ``TicketState`` and
         the library's own fields are immutable values or flat lists of them, so copying the
-        containers is enough."""
+        containers is enough. The state is folded first, on the original, so that the cached
+        ticket keeps the fold of the events it was fast-forwarded by and folds each only once."""
+        self.__dict__["_state"] = self._state
         clone = object.__new__(type(self))
         clone.__dict__.update({
             key: value.copy() if isinstance(value, list | dict) else value
@@ -141,8 +143,9 @@ class Ticket(Aggregate, TicketStateViews):
     # ---- state -------------------------------------------------------------------------
 
     def _evolve(self, domain_event: Ticket.Event | Ticket.Opened) -> None:
-        """The one state change every event makes: ``evolve`` over the event's history entry."""
-        self._state = evolve(self.__dict__.get("_state"), entry_of(domain_event))
+        """The one state change every event makes: ``evolve`` over the event's history entry,
+        folded when the state is next read (``domain.ticket_state.FoldOnRead``)."""
+        record(self.__dict__, domain_event)
 
     @event(Opened)
     def __init__(

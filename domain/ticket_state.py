@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from tickets.domain.facts import FoldError, TicketFacts, fold
-from tickets.domain.history import HistoryEntry
+from tickets.domain.frozen import Blueprint
+from tickets.domain.history import HistoryEntry, entry_of
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class TicketState:
     opening: Opening
 
 
+_OPENING = Blueprint(Opening)
+_STATE = Blueprint(TicketState)
+
+
 def evolve(state: TicketState | None, entry: HistoryEntry) -> TicketState:
     """The state after ``entry``: its facts folded by ``fold``, its opening kept from ``Opened``.
 
@@ -46,8 +52,8 @@ def evolve(state: TicketState | None, entry: HistoryEntry) -> TicketState:
     unknown event type).
     """
     if state is None:
-        return TicketState(fold(None, entry), opening_of(entry))
-    new = object.__new__(TicketState)  # frozen-dataclass __init__ is the slow part of a replay
+        return _STATE.build(facts=fold(None, entry), opening=opening_of(entry))
+    new = object.__new__(TicketState)  # the two fields set at once: every event passes here
     new.__dict__.update(facts=fold(state.facts, entry), opening=state.opening)
     return new
 
@@ -56,16 +62,55 @@ def opening_of(entry: HistoryEntry) -> Opening:
     if entry.type != "Opened":
         raise FoldError(f"the first event must be Opened, not {entry.type}", "first_is_opened")
     p = entry.payload
-    return Opening(
+    return _OPENING.build(
         requester=p["requester"], requester_role=p["requester_role"], title=p["title"],
         fields=MappingProxyType(dict(p["fields"])), channel=entry.channel,
     )
 
 
+def record(held: dict[str, Any], domain_event: object) -> None:
+    """Note that the aggregate whose attributes are ``held`` applied ``domain_event``; its state is
+    folded when next read (``FoldOnRead``)."""
+    if "_state" in held:  # folded up to here: what follows is folded from this state
+        held["_folded"] = held.pop("_state")
+        held["_unfolded"] = [domain_event]
+    elif "_unfolded" in held:
+        held["_unfolded"].append(domain_event)
+    else:  # the first event
+        held["_folded"] = None
+        held["_unfolded"] = [domain_event]
+
+
+class FoldOnRead:
+    """The aggregate's ``_state``: ``evolve`` over the entries of the events it applied, folded
+    when the state is first read after them, once.
+
+    Applying an event only records it (``record``). The first read folds what was recorded since
+    the last one and keeps the result on the aggregate, where later reads find it directly (this
+    descriptor has no ``__set__``, so the aggregate's own ``_state`` hides it). A command's own
+    event is applied to a copy that is saved and not read again, so that fold is never paid for;
+    a replayed or fast-forwarded ticket folds each of its events once. The state read is always
+    ``evolve`` over every event applied, in order: only the moment of the fold moves.
+    """
+
+    def __get__(self, ticket: Any, owner: Any = None) -> TicketState:
+        if ticket is None:
+            raise AttributeError("_state is read from a ticket, not its class")
+        held = ticket.__dict__
+        state: TicketState | None = held["_folded"]
+        for domain_event in held["_unfolded"]:
+            state = evolve(state, entry_of(domain_event))
+        if state is None:
+            raise FoldError("a ticket's history cannot be empty", "not_empty")
+        held["_state"] = state
+        del held["_folded"], held["_unfolded"]
+        return state
+
+
 class TicketStateViews:
     """The ``Ticket`` aggregate's attributes, read-only views of its one ``TicketState``."""
 
-    _state: TicketState
+    _state = FoldOnRead()
 
     @property
     def state(self) -> TicketState:
