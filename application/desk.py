@@ -44,6 +44,7 @@ from tickets.domain.scope import EVERY_DESK, DeskScope, check_desk_within
 from tickets.domain.sla import ClockState, SlaReport, compute
 from tickets.domain.stored_topics import stored_topics
 from tickets.domain.ticket import OPENED_TOPICS, Ticket, check_occurred_at
+from tickets.domain.ticket_state import TicketState
 
 T = TypeVar("T")
 _NUMBER_ATTEMPTS = 8
@@ -208,6 +209,7 @@ class TicketDesk(Application[UUID]):
                 requester_role=requester_role, title=clean_title, fields=clean_fields,
                 level=the_plan.starting_level(requester_role, policy.escalation_levels[0]),
             )
+            folded(ticket)
             try:
                 self.save(ticket, *self._receipts(command_id, ticket, number))
             except IntegrityError:
@@ -304,8 +306,8 @@ class TicketDesk(Application[UUID]):
                 field="expected_version", rule="optimistic_concurrency", ticket=ticket.number,
             )
         occurred_at, now = self._when(at)
-        number = ticket.number  # read before the command: its event is saved, not folded here
         command(ticket, self.catalogue.desk(ticket.desk, ticket.policy_version), occurred_at, now)
+        number = folded(ticket).facts.number
         try:
             self.save(ticket, *self._receipts(command_id, ticket, number))
         except IntegrityError:
@@ -549,3 +551,10 @@ def summary(ticket: Ticket) -> dict[str, Any]:
         "closed_at": ticket.closed_at,
         "close_reason": ticket.close_reason,
     }
+
+
+def folded(ticket: Ticket) -> TicketState:
+    """The ticket's state with the events just applied folded in. Called before every save, so
+    an event the one evolve refuses raises here and is never stored (the fold otherwise runs
+    when the state is first read: ``domain.ticket_state.FoldOnRead``)."""
+    return ticket.state

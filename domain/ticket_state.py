@@ -87,9 +87,10 @@ class FoldOnRead:
 
     Applying an event only records it (``record``). The first read folds what was recorded since
     the last one and keeps the result on the aggregate, where later reads find it directly (this
-    descriptor has no ``__set__``, so the aggregate's own ``_state`` hides it). A command's own
-    event is applied to a copy that is saved and not read again, so that fold is never paid for;
-    a replayed or fast-forwarded ticket folds each of its events once. The state read is always
+    descriptor has no ``__set__``, so the aggregate's own ``_state`` hides it). The desk reads
+    the state before it saves a command's event (``application.desk.folded``), so an event the
+    evolve refuses is never stored; a replayed or fast-forwarded ticket folds each of its events
+    once, when first read. The state read is always
     ``evolve`` over every event applied, in order: only the moment of the fold moves.
     """
 

@@ -11,7 +11,7 @@ from eventsourcing.application import project_aggregate
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at, live_every_event_type
 from tickets.application.desk import TicketDesk
 from tickets.domain import ticket_state
-from tickets.domain.facts import fold_all
+from tickets.domain.facts import FoldError, fold_all
 from tickets.domain.history import HistoryEntry
 from tickets.domain.ticket import Ticket
 from tickets.domain.ticket_state import TicketState
@@ -56,16 +56,38 @@ def test_a_replayed_ticket_folds_every_event_once_in_order_when_first_read(
     assert len(folds) == 10  # read again: the fold was kept
 
 
-def test_each_command_on_a_cached_ticket_folds_one_event(
+def test_each_event_is_folded_before_it_is_saved_and_once_by_the_cached_ticket(
     desk: TicketDesk, folds: list[tuple[str, int]]
 ) -> None:
     number = open_zoom(desk)
     desk.assign(number, "a-1", actor=AGENT, at=at("2026-11-02T09:01:00+01:00"))
     desk.respond(number, actor=AGENT, at=at("2026-11-02T09:02:00+01:00"))
     desk.close_ticket(number, "resolved", actor=AGENT, at=at("2026-11-02T09:03:00+01:00"))
-    # each command folds the event before it (on the cached ticket); its own is saved unfolded
-    assert folds == [("Opened", 1), ("Assigned", 2), ("Responded", 3)]
+    # the command's copy folds its event before saving it; the cached ticket, fast-forwarded by
+    # it, folds it once more when the next command copies it
+    saved = [("Opened", 1), ("Assigned", 2), ("Responded", 3), ("Closed", 4)]
+    assert folds == [fold for event in saved for fold in (event, event)][:-1]
     assert desk.get(number).status == "closed"
+    assert folds[-1] == ("Closed", 4) and len(folds) == 8
+
+
+def test_an_event_the_evolve_refuses_is_never_stored(
+    desk: TicketDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = open_zoom(desk)
+    original = ticket_state.evolve
+
+    def refusing_assignments(state: TicketState | None, entry: HistoryEntry) -> TicketState:
+        if entry.type == "Assigned":
+            raise FoldError("refused here", "test")
+        return original(state, entry)
+
+    monkeypatch.setattr(ticket_state, "evolve", refusing_assignments)
+    with pytest.raises(FoldError):
+        desk.assign(number, "a-1", actor=AGENT, at=at("2026-11-02T09:01:00+01:00"))
+    monkeypatch.setattr(ticket_state, "evolve", original)
+    assert [e.type for e in desk.history(number)] == ["Opened"]
+    assert desk.get(number).version == 1
 
 
 def test_a_copy_taken_before_the_first_read_holds_the_same_state_and_changes_alone(
