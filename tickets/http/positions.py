@@ -9,7 +9,8 @@ Because the tag covers all of that, a body already built for a tag can be served
 caller who asks with the same tag in force: ``conditional`` keeps the last bodies it built, so
 many dashboards polling the same figures cost one build per change or minute. The tag and the
 304 are decided on the event loop (two indexed reads of well under a millisecond); only a body
-that must be built goes to the thread pool.
+that must be built goes to the thread pool (or, a list page on PostgreSQL, to the loop's own
+connections: ``fast_reads``). ``answer_read`` decides, for the routes and for ``fast_reads``.
 """
 
 from __future__ import annotations

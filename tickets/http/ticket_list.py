@@ -15,7 +15,11 @@ transaction only, ``set_config(..., true)``): its statistics misjudge how many r
 or a cursor leaves (tens of thousands taken for a thousand), and it then read every matching row
 and sorted them for a page of 50 (7-17 ms at 100,000 tickets). Walking an index in page order and
 stopping at the page's end takes 0.1-0.5 ms for every filter of the benchmark
-(docs/performance.md). SQLite is told its index instead (``_index``).
+(docs/performance.md). The connections of ``page_pool``, which read pages only, are told the same
+settings once for their session. SQLite is told its index instead (``_index``).
+
+The reads are steps (``page_steps``, see ``tickets.http.steps``), run in a ``Tx`` by
+``list_tickets`` and on an asyncio connection by ``fast_reads``.
 """
 
 from __future__ import annotations
