@@ -122,6 +122,11 @@ class _Queued:
         return self._rows
 
 
+def postgres_sql(sql: str) -> str:
+    """SQL written with ``?`` placeholders, as psycopg takes it (``%s``)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 class _PostgresTx:
     dialect = "postgres"
 
@@ -129,9 +134,7 @@ class _PostgresTx:
         self._cur = cursor
         self._pipeline = pipeline
 
-    @staticmethod
-    def _sql(sql: str) -> str:
-        return sql.replace("%", "%%").replace("?", "%s")
+    _sql = staticmethod(postgres_sql)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._cur.execute(self._sql(sql), tuple(params))

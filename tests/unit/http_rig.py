@@ -72,13 +72,14 @@ class HttpRig:
 
 
 def make_rig(catalogue: Catalogue, tmp_path: Path, start: datetime = START,
-             keys: SubjectKeys | None = None) -> HttpRig:
+             keys: SubjectKeys | None = None, store_url: str | None = None) -> HttpRig:
+    """``store_url``: the read models' database (by default a SQLite file under ``tmp_path``)."""
     # Another test may have configured structlog to print to a stream pytest has closed since.
     structlog.reset_defaults()
     clock = VirtualClock(start)
     desk = TicketDesk(catalogue, clock=clock, env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
                       rng=random.Random(11), keys=keys)
-    store = ReadStore(f"sqlite:///{tmp_path / 'read_models.sqlite3'}")
+    store = ReadStore(store_url or f"sqlite:///{tmp_path / 'read_models.sqlite3'}")
     feed = EmbeddedFeed(StoreReader(desk), store, all_projections(catalogue))
     ctx = make_context(desk, store, clock, stream_interval=0.02)
     client = TestClient(create_app(ctx), raise_server_exceptions=False)

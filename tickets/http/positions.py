@@ -9,7 +9,8 @@ Because the tag covers all of that, a body already built for a tag can be served
 caller who asks with the same tag in force: ``conditional`` keeps the last bodies it built, so
 many dashboards polling the same figures cost one build per change or minute. The tag and the
 304 are decided on the event loop (two indexed reads of well under a millisecond); only a body
-that must be built goes to the thread pool.
+that must be built goes to the thread pool (or, a list page on PostgreSQL, to the loop's own
+connections: ``fast_reads``). ``answer_read`` decides, for the routes and for ``fast_reads``.
 """
 
 from __future__ import annotations
@@ -152,29 +153,43 @@ class BodyCache:
                     self._latest.popitem(last=False)
 
 
+async def answer_read(ctx: HttpContext, bodies: BodyCache, view: str, path: str, query: str,
+                      if_none_match: str | None, fresh: bool,
+                      make: Callable[[int, datetime], Awaitable[bytes]]) -> tuple[int, str, bytes]:
+    """(status, ETag, body) of a read: 304 when the caller holds the tag, else the body kept for
+    it, else (``answer_while_building``, not ``fresh``) the last body while this one is built
+    behind, else the body built now by ``make(position, now)``, once however many ask."""
+    etag, marks, now = tag(ctx, view, path, query)
+    if etag_matches(if_none_match, etag):
+        return 304, etag, b""
+    body = bodies.get(etag)
+    if body is None:
+        key = body_key(ctx, view, path, query)
+        previous = bodies.latest(key) if ctx.answer_while_building and not fresh else None
+        build = functools.partial(make, ctx.reads.position(marks), now)
+        if previous is None:
+            body = await bodies.build_once(etag, build, key)
+        else:  # the last body built, under its own tag, while this one is built
+            bodies.build_behind(etag, build, key)
+            etag, body = previous
+            if etag_matches(if_none_match, etag):
+                return 304, etag, b""
+    return 200, etag, body
+
+
 async def conditional(request: Request, view: str, build: Callable[[int, datetime], bytes]) -> Response:
-    """A JSON response with an ETag, or 304 when the caller already holds it.
+    """A JSON response with an ETag, or 304 when the caller already holds it (``answer_read``).
 
     ``build(position, now)`` runs in the thread pool, only when no body for this tag is kept.
     """
-    ctx = context_of(request)
-    etag, marks, now = tag(ctx, view, request.url.path, request.url.query)
+    async def make(position: int, now: datetime) -> bytes:
+        return await run_in_threadpool(build, position, now)
+
+    status, etag, body = await answer_read(
+        context_of(request), request.app.state.bodies, view, request.url.path, request.url.query,
+        request.headers.get("if-none-match"), bool(request.scope.get(FRESH)),
+        make)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if status == 304:
         return Response(status_code=304, headers=headers)
-    cache: BodyCache = request.app.state.bodies
-    body = cache.get(etag)
-    if body is None:
-        key = body_key(ctx, view, request.url.path, request.url.query)
-        previous = cache.latest(key) if ctx.answer_while_building and not request.scope.get(
-            FRESH) else None
-        make = functools.partial(run_in_threadpool, build, ctx.reads.position(marks), now)
-        if previous is None:
-            body = await cache.build_once(etag, make, key)
-        else:  # the last body built, under its own tag, while this one is built
-            cache.build_behind(etag, make, key)
-            etag, body = previous
-            headers["ETag"] = etag
-            if etag_matches(request.headers.get("if-none-match"), etag):
-                return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from tickets.engine import Engine
 from tickets.http.app import create_app
 from tickets.http.context import HttpContext, make_context
+from tickets.http.page_pool import close_pool
 
 log = structlog.get_logger("tickets.http")
 
@@ -39,6 +40,12 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        state = getattr(self.config.app, "state", None)
+        if state is not None:
+            await close_pool(state)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from tickets.http.steps import Statement, Steps, run_steps
 from tickets.projections.readstore import ReadStore, Tx
 
 FROM_FACTS = ("number", "plan", "opened_at")
@@ -32,33 +33,26 @@ def _value(dialect: str, column: str, key: str) -> str:
     return f"(CAST({column} AS json) ->> '{key}')"
 
 
-def _read(tx: Tx, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    picked = ", ".join(_value(tx.dialect, "f.facts", key) for key in FROM_FACTS)
-    found: dict[str, dict[str, Any]] = {}
-    for ticket_id, *values, title in tx.execute(
-        f"SELECT f.ticket_id, {picked}, {_value(tx.dialect, 'a.payload', 'title')} "
-        "FROM dashboard_facts f LEFT JOIN audit_trail a ON a.ticket_id = f.ticket_id AND a.version = 1 "
-        f"WHERE f.ticket_id IN ({','.join('?' * len(ticket_ids))})", ticket_ids,
-    ):
-        found[ticket_id] = {**dict(zip(FROM_FACTS, values, strict=True)), "title": title}
-    return found
+def _statement(dialect: str, ticket_ids: Sequence[str]) -> Statement:
+    picked = ", ".join(_value(dialect, "f.facts", key) for key in FROM_FACTS)
+    return (f"SELECT f.ticket_id, {picked}, {_value(dialect, 'a.payload', 'title')} "
+            "FROM dashboard_facts f LEFT JOIN audit_trail a ON a.ticket_id = f.ticket_id AND a.version = 1 "
+            f"WHERE f.ticket_id IN ({','.join('?' * len(ticket_ids))})", ticket_ids)
 
 
-def describe(store: ReadStore, ticket_ids: Sequence[str], tx: Tx | None = None
-             ) -> dict[str, dict[str, Any]]:
+def describe_steps(store: ReadStore, dialect: str, ticket_ids: Sequence[str]
+                   ) -> Steps[dict[str, dict[str, Any]]]:
     """ticket id → number, title, plan, opened_at (ids the read models do not hold map to nothing),
-    read in ``tx`` when given (the page's transaction), else in a snapshot of its own."""
+    as steps (``tickets.http.steps``): no read at all when every ticket is kept."""
     with _lock:
         kept = _kept.setdefault(store, OrderedDict())
         described = {t: kept[t] for t in ticket_ids if t in kept}
     missing = [t for t in ticket_ids if t not in described]
     if not missing:
         return described
-    if tx is None:
-        with store.snapshot() as own:
-            found = _read(own, missing)
-    else:
-        found = _read(tx, missing)
+    found: dict[str, dict[str, Any]] = {}
+    for ticket_id, *values, title in (yield _statement(dialect, missing)):
+        found[ticket_id] = {**dict(zip(FROM_FACTS, values, strict=True)), "title": title}
     with _lock:
         for ticket_id, extra in found.items():
             if extra.get("number") is not None and extra.get("title") is not None:
@@ -66,3 +60,12 @@ def describe(store: ReadStore, ticket_ids: Sequence[str], tx: Tx | None = None
         while len(kept) > KEPT:
             kept.popitem(last=False)
     return described | found
+
+
+def describe(store: ReadStore, ticket_ids: Sequence[str], tx: Tx | None = None
+             ) -> dict[str, dict[str, Any]]:
+    """``describe_steps`` read in ``tx`` when given (the page's transaction), else in a snapshot."""
+    if tx is None:
+        with store.snapshot() as own:
+            return describe(store, ticket_ids, own)
+    return run_steps(tx, describe_steps(store, tx.dialect, ticket_ids))

@@ -15,7 +15,11 @@ transaction only, ``set_config(..., true)``): its statistics misjudge how many r
 or a cursor leaves (tens of thousands taken for a thousand), and it then read every matching row
 and sorted them for a page of 50 (7-17 ms at 100,000 tickets). Walking an index in page order and
 stopping at the page's end takes 0.1-0.5 ms for every filter of the benchmark
-(docs/performance.md). SQLite is told its index instead (``_index``).
+(docs/performance.md). The connections of ``page_pool``, which read pages only, are told the same
+settings once for their session. SQLite is told its index instead (``_index``).
+
+The reads are steps (``page_steps``, see ``tickets.http.steps``), run in a ``Tx`` by
+``list_tickets`` and on an asyncio connection by ``fast_reads``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 
 from tickets.domain.errors import ValidationError
 from tickets.http import indexes
+from tickets.http.steps import Statement, Steps, run_steps
 from tickets.projections.readstore import ReadStore, Tx
 from tickets.wire.envelope import format_time, parse_time
 
@@ -156,10 +161,19 @@ def _index(dialect: str, query: TicketQuery, part: int) -> str:
     return f" INDEXED BY {name}"
 
 
-#: What a page's transaction is told first on PostgreSQL (see the module's docstring): both
-#: settings in one statement, for this transaction only.
-PAGE_ORDER_WALK = ("SELECT set_config('enable_bitmapscan', 'off', true), "
-                   "set_config('enable_sort', 'off', true)")
+#: The planner settings a page is read under on PostgreSQL (see the module's docstring).
+PAGE_SETTINGS = (("enable_bitmapscan", "off"), ("enable_sort", "off"))
+
+
+def page_settings_sql(local: bool) -> str:
+    """``PAGE_SETTINGS`` in one statement: for one transaction (``local``) or for a connection
+    that reads pages only (``tickets.http.page_pool``)."""
+    return "SELECT " + ", ".join(f"set_config('{name}', '{value}', {str(local).lower()})"
+                                 for name, value in PAGE_SETTINGS)
+
+
+#: What a page's transaction is told first on PostgreSQL: both settings, for this transaction only.
+PAGE_ORDER_WALK = page_settings_sql(local=True)
 
 
 @contextmanager
@@ -175,13 +189,14 @@ def page_reads(store: ReadStore) -> Iterator[Tx]:
         yield tx
 
 
-def _read(tx: Tx, query: TicketQuery, part: int, now: str, after: tuple[str, str] | None,
-          limit: int) -> list[tuple[Any, ...]]:
+def _statement(dialect: str, query: TicketQuery, part: int, now: str, after: tuple[str, str] | None,
+               limit: int) -> Statement | None:
+    """The part's page read, or None when it cannot hold a row of the page."""
     found = _filters(query, part, now)
     if found is None or limit <= 0:
-        return []
+        return None
     where, params = found
-    if after is not None and part == 0 and tx.dialect == "postgres":
+    if after is not None and part == 0 and dialect == "postgres":
         # a row comparison: PostgreSQL starts the walk of the due-time index at the cursor, in
         # page order; the OR below made it read every later row and sort them for a page of 50
         where.append("(breach_at, ticket_id) > (?, ?)")
@@ -193,24 +208,25 @@ def _read(tx: Tx, query: TicketQuery, part: int, now: str, after: tuple[str, str
     elif after is not None:
         where.append("ticket_id > ?")
         params.append(after[1])
-    sql = (f"SELECT {_COLUMNS} FROM dashboard_tickets{_index(tx.dialect, query, part)} "
+    sql = (f"SELECT {_COLUMNS} FROM dashboard_tickets{_index(dialect, query, part)} "
            f"WHERE {' AND '.join(where)} ORDER BY {_ORDER[part]} LIMIT ?")
-    return tx.execute(sql, (*params, limit))
+    return sql, (*params, limit)
 
 
-def list_tickets(store: ReadStore, query: TicketQuery, now: datetime, tx: Tx | None = None) -> Page:
-    """A page of ``query`` as of ``now``, read in ``tx`` (or a ``page_reads`` of its own)."""
-    if tx is None:
-        with page_reads(store) as own:
-            return list_tickets(store, query, now, own)
+def page_steps(dialect: str, query: TicketQuery, now: datetime) -> Steps[Page]:
+    """A page of ``query`` as of ``now``, as steps (``tickets.http.steps``): one read per part."""
     at = format_time(now)
     phase, after_due, after_id = decode_cursor(query.after) if query.after else (0, "", "")
     after = (after_due, after_id) if after_id else None
     rows: list[tuple[Any, ...]] = []
     if phase == 0:
-        rows = _read(tx, query, 0, at, after, query.limit + 1)
+        first = _statement(dialect, query, 0, at, after, query.limit + 1)
+        if first is not None:
+            rows = yield first
         after = None  # the second part starts at its beginning
-    rows += _read(tx, query, 1, at, after, query.limit + 1 - len(rows))
+    rest = _statement(dialect, query, 1, at, after, query.limit + 1 - len(rows))
+    if rest is not None:
+        rows = rows + (yield rest)
     page = [ListedTicket(t, d, sev, st, sla_state(static, risk, due, at), risk, due)
             for t, d, sev, st, static, risk, due in rows[:query.limit]]
     last = page[-1] if page else None
@@ -218,3 +234,11 @@ def list_tickets(store: ReadStore, query: TicketQuery, now: datetime, tx: Tx | N
     if len(rows) > query.limit and last is not None:
         cursor = encode_cursor(0 if last.due is not None else 1, last.due, last.ticket_id)
     return Page(page, cursor)
+
+
+def list_tickets(store: ReadStore, query: TicketQuery, now: datetime, tx: Tx | None = None) -> Page:
+    """A page of ``query`` as of ``now``, read in ``tx`` (or a ``page_reads`` of its own)."""
+    if tx is None:
+        with page_reads(store) as own:
+            return list_tickets(store, query, now, own)
+    return run_steps(tx, page_steps(tx.dialect, query, now))
