@@ -31,9 +31,11 @@ _ENCODE: Any = (
                    False, True)
 )
 #: Wire texts of times already met (a reader notes each event's time as it parses it: a ticket's
-#: facts hold the times of its events, so most are found here). Emptied when full.
+#: facts hold the times of its events, so most are found here). Emptied when full: a rebuild's
+#: part notes every event's time, and a million of them held about 200 MB; twice a default rebuild
+#: batch (``replay.rebuild``) covers the batch being worked out and its tickets' earlier events.
 TEXTS: dict[datetime, str] = {}
-LIMIT = 1 << 20
+LIMIT = 1 << 17
 
 
 #: Canonical texts of ticket ids already met, by the id object's identity (the object kept in the

@@ -136,34 +136,47 @@ def _load_settings(store: ReadStore, parts: int) -> None:
 def _load(part: Part, source: SealedSource, store: ReadStore, after: int,
           report: Callable[[int, int], None]) -> tuple[int, int]:
     held = Held()
-    # Events sealed from the store by this part hold their chain by construction; events from
-    # ``tickets.events`` are checked by the group's admission, as the live group checks them.
-    sealed_here = part.kafka is None
     events = read_back = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
-        events_read, end = source.read(after, part.batch_size)
-        if end <= after:  # no ticket event is left below the goal
+        moved = _batch(part, source, store, after, held)
+        if moved is None:  # no ticket event is left below the goal
             with store.transaction() as tx:
                 _moved(tx, part.part, part.goal)
             report(part.goal - after, 0)
             break
-        envelopes = [event.envelope(sealed_here=sealed_here) for event in events_read]
-        work = [(projection, envelopes) for projection in part.projections]
-        held_only = reads_held(work, held)
-        planned = None if held_only is None else plan(held_only)
-        with store.transaction() as tx:
-            if planned is None:  # tickets begun before a stop: read back inside the transaction
-                reads = read_batches(tx, work, held)
-                read_back += sum(1 for e in envelopes if e.ticket_id in reads.ids)
-                planned = plan(reads)
-            planned.write(tx)
-            _moved(tx, part.part, end)
-        report(end - after, len(events_read))
-        events += len(events_read)
+        end, count, back = moved
+        report(end - after, count)
+        events, read_back = events + count, read_back + back
         after, batches = end, batches + 1
         if batches % FULL_COLLECTION_EVERY == 0:
             gc.collect()
     return events, read_back
+
+
+def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
+           held: Held) -> tuple[int, int, int] | None:
+    """Read, work out and write one batch: (its last position, events, events read back), or None
+    at the end of the log. Everything the batch made but ``held`` goes when this returns, before
+    the next batch is read, so a part's memory holds one batch at a time, not two."""
+    # Events sealed from the store by this part hold their chain by construction; events from
+    # ``tickets.events`` are checked by the group's admission, as the live group checks them.
+    events_read, end = source.read(after, part.batch_size)
+    if end <= after:
+        return None
+    envelopes = [event.envelope(sealed_here=part.kafka is None) for event in events_read]
+    del events_read  # the envelopes carry the entries and rows
+    work = [(projection, envelopes) for projection in part.projections]
+    held_only = reads_held(work, held)
+    planned = None if held_only is None else plan(held_only)
+    read_back = 0
+    with store.transaction() as tx:
+        if planned is None:  # tickets begun before a stop: read back inside the transaction
+            reads = read_batches(tx, work, held)
+            read_back = sum(1 for e in envelopes if e.ticket_id in reads.ids)
+            planned = plan(reads)
+        planned.write(tx)
+        _moved(tx, part.part, end)
+    return end, len(envelopes), read_back
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tickets.projections.runner import Held, apply_batches, create_schema
 from tickets.projections.sla_timers import timers_of
 from tickets.projections_registry import all_projections
 from tickets.replay.compare import compare, positions
-from tickets.replay.log_source import Sealed
+from tickets.replay.log_source import LogSource, Sealed
 from tickets.replay.rebuild import rebuild
 from tickets.replay.swap import swap
 from tickets.replay.target import build_indexes
@@ -230,3 +231,25 @@ def test_a_rebuild_from_records_holding_forgeries_sets_them_aside_as_the_live_gr
     assert [d for d in compare(live, rebuilt, projections) if not d.same] == []
     assert sorted(r[0].split(" at")[0] for r in rebuilt.read(
         "SELECT reason FROM set_aside WHERE projection = 'dashboard'")) == ["broken link", "hash mismatch"]
+
+
+def test_a_part_lets_a_written_batchs_events_go_before_it_reads_the_next(
+    desk: TicketDesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = LogSource.read
+    batches: list[list[weakref.ref[object]]] = []
+    alive_at_next_read: list[int] = []
+
+    def watched(source: LogSource, after: int, limit: int) -> tuple[list[Sealed], int]:
+        if batches:
+            alive_at_next_read.append(sum(1 for ref in batches[-1] if ref() is not None))
+        events, end = read(source, after, limit)
+        batches.append([weakref.ref(event.entry) for event in events])
+        return events, end
+
+    monkeypatch.setattr(LogSource, "read", watched)
+    rebuild(desk, all_projections(desk.catalogue), url(tmp_path, "lean.sqlite3"), batch_size=40,
+            progress=False)
+    assert len(alive_at_next_read) >= 3 and all(len(batch) for batch in batches[:3])
+    # The fold memo may keep the last event folded (``projections.facts_memo``); nothing else.
+    assert max(alive_at_next_read) <= 1
