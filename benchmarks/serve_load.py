@@ -225,7 +225,9 @@ def run(args: argparse.Namespace, binary: str | None) -> dict[str, Any]:
                 send_steadily(client, traffic, args.rate, total)))
             sender.start()
             time.sleep(args.warm_up)
-            stamps.streamed.clear()
+            with stamps.lock:  # both counts from here, so they compare
+                stamps.committed.clear()
+                stamps.streamed.clear()
             results = []
             for scenario in SCENARIOS:
                 cpu = processes["serve"].cpu_seconds()
