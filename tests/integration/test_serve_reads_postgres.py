@@ -23,7 +23,7 @@ from tickets.consumers.consumer_offsets import advance
 from tickets.domain.catalogue import Catalogue
 from tickets.http.indexes import ensure_read_models
 from tickets.http.read_follower import ReadFollower
-from tickets.http.ticket_list import TicketQuery, list_tickets, sla_state
+from tickets.http.ticket_list import TicketQuery, list_tickets, page_reads, page_steps, sla_state
 from tickets.projections.dashboard import COUNTS, figures
 from tickets.projections.dashboard_figures import rank
 from tickets.projections.dashboard_state import ROW_COLUMNS, fr_bucket
@@ -192,3 +192,20 @@ def test_the_one_statement_look_finds_what_the_look_in_a_snapshot_finds(store: R
         (0, "N-1", 2), (0, "N-2", 1), (0, "N-1", 3), (3, "N-3", 1)]
     assert second.marks == {"projections/0": 5, "projections/3": 1, "dashboard": 5}
     assert quiet.changes == [] and rewound.rewound == [0]
+
+
+def test_a_first_page_filled_by_running_clocks_never_reads_the_rest(store: ReadStore) -> None:
+    """Both parts go in one statement; PostgreSQL stops at the page's end, so the rest's scan is
+    never started when the running clocks fill the page, and is when they do not."""
+    rows = _rows(400)
+    _insert(store, rows)
+
+    def plan(query: TicketQuery) -> str:
+        sql, params = next(page_steps("postgres", query, NOW))
+        with page_reads(store) as tx:
+            return "\n".join(line for line, in tx.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params))
+
+    running = sum(1 for row in rows if row[8] is not None)
+    filled, spilled = plan(TicketQuery(limit=10)), plan(TicketQuery(limit=running + 10))
+    assert "Append" in filled and "never executed" in filled
+    assert "never executed" not in spilled

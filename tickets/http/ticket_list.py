@@ -18,6 +18,10 @@ stopping at the page's end takes 0.1-0.5 ms for every filter of the benchmark
 (docs/performance.md). The connections of ``page_pool``, which read pages only, are told the same
 settings once for their session. SQLite is told its index instead (``_index``).
 
+A page that starts among the running clocks (a first page, or a cursor still there) reads both
+parts in one statement on PostgreSQL (``_both_parts``): one round trip, the rest never read when
+the clocks fill the page.
+
 The reads are steps (``page_steps``, see ``tickets.http.steps``), run in a ``Tx`` by
 ``list_tickets`` and on an asyncio connection by ``fast_reads``.
 """
@@ -214,24 +218,46 @@ def _statement(dialect: str, query: TicketQuery, part: int, now: str, after: tup
 
 
 def page_steps(dialect: str, query: TicketQuery, now: datetime) -> Steps[Page]:
-    """A page of ``query`` as of ``now``, as steps (``tickets.http.steps``): one read per part."""
+    """A page of ``query`` as of ``now``, as steps (``tickets.http.steps``): one read per part,
+    or on PostgreSQL one read for both when the page starts in the first (``_both_parts``)."""
     at = format_time(now)
     phase, after_due, after_id = decode_cursor(query.after) if query.after else (0, "", "")
     after = (after_due, after_id) if after_id else None
     rows: list[tuple[Any, ...]] = []
     if phase == 0:
         first = _statement(dialect, query, 0, at, after, query.limit + 1)
+        whole = _statement(dialect, query, 1, at, None, query.limit + 1) if first else None
+        if first is not None and whole is not None and dialect == "postgres":
+            return _page((yield _both_parts(first, whole, query.limit + 1)), query.limit, at)
         if first is not None:
             rows = yield first
         after = None  # the second part starts at its beginning
     rest = _statement(dialect, query, 1, at, after, query.limit + 1 - len(rows))
     if rest is not None:
         rows = rows + (yield rest)
+    return _page(rows, query.limit, at)
+
+
+def _both_parts(first: Statement, rest: Statement, limit: int) -> Statement:
+    """Both parts' reads in one statement (PostgreSQL): one round trip where there were two.
+
+    PostgreSQL's Append reads its subplans in turn and the outer LIMIT stops it once the page is
+    full, so the rest is read only when the running clocks leave room (its scan is never
+    started otherwise: ``EXPLAIN`` says "never executed"), and the rows come in page order.
+    """
+    (first_sql, first_params), (rest_sql, rest_params) = first, rest
+    return (f"SELECT * FROM (({first_sql}) UNION ALL ({rest_sql})) AS page LIMIT ?",
+            (*first_params, *rest_params, limit))
+
+
+def _page(rows: list[tuple[Any, ...]], limit: int, at: str) -> Page:
+    """The page of ``rows`` (up to ``limit`` + 1, in page order): the next cursor when there
+    is a row past the page."""
     page = [ListedTicket(t, d, sev, st, sla_state(static, risk, due, at), risk, due)
-            for t, d, sev, st, static, risk, due in rows[:query.limit]]
+            for t, d, sev, st, static, risk, due in rows[:limit]]
     last = page[-1] if page else None
     cursor = None
-    if len(rows) > query.limit and last is not None:
+    if len(rows) > limit and last is not None:
         cursor = encode_cursor(0 if last.due is not None else 1, last.due, last.ticket_id)
     return Page(page, cursor)
 
