@@ -165,8 +165,10 @@ def _index(dialect: str, query: TicketQuery, part: int) -> str:
     return f" INDEXED BY {name}"
 
 
-#: The planner settings a page is read under on PostgreSQL (see the module's docstring).
-PAGE_SETTINGS = (("enable_bitmapscan", "off"), ("enable_sort", "off"))
+#: The planner settings a page is read under on PostgreSQL (see the module's docstring). No
+#: parallel plan: a serial Append reads ``_both_parts``' halves in turn, so its rows keep page order.
+PAGE_SETTINGS = (("enable_bitmapscan", "off"), ("enable_sort", "off"),
+                 ("max_parallel_workers_per_gather", "0"))
 
 
 def page_settings_sql(local: bool) -> str:
@@ -176,7 +178,7 @@ def page_settings_sql(local: bool) -> str:
                                  for name, value in PAGE_SETTINGS)
 
 
-#: What a page's transaction is told first on PostgreSQL: both settings, for this transaction only.
+#: What a page's transaction is told first on PostgreSQL: every setting, for this transaction only.
 PAGE_ORDER_WALK = page_settings_sql(local=True)
 
 
@@ -243,7 +245,8 @@ def _both_parts(first: Statement, rest: Statement, limit: int) -> Statement:
 
     PostgreSQL's Append reads its subplans in turn and the outer LIMIT stops it once the page is
     full, so the rest is read only when the running clocks leave room (its scan is never
-    started otherwise: ``EXPLAIN`` says "never executed"), and the rows come in page order.
+    started otherwise: ``EXPLAIN`` says "never executed"), and the rows come in page order
+    (``PAGE_SETTINGS`` rules out a parallel plan, whose workers could interleave the halves).
     """
     (first_sql, first_params), (rest_sql, rest_params) = first, rest
     return (f"SELECT * FROM (({first_sql}) UNION ALL ({rest_sql})) AS page LIMIT ?",
