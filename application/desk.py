@@ -290,8 +290,11 @@ class TicketDesk(Application[UUID]):
         self, ref: str | UUID, expected_version: int | None, at: datetime | None,
         command: Callable[[Ticket, Desk, datetime, datetime], None],
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
-        actor: Actor | None = None,
+        actor: Actor | None = None, channel: str = "api",
     ) -> CommandResult:
+        """Load, check, apply ``command`` and save: the one path of every ticket command after
+        opening (the channel is checked first, before any lookup)."""
+        check_channel(channel)
         if (seen := self.receipt(command_id)) is not None:
             if not desks.covers_number(seen.number, self.catalogue):
                 raise ticket_not_found(ref)
@@ -324,52 +327,47 @@ class TicketDesk(Application[UUID]):
         at: datetime | None = None, expected_version: int | None = None,
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.set_severity(
             severity, reason, desk=d, at=a, now=n, actor=actor, channel=channel),
             command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def assign(
         self, ref: str | UUID, agent: str, level: str = "front_line", *, actor: Actor,
         channel: str = "api", at: datetime | None = None, expected_version: int | None = None,
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.assign(
             agent, level, desk=d, at=a, now=n, actor=actor, channel=channel),
             command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def respond(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
         expected_version: int | None = None, command_id: CommandRef | None = None,
         desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.respond(
             at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def request_info(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", replace: bool = False,
         at: datetime | None = None, expected_version: int | None = None,
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.request_info(
             at=a, now=n, actor=actor, channel=channel, replace=replace), command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def customer_reply(
         self, ref: str | UUID, *, actor: Actor, channel: str = "api", at: datetime | None = None,
         expected_version: int | None = None, command_id: CommandRef | None = None,
         desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.customer_reply(
             at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def escalate(
         self, ref: str | UUID, reason: str, level: str | None = None, *, actor: Actor,
@@ -388,7 +386,7 @@ class TicketDesk(Application[UUID]):
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.escalate(
             level, reason, desk=d, at=a, now=n, actor=actor, channel=channel, target=target),
             command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def _check_clock_fired(
         self, ref: str | UUID, reason: str, target: str, at: datetime | None
@@ -413,30 +411,27 @@ class TicketDesk(Application[UUID]):
         at: datetime | None = None, expected_version: int | None = None,
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.warn_auto_close(
             desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def close_ticket(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.close(
             reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     def reopen(
         self, ref: str | UUID, reason: str, *, actor: Actor, channel: str = "api",
         at: datetime | None = None, expected_version: int | None = None,
         command_id: CommandRef | None = None, desks: DeskScope = EVERY_DESK,
     ) -> CommandResult:
-        check_channel(channel)
         return self._change(ref, expected_version, at, lambda t, d, a, n: t.reopen(
             reason, desk=d, at=a, now=n, actor=actor, channel=channel), command_id=command_id, desks=desks,
-            actor=actor)
+            actor=actor, channel=channel)
 
     # ---- personal data ----------------------------------------------------------------------
 
