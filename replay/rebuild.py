@@ -138,7 +138,8 @@ def _load(part: Part, source: SealedSource, store: ReadStore, after: int,
     held = Held()
     events = read_back = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
-        moved = _batch(part, source, store, after, held)
+        moved = _batch(part, source, store, after, held,
+                       part.batch_size if batches else first_batch_size(part))
         if moved is None:  # no ticket event is left below the goal
             with store.transaction() as tx:
                 _moved(tx, part.part, part.goal)
@@ -153,14 +154,25 @@ def _load(part: Part, source: SealedSource, store: ReadStore, after: int,
     return events, read_back
 
 
+def first_batch_size(part: Part) -> int:
+    """Part k of n starts with (k + 1)/n of a batch.
+
+    The parts work at about the same pace, and a SQLite target takes one writer at a time: begun
+    in step, every part would finish working out its batch at the same moment and all but one
+    would wait for the lock, batch after batch. Out of step, each writes while the others work
+    out their next batch.
+    """
+    return max(1, part.batch_size * (part.part + 1) // part.parts)
+
+
 def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
-           held: Held) -> tuple[int, int, int] | None:
+           held: Held, size: int) -> tuple[int, int, int] | None:
     """Read, work out and write one batch: (its last position, events, events read back), or None
     at the end of the log. Everything the batch made but ``held`` goes when this returns, before
     the next batch is read, so a part's memory holds one batch at a time, not two."""
     # Events sealed from the store by this part hold their chain by construction; events from
     # ``tickets.events`` are checked by the group's admission, as the live group checks them.
-    events_read, end = source.read(after, part.batch_size)
+    events_read, end = source.read(after, size)
     if end <= after:
         return None
     envelopes = [event.envelope(sealed_here=part.kafka is None) for event in events_read]

@@ -21,7 +21,7 @@ from tickets.projections.sla_timers import timers_of
 from tickets.projections_registry import all_projections
 from tickets.replay.compare import compare, positions
 from tickets.replay.log_source import LogSource, Sealed
-from tickets.replay.rebuild import rebuild
+from tickets.replay.rebuild import Part, first_batch_size, rebuild
 from tickets.replay.swap import swap
 from tickets.replay.target import build_indexes
 
@@ -101,7 +101,8 @@ def test_an_interrupted_rebuild_in_parts_continues_where_each_part_stopped(
     target = url(tmp_path, "parts.sqlite3")
     first = rebuild(desk, all_projections(desk.catalogue), target, parts=2, batch_size=30,
                     max_batches=2, progress=False)
-    assert not first.complete and first.events == 2 * 2 * 30
+    # part 0 of 2 begins with half a batch (the parts start out of step), then whole batches
+    assert not first.complete and first.events == (15 + 30) + (30 + 30)
     second = rebuild(desk, all_projections(desk.catalogue), target, parts=2, batch_size=30,
                      progress=False)
     assert second.complete and first.events + second.events == ticket_events(desk)
@@ -253,3 +254,14 @@ def test_a_part_lets_a_written_batchs_events_go_before_it_reads_the_next(
     assert len(alive_at_next_read) >= 3 and all(len(batch) for batch in batches[:3])
     # The fold memo may keep the last event folded (``projections.facts_memo``); nothing else.
     assert max(alive_at_next_read) <= 1
+
+
+def test_parts_begin_out_of_step_so_they_take_the_write_lock_in_turn(catalogue: Catalogue) -> None:
+    """Part k of n begins with (k + 1)/n of a batch, then goes on with whole batches."""
+    def part(k: int, n: int, batch: int) -> Part:
+        return Part({}, catalogue, [], "sqlite:///unused", k, n, goal=0, batch_size=batch)
+
+    assert [first_batch_size(part(k, 3, 300)) for k in range(3)] == [100, 200, 300]
+    assert [first_batch_size(part(k, 2, 50_000)) for k in range(2)] == [25_000, 50_000]
+    assert first_batch_size(part(0, 1, 500)) == 500
+    assert first_batch_size(part(0, 4, 2)) == 1  # never an empty batch
