@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import queue
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -87,9 +89,12 @@ class Rebuilt:
 
 
 def run_part(
-    part: Part, report: Callable[[int, int], None], app: TicketDesk | None = None
+    part: Part, report: Callable[[int, int], None], app: TicketDesk | None = None,
+    held: Held | None = None,
 ) -> tuple[int, int]:
     """Rebuild one part up to the goal; ``report(positions, events)`` after each batch.
+    ``held``: where the part keeps its tickets' versions and states (the caller's, to keep them
+    past the return).
 
     Returns (events applied, events of tickets whose state was read back from the target).
     """
@@ -106,7 +111,7 @@ def run_part(
         "SELECT position FROM rebuild_progress WHERE part = ?", (part.part,)))
     try:
         with _collector_paused():
-            return _load(part, source, store, after, report)
+            return _load(part, source, store, after, report, Held() if held is None else held)
     finally:
         store.close()
         if from_kafka is not None:
@@ -134,8 +139,7 @@ def _load_settings(store: ReadStore, parts: int) -> None:
 
 
 def _load(part: Part, source: SealedSource, store: ReadStore, after: int,
-          report: Callable[[int, int], None]) -> tuple[int, int]:
-    held = Held()
+          report: Callable[[int, int], None], held: Held) -> tuple[int, int]:
     events = read_back = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
         moved = _batch(part, source, store, after, held,
@@ -215,8 +219,18 @@ def _moved(tx: Tx, part: int, position: int) -> None:
 
 
 def _part_process(part: Part, progress: Any) -> None:
-    events, read_back = run_part(part, lambda positions, n: progress.put((positions, n)))
+    """A part in a process of its own. Done, it ends the process at once: freeing every ticket's
+    state object by object (and the module caches) would take a few tenths of a second that the
+    rebuild waits for, and the process's memory goes back to the system anyway."""
+    held = Held()
+    events, read_back = run_part(part, lambda positions, n: progress.put((positions, n)),
+                                 held=held)
     progress.put(("done", events, read_back))
+    progress.close()
+    progress.join_thread()  # the message is written before the process ends
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _in_processes(parts: list[Part], bar: tqdm[Any], left: int = 0,
