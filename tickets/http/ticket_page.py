@@ -11,12 +11,14 @@ route and gets its refusal.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import ValidationError
 from tickets.domain.scope import DeskScope
 from tickets.http.context import HttpContext
@@ -42,17 +44,25 @@ LIMIT = (1, 500, 50)  # least, most, by default
 _DIGITS = re.compile(r"[0-9]{1,3}")
 
 
+@functools.lru_cache(maxsize=256)
+def _choices(catalogue: Catalogue, desks: DeskScope) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The desks ``desks`` covers and their severities, each sorted (a catalogue never changes
+    once loaded, so each scope's are worked out once)."""
+    covered = desks.within(sorted(d.id for d in catalogue.desks()))
+    severities = sorted({s for d in catalogue.desks() if desks.covers(d.id)
+                         for p in d.plans.values() for s in p.severities})
+    return tuple(covered), tuple(severities)
+
+
 def ticket_query(ctx: HttpContext, desks: DeskScope, desk: Sequence[str] | None,
                  status: Sequence[str] | None, severity: Sequence[str] | None,
                  sla_state: Sequence[str] | None, due_before: str | None, limit: int,
                  after: str | None) -> TicketQuery:
     """The query of a page; a value outside the caller's desks or the catalogue is refused
     (``ValidationError`` naming the field)."""
-    catalogue = ctx.desk.catalogue
-    asked = one_of("desk", desk, desks.within(sorted(d.id for d in catalogue.desks())))
+    covered, severities = _choices(ctx.desk.catalogue, desks)
+    asked = one_of("desk", desk, covered)
     chosen = asked if asked or desks.desks is None else sorted(desks.desks)
-    severities = sorted({s for d in catalogue.desks() if desks.covers(d.id)
-                         for p in d.plans.values() for s in p.severities})
     return TicketQuery(
         desks=chosen, statuses=one_of("status", status, STATUSES),
         severities=one_of("severity", severity, severities),
