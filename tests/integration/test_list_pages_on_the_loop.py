@@ -3,11 +3,13 @@
 Each answer of the fast path (the route's own page reads made to fail, so only the loop could have
 answered) is held equal to the route's answer to the same request (the fast path turned off, the
 kept bodies emptied): the same status, ETag and body, for every role, for a token of one desk and
-one of every desk, for valid queries and for values the route refuses.
+one of every desk, for valid queries and for values the route refuses. The facts a page shows
+are read on PostgreSQL as they were written.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +23,9 @@ from tests.unit.http_rig import ROLES, WEBFORM, HttpRig, make_rig
 from tests.unit.test_http_desk_scopes import WEB_FIELDS
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.scope import EVERY_DESK, DeskScope
-from tickets.http import fast_reads, read_routes
+from tickets.http import fast_reads, listed_json, read_routes
 from tickets.http.positions import BodyCache
+from tickets.http.ticket_facts import FROM_FACTS, describe
 
 pytestmark = pytest.mark.integration
 
@@ -61,8 +64,10 @@ def rig(catalogue: Catalogue, tmp_path: Path, pg_database: PostgresDatabase) -> 
 def _answer(rig: HttpRig, path: str, key: str, monkeypatch: pytest.MonkeyPatch, *, fast: bool,
             route_may_read: bool = False, **headers: str) -> tuple[int, str | None, Any]:
     """(status, ETag, body) of ``path``: with ``fast``, the route's own page reads fail unless
-    ``route_may_read``; without, the fast path is off. The kept bodies are emptied first."""
+    ``route_may_read``; without, the fast path is off. The kept bodies and listed tickets are
+    emptied first, so each way builds its own."""
     rig.client.app.state.bodies = BodyCache()  # type: ignore[attr-defined]
+    listed_json.forget()
     with monkeypatch.context() as patch:
         if fast and not route_may_read:
             def no_route_reads(*args: Any) -> Any:
@@ -130,3 +135,13 @@ def test_a_database_error_on_the_loop_leaves_the_page_to_the_route(
     rig.client.app.state.bodies = BodyCache()  # type: ignore[attr-defined]
     answer = rig.get("/api/tickets?status=new", "agent@all")
     assert answer.status_code == 200 and len(answer.json()["tickets"]) == 9
+
+
+def test_a_pages_facts_on_postgresql_are_the_facts_and_title_written(rig: HttpRig) -> None:
+    rows = rig.store.read("SELECT f.ticket_id, f.facts, a.payload FROM dashboard_facts f "
+                          "JOIN audit_trail a ON a.ticket_id = f.ticket_id AND a.version = 1")
+    written = {ticket_id: {**{k: json.loads(facts)[k] for k in FROM_FACTS},
+                           "title": json.loads(payload)["title"]}
+               for ticket_id, facts, payload in rows}
+    assert len(written) == 9 and all(v["number"] and v["opened_at"] for v in written.values())
+    assert describe(rig.store, [*written, "no-such-ticket"]) == written

@@ -78,6 +78,14 @@ def test_the_mark_does_not_change_the_answer_or_its_etag(rig: HttpRig) -> None:
     assert rig.get("/api/dashboard", params={"at_least": older}).status_code == 200
 
 
+@pytest.mark.parametrize("query", ["at_least={mark}", "status=new&at_least={mark}&limit=5",
+                                   "at%5Fleast={mark}", "%61t_least={mark}&status=new"])
+def test_a_mark_is_found_however_the_query_spells_its_name(rig: HttpRig, query: str) -> None:
+    answer = _open(rig)
+    response = rig.get("/api/tickets?" + query.format(mark=answer["at_least"]))
+    assert response.status_code == 425 and response.json()["field"] == "at_least"
+
+
 def test_a_read_without_a_token_is_refused_at_once_not_held(rig: HttpRig) -> None:
     answer = _open(rig)
     started = time.monotonic()

@@ -47,6 +47,10 @@ def stored_time(text: str | None) -> str | None:
     return iso(parse_time(text))
 
 
+#: ``json.dumps`` with these settings would make a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=plain)
+
+
 def to_json(value: Any) -> bytes:
     """JSON bytes; only values JSON lacks (times, ids, enums) go through ``plain``."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=plain).encode()
+    return _ENCODER.encode(value).encode()

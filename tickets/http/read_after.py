@@ -58,6 +58,12 @@ async def _problem(send: Send, status: int, body: dict[str, str], headers: list[
     await send({"type": "http.response.body", "body": data})
 
 
+def _may_name(raw: bytes) -> bool:
+    """Whether a raw query string may hold ``PARAMETER`` (its name as it is, or percent-encoded):
+    most reads do not, and are not parsed here at all."""
+    return PARAMETER.encode() in raw or b"%" in raw
+
+
 class WaitForWrites:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,7 +73,8 @@ class WaitForWrites:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        raw: bytes = scope["query_string"]
+        query = parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if _may_name(raw) else []
         given = [v for k, v in query if k == PARAMETER]
         wanted = given[-1] if given else headers.get(HEADER, b"").decode("latin-1") or None
         if wanted is None or b"authorization" not in headers:

@@ -34,12 +34,16 @@ def run_steps(tx: Tx, steps: Steps[T]) -> T:
 
 async def run_steps_async(conn: Any, steps: Steps[T]) -> T:
     """``run_steps`` on an asyncio psycopg connection (PostgreSQL only)."""
+    from psycopg.pq import ExecStatus
+
     async with conn.cursor() as cur:
         try:
             sql, params = next(steps)
             while True:
                 await cur.execute(postgres_sql(sql), tuple(params))
-                rows = await cur.fetchall() if cur.description is not None else []
+                # the result's status, not ``description`` (which builds an object per column)
+                answered = cur.pgresult is not None and cur.pgresult.status == ExecStatus.TUPLES_OK
+                rows = await cur.fetchall() if answered else []
                 sql, params = steps.send(rows)
         except StopIteration as done:
             result: T = done.value

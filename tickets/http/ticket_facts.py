@@ -4,9 +4,15 @@ These never change for a ticket, so they are kept in memory once read (up to ``K
 read store), and a page of tickets usually costs no read at all beyond the list itself. What is
 missing comes from the dashboard projection's own copy of each ticket's facts (``dashboard_facts``)
 and the title from the ticket's first audit-trail entry (its Opened event): one ``IN (...)`` read
-of both, joined, with the database picking the few values out of the JSON text (SQLite
-``json_extract``, PostgreSQL ``->>``), in the page's own transaction when it is given. What does
-change (level, agent, version) is in the ticket's own detail.
+of both, joined, with the database picking the few values out of the JSON text, in the page's own
+transaction when it is given. What does change (level, agent, version) is in the ticket's own
+detail.
+
+On SQLite the values are ``json_extract``'s and the ids an ``IN (...)`` list. On PostgreSQL the
+facts' text is read once by ``json_to_record`` (each ``->>`` of a ``json`` value reads the text
+again from its start: three of them cost about a millisecond of the server's CPU per 50 tickets)
+and the ids are one array, so the statement's text is the same for every page and psycopg
+prepares it once per connection (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -27,17 +33,23 @@ _kept: WeakKeyDictionary[ReadStore, OrderedDict[str, dict[str, Any]]] = WeakKeyD
 _lock = threading.Lock()
 
 
-def _value(dialect: str, column: str, key: str) -> str:
-    if dialect == "sqlite":
-        return f"json_extract({column}, '$.{key}')"
-    return f"(CAST({column} AS json) ->> '{key}')"
+def complete(extra: dict[str, Any]) -> bool:
+    """Whether a ticket's described facts are all there: then they never change."""
+    return extra.get("number") is not None and extra.get("title") is not None
 
 
 def _statement(dialect: str, ticket_ids: Sequence[str]) -> Statement:
-    picked = ", ".join(_value(dialect, "f.facts", key) for key in FROM_FACTS)
-    return (f"SELECT f.ticket_id, {picked}, {_value(dialect, 'a.payload', 'title')} "
-            "FROM dashboard_facts f LEFT JOIN audit_trail a ON a.ticket_id = f.ticket_id AND a.version = 1 "
-            f"WHERE f.ticket_id IN ({','.join('?' * len(ticket_ids))})", ticket_ids)
+    joined = "LEFT JOIN audit_trail a ON a.ticket_id = f.ticket_id AND a.version = 1"
+    if dialect == "sqlite":
+        picked = ", ".join(f"json_extract(f.facts, '$.{key}')" for key in FROM_FACTS)
+        return (f"SELECT f.ticket_id, {picked}, json_extract(a.payload, '$.title') "
+                f"FROM dashboard_facts f {joined} "
+                f"WHERE f.ticket_id IN ({','.join('?' * len(ticket_ids))})", ticket_ids)
+    picked = ", ".join(f"x.{key}" for key in FROM_FACTS)
+    record = ", ".join(f"{key} text" for key in FROM_FACTS)
+    return (f"SELECT f.ticket_id, {picked}, CAST(a.payload AS json) ->> 'title' "
+            f"FROM dashboard_facts f CROSS JOIN LATERAL json_to_record(CAST(f.facts AS json)) "
+            f"AS x({record}) {joined} WHERE f.ticket_id = ANY(?)", [list(ticket_ids)])
 
 
 def describe_steps(store: ReadStore, dialect: str, ticket_ids: Sequence[str]
@@ -55,7 +67,7 @@ def describe_steps(store: ReadStore, dialect: str, ticket_ids: Sequence[str]
         found[ticket_id] = {**dict(zip(FROM_FACTS, values, strict=True)), "title": title}
     with _lock:
         for ticket_id, extra in found.items():
-            if extra.get("number") is not None and extra.get("title") is not None:
+            if complete(extra):
                 kept[ticket_id] = extra  # complete: it will never change
         while len(kept) > KEPT:
             kept.popitem(last=False)

@@ -11,23 +11,25 @@ route and gets its refusal.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import ValidationError
 from tickets.domain.scope import DeskScope
 from tickets.http.context import HttpContext
+from tickets.http.listed_json import listed_objects
 from tickets.http.masking import title_for
-from tickets.http.query_values import aware_time, one_of, stored_time, to_json
+from tickets.http.query_values import aware_time, one_of, to_json
 from tickets.http.steps import Steps
 from tickets.http.ticket_facts import describe_steps
 from tickets.http.ticket_list import (
     SLA_STATES,
     STATUSES,
-    ListedTicket,
     TicketQuery,
     decode_cursor,
     page_steps,
@@ -42,17 +44,25 @@ LIMIT = (1, 500, 50)  # least, most, by default
 _DIGITS = re.compile(r"[0-9]{1,3}")
 
 
+@functools.lru_cache(maxsize=256)
+def _choices(catalogue: Catalogue, desks: DeskScope) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The desks ``desks`` covers and their severities, each sorted (a catalogue never changes
+    once loaded, so each scope's are worked out once)."""
+    covered = desks.within(sorted(d.id for d in catalogue.desks()))
+    severities = sorted({s for d in catalogue.desks() if desks.covers(d.id)
+                         for p in d.plans.values() for s in p.severities})
+    return tuple(covered), tuple(severities)
+
+
 def ticket_query(ctx: HttpContext, desks: DeskScope, desk: Sequence[str] | None,
                  status: Sequence[str] | None, severity: Sequence[str] | None,
                  sla_state: Sequence[str] | None, due_before: str | None, limit: int,
                  after: str | None) -> TicketQuery:
     """The query of a page; a value outside the caller's desks or the catalogue is refused
     (``ValidationError`` naming the field)."""
-    catalogue = ctx.desk.catalogue
-    asked = one_of("desk", desk, desks.within(sorted(d.id for d in catalogue.desks())))
+    covered, severities = _choices(ctx.desk.catalogue, desks)
+    asked = one_of("desk", desk, covered)
     chosen = asked if asked or desks.desks is None else sorted(desks.desks)
-    severities = sorted({s for d in catalogue.desks() if desks.covers(d.id)
-                         for p in d.plans.values() for s in p.severities})
     return TicketQuery(
         desks=chosen, statuses=one_of("status", status, STATUSES),
         severities=one_of("severity", severity, severities),
@@ -91,25 +101,16 @@ def query_from_text(ctx: HttpContext, desks: DeskScope, text: str) -> TicketQuer
         return None
 
 
-def _listed(ticket: ListedTicket, extra: dict[str, Any], title: Callable[[Any], Any]) -> dict[str, Any]:
-    return {
-        "id": ticket.ticket_id, "number": extra.get("number"), "title": title(extra.get("title")),
-        "desk": ticket.desk, "plan": extra.get("plan"), "severity": ticket.severity,
-        "status": ticket.status, "sla_state": ticket.sla_state,
-        "at_risk_at": stored_time(ticket.at_risk_at), "due": stored_time(ticket.due),
-        "opened_at": stored_time(extra.get("opened_at")),
-    }
-
-
 def page_body_steps(ctx: HttpContext, dialect: str, query: TicketQuery, personal: bool,
                     position: int, now: datetime) -> Steps[bytes]:
     """The page's JSON body, as steps: the page's reads, then its tickets' facts."""
     page = yield from page_steps(dialect, query, now)
     extra = yield from describe_steps(ctx.store, dialect, [t.ticket_id for t in page.tickets])
+    generation = ctx.desk.personal.generation()  # before a title is opened: see listed_objects
 
     def title(text: Any) -> Any:  # a desk may mark titles personal: sealed in the read model
         return title_for(text, personal, ctx.desk.personal) if isinstance(text, str) else text
-    return to_json({
-        "tickets": [_listed(t, extra.get(t.ticket_id, {}), title) for t in page.tickets],
-        "next": page.next, "position": position, "as_of": iso(now),
-    })
+    objects = listed_objects(ctx.store, page.tickets, extra, personal, generation, title)
+    rest = to_json({"next": page.next, "position": position, "as_of": iso(now)})
+    # what to_json of the whole page writes: "tickets" first, then the rest's keys
+    return b'{"tickets":[' + b",".join(objects) + b"]," + rest[1:]
