@@ -15,7 +15,7 @@ from tickets.domain.catalogue import Catalogue
 from tickets.domain.personal import ERASED
 from tickets.domain.retention import parse_retention
 from tickets.privacy.keys import KeyTable
-from tickets.privacy.retention import apply_retention
+from tickets.privacy.retention import Closings, apply_retention, due_subjects
 
 AGENT = Actor("agent", "a-1")
 WEBFORM = Actor("service", "webform")
@@ -71,3 +71,38 @@ def test_retention_erases_after_the_period_and_only_when_every_ticket_is_past_it
     assert keys.open("contact_email", desk.get(bob_open).fields["contact_email"]) == \
         "c-bob@example.org"  # one ticket of bob's is still open
     assert apply_retention(desk, keys, closed_at + timedelta(days=400)) == []  # done once
+
+
+def test_a_kept_round_loads_only_the_tickets_that_moved_and_agrees_with_a_whole_read(
+        catalogue: Catalogue, clock: VirtualClock, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = KeyTable(tmp_path / "keys.sqlite3")
+    desk = TicketDesk(catalogue, clock=clock, rng=random.Random(6), keys=keys, env={
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "e.db")})
+    numbers = [desk.open(desk="nl-vendor", requester=f"c-{i}", requester_role="user", title="T",
+                         fields={"contact_email": f"c-{i}@example.org"}, severity="normal",
+                         actor=WEBFORM).number for i in range(5)]
+    closings = Closings(desk)
+    loaded: list[object] = []
+    real_get = desk.get
+    monkeypatch.setattr(desk, "get", lambda ref: loaded.append(ref) or real_get(ref))
+
+    def kept_round(now: datetime) -> tuple[set[str], set[object]]:
+        """The subjects due, and the tickets the kept round loaded."""
+        loaded.clear()
+        due = due_subjects(desk, keys, now, closings)
+        moved = set(loaded)
+        assert due == due_subjects(desk, keys, now)  # as a round reading the whole log finds
+        return set(due), moved
+
+    clock.advance(timedelta(hours=1))
+    for number in numbers[:3]:
+        desk.close_ticket(number, "resolved", actor=AGENT)
+    later = clock.now() + timedelta(days=800)  # nl-vendor keeps 24 months, and may reopen
+    first = kept_round(later)
+    assert first == ({"c-0", "c-1", "c-2"}, {desk.ticket_id(n) for n in numbers})
+    assert kept_round(later) == ({"c-0", "c-1", "c-2"}, set())  # nothing moved: nothing loaded
+    desk.reopen(numbers[0], "still broken", actor=AGENT)
+    desk.close_ticket(numbers[3], "resolved", actor=AGENT)
+    assert kept_round(later) == ({"c-1", "c-2", "c-3"},
+                                 {desk.ticket_id(numbers[0]), desk.ticket_id(numbers[3])})

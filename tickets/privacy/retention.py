@@ -5,19 +5,25 @@ passed since it closed (``domain.retention``); a ticket still open, or on a desk
 retention period, keeps it. The scheduler runs this now and then (``privacy_round``), and
 ``tickets privacy retention`` runs it at once. Each erasure is an ordinary one
 (``tickets.privacy.erase``), asked by ``system:retention`` on the desk's stated basis.
+
+What a round needs of each ticket is little (``Closing``), and the scheduler keeps it between
+rounds (``Closings``): a round reads the log from where the last one stopped and loads only the
+tickets with new events, where it would otherwise load every ticket ever opened, every hour.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import structlog
 
 from tickets.application.desk import TicketDesk
 from tickets.domain.errors import TicketError
-from tickets.domain.ticket import Ticket
+from tickets.domain.ticket import TICKET_TOPICS, Ticket
 from tickets.privacy.erase import Erased, complete_pending, erase
 from tickets.privacy.keys import KeyTable
 
@@ -25,7 +31,47 @@ log = structlog.get_logger("tickets.privacy")
 ASKED_BY = "system:retention"
 
 
-def _due(desk: TicketDesk, ticket: Ticket) -> tuple[datetime, str] | None:
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """What retention needs of a ticket: whose it is, its desk and policy version, its closing."""
+
+    requester: str
+    desk: str
+    policy_version: int
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> Closing:
+        return cls(ticket.requester, ticket.desk, ticket.policy_version, ticket.closed_at)
+
+
+class Closings:
+    """Every ticket's ``Closing``, brought up to date from the log at each round."""
+
+    def __init__(self, desk: TicketDesk) -> None:
+        self.desk = desk
+        self._position = 0  # the last notification read
+        self._held: dict[UUID | str, Closing] = {}
+
+    def now(self) -> Iterable[Closing]:
+        """Each ticket's ``Closing`` as it stands now: the tickets with events since the last
+        call are loaded again (all of them at the first call), the others are as they were."""
+        moved: set[UUID | str] = set()  # as the recorder gives them
+        limit = self.desk.log_section_size
+        while True:
+            batch = self.desk.recorder.select_notifications(
+                start=self._position + 1, limit=limit, topics=TICKET_TOPICS)
+            moved.update(n.originator_id for n in batch)
+            if batch:
+                self._position = batch[-1].id
+            if len(batch) < limit:
+                break
+        for ticket_id in moved:
+            self._held[ticket_id] = Closing.of(self.desk.get(ticket_id))
+        return self._held.values()
+
+
+def _due(desk: TicketDesk, ticket: Closing) -> tuple[datetime, str] | None:
     """When the ticket stops needing its requester's personal data, and the desk's rule (None:
     not known yet, or never by itself)."""
     retention = desk.catalogue.desk(ticket.desk, ticket.policy_version).retention
@@ -34,14 +80,15 @@ def _due(desk: TicketDesk, ticket: Ticket) -> tuple[datetime, str] | None:
     return retention.ends(ticket.closed_at), f"{ticket.desk} keeps {retention.text}"
 
 
-def due_subjects(desk: TicketDesk, keys: KeyTable, now: datetime) -> dict[str, str]:
-    """Subjects whose data is due for erasure at ``now``, each with the basis to record."""
+def due_subjects(desk: TicketDesk, keys: KeyTable, now: datetime,
+                 closings: Closings | None = None) -> dict[str, str]:
+    """Subjects whose data is due for erasure at ``now``, each with the basis to record;
+    ``closings`` kept from an earlier round, or read from the whole log."""
     live = set(keys.subjects())
-    tickets: dict[str, list[Ticket]] = defaultdict(list)
-    for ticket_id in desk.opened_ticket_ids():
-        ticket = desk.get(ticket_id)
-        if ticket.requester in live:
-            tickets[ticket.requester].append(ticket)
+    tickets: dict[str, list[Closing]] = defaultdict(list)
+    for closing in (closings or Closings(desk)).now():
+        if closing.requester in live:
+            tickets[closing.requester].append(closing)
     due: dict[str, str] = {}
     for subject, theirs in tickets.items():
         ends = [_due(desk, t) for t in theirs]
@@ -51,9 +98,10 @@ def due_subjects(desk: TicketDesk, keys: KeyTable, now: datetime) -> dict[str, s
     return due
 
 
-def apply_retention(desk: TicketDesk, keys: KeyTable, now: datetime) -> list[Erased]:
+def apply_retention(desk: TicketDesk, keys: KeyTable, now: datetime,
+                    closings: Closings | None = None) -> list[Erased]:
     done = complete_pending(desk, keys)
-    for subject, basis in due_subjects(desk, keys, now).items():
+    for subject, basis in due_subjects(desk, keys, now, closings).items():
         try:
             done.append(erase(desk, keys, subject, asked_by=ASKED_BY, basis=basis))
         except TicketError as error:  # erased by someone else in the meantime
@@ -68,4 +116,5 @@ def privacy_round(desk: TicketDesk) -> Callable[[datetime], object] | None:
     keys = desk.personal
     if not isinstance(keys, KeyTable):
         return None
-    return lambda now: apply_retention(desk, keys, now)
+    closings = Closings(desk)
+    return lambda now: apply_retention(desk, keys, now, closings)
