@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from tickets.application.clock import Clock, SystemClock
@@ -147,18 +147,23 @@ class TicketDesk(Application[UUID]):
         return compute(facts, self.catalogue.desk(facts.desk, facts.policy_version), now or self.clock.now(),
                        explain=explain)
 
-    def opened_ticket_ids(self) -> Iterator[UUID]:
-        """Every ticket ever opened, in the order they were opened (reads the notification log)."""
-        start = 1
+    def notifications(self, topics: Sequence[str], after: int = 0) -> Iterator[Notification]:
+        """The notification log's entries of ``topics`` after position ``after``, in order, read
+        a section at a time."""
+        start = after + 1
         while True:
             batch = self.recorder.select_notifications(
-                start=start, limit=self.log_section_size, topics=OPENED_TOPICS
+                start=start, limit=self.log_section_size, topics=topics
             )
-            for notification in batch:
-                yield notification.originator_id  # type: ignore[misc]
+            yield from batch
             if len(batch) < self.log_section_size:
                 return
             start = batch[-1].id + 1
+
+    def opened_ticket_ids(self) -> Iterator[UUID]:
+        """Every ticket ever opened, in the order they were opened (reads the notification log)."""
+        for notification in self.notifications(OPENED_TOPICS):
+            yield notification.originator_id  # type: ignore[misc]
 
     # ---- commands -------------------------------------------------------------------------
 

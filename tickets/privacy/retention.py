@@ -57,15 +57,9 @@ class Closings:
         """Each ticket's ``Closing`` as it stands now: the tickets with events since the last
         call are loaded again (all of them at the first call), the others are as they were."""
         moved: set[UUID | str] = set()  # as the recorder gives them
-        limit = self.desk.log_section_size
-        while True:
-            batch = self.desk.recorder.select_notifications(
-                start=self._position + 1, limit=limit, topics=TICKET_TOPICS)
-            moved.update(n.originator_id for n in batch)
-            if batch:
-                self._position = batch[-1].id
-            if len(batch) < limit:
-                break
+        for notification in self.desk.notifications(TICKET_TOPICS, after=self._position):
+            moved.add(notification.originator_id)
+            self._position = notification.id
         for ticket_id in moved:
             self._held[ticket_id] = Closing.of(self.desk.get(ticket_id))
         return self._held.values()
