@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from tickets.application.clock import Clock, SystemClock
@@ -22,12 +22,14 @@ from tickets.config import Settings
 from tickets.consumers import change_log, consumer_offsets
 from tickets.consumers.kafka_settings import Topics
 from tickets.domain.errors import ValidationError
+from tickets.every import Every
 from tickets.http.app import create_app
 from tickets.http.context import make_context
 from tickets.http.read_follower import ReadFollower
 from tickets.http.read_models import SharedReads
 from tickets.http.recent_tokens import RecentTokens
 from tickets.http.server import HttpHandle, start_http
+from tickets.privacy.keys import KeyTable
 from tickets.projections.readstore import ReadStore
 from tickets.projections_registry import all_projections
 from tickets.wiring import build_desk
@@ -41,15 +43,20 @@ class Served:
     store: ReadStore
     follower: ReadFollower
     http: HttpHandle
+    #: The threads that look the tokens and the key table's count up off the event loop.
+    upkeep: list[Every] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return self.http.url
 
     def close(self) -> None:
-        """HTTP first (requests in flight finish), then the follower, the read models, the desk."""
+        """HTTP first (requests in flight finish), then the follower and the upkeep, the read
+        models, the desk."""
         self.http.stop()
         self.follower.close()
+        for looking in self.upkeep:
+            looking.stop()
         self.store.close()
         self.desk.close()
 
@@ -94,7 +101,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
         ctx = _retried(lambda: make_context(desk, store, the_clock, read_wait=read_wait,
                                             answer_while_building=True,
                                             reads=SharedReads(store, names, follower)))
-        ctx.tokens = RecentTokens(store, the_clock)  # a revocation counts within a second
+        tokens = ctx.tokens = RecentTokens(store, the_clock)  # a revocation counts within a second
         _retried(tables)
         app = _retried(lambda: create_app(ctx))
         handle = start_http(app, host, port)
@@ -105,5 +112,10 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
     # The follower runs in the server's event loop, where the streams are written; until it
     # listens (a moment), the ETags' marks are read from the database at each request.
     follower.start_on(handle.loop)
+    # The loop reads the tokens and the key table's erasure count as these threads last found
+    # them, rather than waiting on the database itself (``tickets.every``).
+    upkeep = [tokens.follow()]
+    if isinstance(desk.personal, KeyTable):
+        upkeep.append(desk.personal.follow())
     follower.wait_listening(10)
-    return Served(desk, store, follower, handle)
+    return Served(desk, store, follower, handle, upkeep)

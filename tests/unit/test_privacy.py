@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,7 +26,7 @@ from tickets.domain.personal import (
     seal_opening,
 )
 from tickets.privacy.erase import erase
-from tickets.privacy.keys import FRESH_S, KeyTable
+from tickets.privacy.keys import FOLLOWED_S, FRESH_S, KeyTable
 from tickets.replay.personal import MASK, mask_payload
 
 WEBFORM = Actor("service", "webform")
@@ -178,6 +179,39 @@ def test_an_erasure_in_another_process_reaches_a_running_desk(
     other.close()
     time.sleep(FRESH_S * 2)  # how long another process's erasure may take to reach this one
     assert keys.open("contact_email", ticket.fields["contact_email"]) == ERASED
+
+
+def test_a_followed_key_table_sees_another_process_erasure_without_the_reader_looking(
+        sealing_desk: TicketDesk, keys: KeyTable, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ticket = sealing_desk.get(open_for(sealing_desk, "c-anna", ANNA))
+    lookers: list[str] = []
+    count = KeyTable._data_version
+
+    def counted(self: KeyTable) -> int:
+        if self is keys:
+            lookers.append(threading.current_thread().name)
+        return count(self)
+
+    monkeypatch.setattr(KeyTable, "_data_version", counted)
+    following = keys.follow()
+    try:
+        before = keys.generation()
+        other = KeyTable(tmp_path / "keys.sqlite3")  # another connection: another process's view
+        other.begin_erasure("c-anna", "auditor:dpo", "request", datetime.now(UTC))
+        other.close()
+        seen_by = time.monotonic() + FOLLOWED_S * 0.8  # the thread looks every FRESH_S
+        while keys.generation() == before and time.monotonic() < seen_by:
+            time.sleep(FRESH_S / 5)
+        assert keys.generation() > before
+        assert keys.open("contact_email", ticket.fields["contact_email"]) == ERASED
+        assert lookers and set(lookers) == {"key_table"}  # the reader never looked itself
+    finally:
+        following.stop()
+    time.sleep(FOLLOWED_S)  # the thread is gone: a reader looks itself once its last look is old
+    lookers.clear()
+    keys.generation()
+    assert lookers == ["MainThread"]
 
 
 def test_a_title_the_desk_marks_personal_is_sealed_masked_and_opened_like_the_fields(

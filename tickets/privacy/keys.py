@@ -14,7 +14,10 @@ keeps is beyond the engine, and so is what PostgreSQL keeps: docs/privacy.md).
 Keys are cached in memory; each erasure counts up ``key_table.generation``, and a process drops its
 cache when it sees the count move (an erasure from the command line while the engine runs). It
 looks at most every ``FRESH_S`` seconds: an erasure made by another process reaches this one
-within that time, one made by this process at once.
+within that time, one made by this process at once. The calls that read keys look themselves, or,
+once ``follow`` has started a thread that looks every ``FRESH_S`` seconds (``tickets serve``,
+whose event loop must not wait for the key table's database), only when that thread's last look
+began more than ``FOLLOWED_S`` ago (the thread held up by a slow database).
 """
 
 from __future__ import annotations
@@ -34,11 +37,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tickets.domain.errors import LifecycleError, ValidationError
 from tickets.domain.personal import ERASED, UNREADABLE, is_sealed
+from tickets.every import Every
 from tickets.privacy.key_db import KeyDb, SqliteKeyDb
 from tickets.privacy.sealing import NONCE_BYTES, key_id_of, open_value, seal_value
 
 FILE_NAME = "keys.sqlite3"
 FRESH_S = 0.05
+#: With a thread following the count (``KeyTable.follow``), how old its last look may grow before
+#: a call that reads keys looks itself.
+FOLLOWED_S = 0.5
 MASTER_SETTING = "TICKETS_PRIVACY_MASTER_KEY"
 _BUMP = ("UPDATE key_table SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
          "WHERE name = 'generation'")
@@ -73,6 +80,7 @@ class KeyTable:
         self._version = self._data_version()
         self._looked = time.monotonic()
         self._generation = 0
+        self._followed = False
 
     def close(self) -> None:
         with self._lock:
@@ -97,6 +105,12 @@ class KeyTable:
     def generation(self) -> int:
         self._fresh()
         return self._generation
+
+    def follow(self) -> Every:
+        """Look for other processes' erasures every ``FRESH_S`` seconds in a thread of its own
+        rather than in the calls that read keys; ``stop()`` the handle returned to end it."""
+        self._followed = True
+        return Every("key_table", FRESH_S, self._look).start()
 
     def holds(self, subject: str) -> bool:
         self._fresh()
@@ -236,14 +250,16 @@ class KeyTable:
 
     def _fresh(self) -> None:
         """Drop the cache if another connection changed the table since it was filled."""
-        now = time.monotonic()
-        if now - self._looked < FRESH_S:
-            return
-        self._looked = now
-        version = self._data_version()
-        if version != self._version:
-            self._forget()
-            self._version = version
+        if time.monotonic() - self._looked >= (FOLLOWED_S if self._followed else FRESH_S):
+            self._look()
+
+    def _look(self) -> None:
+        with self._lock:
+            self._looked = time.monotonic()  # a failed look too: the next one is not sooner
+            version = self._data_version()
+            if version != self._version:
+                self._forget()
+                self._version = version
 
     def _forget(self) -> None:
         with self._lock:
