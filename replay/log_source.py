@@ -210,6 +210,8 @@ class LogSource:
         self._mine: dict[Any, bool] = {}
         self._fast = app.mapper.cipher is None and app.mapper.compressor is None
         self._query, self._in_sql = self._statement()
+        #: The last read found the end of the log (fewer rows than it asked for).
+        self.at_end = False
 
     def max_position(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -218,6 +220,7 @@ class LogSource:
         """The part's events among up to ``limit`` positions after ``after``; and the last position
         read (``after`` at the end of the log)."""
         rows = self._rows(after, limit)
+        self.at_end = len(rows) < limit
         if not rows:
             return [], after
         events: list[Sealed] = []

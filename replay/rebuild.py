@@ -27,7 +27,7 @@ import queue
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,6 +74,37 @@ class SealedSource(Protocol):
     def read(self, after: int, limit: int) -> tuple[list[Sealed], int]: ...
 
 
+class Turns:
+    """How parts in processes of their own and the rebuild's index builder share a SQLite target.
+
+    A part says when it has read its last rows (what is left is working them out and one write),
+    and counts itself among the writers from the moment it wants its write transaction until it
+    has committed; the builder starts each index only while no part is counted, so a part waits
+    for one index at most (SQLite hands its lock to whoever asks first, not to whoever waited).
+    """
+
+    def __init__(self, progress: Any, waiting: Any) -> None:
+        self.progress = progress  # the queue the parts report on
+        self.waiting = waiting  # a multiprocessing.Value: the parts counted as writers
+
+    def last_read(self, part: int) -> None:
+        self.progress.put(("last", part))
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self.waiting.get_lock():
+            self.waiting.value += 1
+        try:
+            yield
+        finally:
+            with self.waiting.get_lock():
+                self.waiting.value -= 1
+
+    def writers_first(self) -> None:
+        while self.waiting.value > 0:
+            time.sleep(0.002)
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     events: int
@@ -90,11 +121,11 @@ class Rebuilt:
 
 def run_part(
     part: Part, report: Callable[[int, int], None], app: TicketDesk | None = None,
-    held: Held | None = None,
+    held: Held | None = None, turns: Turns | None = None,
 ) -> tuple[int, int]:
     """Rebuild one part up to the goal; ``report(positions, events)`` after each batch.
     ``held``: where the part keeps its tickets' versions and states (the caller's, to keep them
-    past the return).
+    past the return); ``turns``: shared with other parts and an index builder (see ``Turns``).
 
     Returns (events applied, events of tickets whose state was read back from the target).
     """
@@ -111,7 +142,8 @@ def run_part(
         "SELECT position FROM rebuild_progress WHERE part = ?", (part.part,)))
     try:
         with _collector_paused():
-            return _load(part, source, store, after, report, Held() if held is None else held)
+            return _load(part, source, store, after, report, Held() if held is None else held,
+                         turns)
     finally:
         store.close()
         if from_kafka is not None:
@@ -139,13 +171,13 @@ def _load_settings(store: ReadStore, parts: int) -> None:
 
 
 def _load(part: Part, source: SealedSource, store: ReadStore, after: int,
-          report: Callable[[int, int], None], held: Held) -> tuple[int, int]:
+          report: Callable[[int, int], None], held: Held, turns: Turns | None) -> tuple[int, int]:
     events = read_back = batches = 0
     while after < part.goal and (part.max_batches is None or batches < part.max_batches):
         moved = _batch(part, source, store, after, held,
-                       part.batch_size if batches else first_batch_size(part))
+                       part.batch_size if batches else first_batch_size(part), turns)
         if moved is None:  # no ticket event is left below the goal
-            with store.transaction() as tx:
+            with _writing(turns), store.transaction() as tx:
                 _moved(tx, part.part, part.goal)
             report(part.goal - after, 0)
             break
@@ -170,13 +202,15 @@ def first_batch_size(part: Part) -> int:
 
 
 def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
-           held: Held, size: int) -> tuple[int, int, int] | None:
+           held: Held, size: int, turns: Turns | None = None) -> tuple[int, int, int] | None:
     """Read, work out and write one batch: (its last position, events, events read back), or None
     at the end of the log. Everything the batch made but ``held`` goes when this returns, before
     the next batch is read, so a part's memory holds one batch at a time, not two."""
     # Events sealed from the store by this part hold their chain by construction; events from
     # ``tickets.events`` are checked by the group's admission, as the live group checks them.
     events_read, end = source.read(after, size)
+    if turns is not None and (end >= part.goal or getattr(source, "at_end", False)):
+        turns.last_read(part.part)  # said again by the empty read after it: the rebuild counts once
     if end <= after:
         return None
     envelopes = [event.envelope(sealed_here=part.kafka is None) for event in events_read]
@@ -185,7 +219,7 @@ def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
     held_only = reads_held(work, held)
     planned = None if held_only is None else plan(held_only)
     read_back = 0
-    with store.transaction() as tx:
+    with _writing(turns), store.transaction() as tx:
         if planned is None:  # tickets begun before a stop: read back inside the transaction
             reads = read_batches(tx, work, held)
             read_back = sum(1 for e in envelopes if e.ticket_id in reads.ids)
@@ -193,6 +227,10 @@ def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
         planned.write(tx)
         _moved(tx, part.part, end)
     return end, len(envelopes), read_back
+
+
+def _writing(turns: Turns | None) -> Any:
+    return nullcontext() if turns is None else turns.writing()
 
 
 @contextmanager
@@ -218,13 +256,13 @@ def _moved(tx: Tx, part: int, position: int) -> None:
     tx.execute("UPDATE rebuild_progress SET position = ? WHERE part = ?", (position, part))
 
 
-def _part_process(part: Part, progress: Any) -> None:
+def _part_process(part: Part, progress: Any, turns: Turns | None) -> None:
     """A part in a process of its own. Done, it ends the process at once: freeing every ticket's
     state object by object (and the module caches) would take a few tenths of a second that the
     rebuild waits for, and the process's memory goes back to the system anyway."""
     held = Held()
     events, read_back = run_part(part, lambda positions, n: progress.put((positions, n)),
-                                 held=held)
+                                 held=held, turns=turns)
     progress.put(("done", events, read_back))
     progress.close()
     progress.join_thread()  # the message is written before the process ends
@@ -233,19 +271,34 @@ def _part_process(part: Part, progress: Any) -> None:
     os._exit(0)
 
 
+def indexes_due(parts: int, read_all: int, finished: int, unread: int, left: int) -> bool:
+    """Whether the index builder starts now (``_in_processes``): every part has read its last rows;
+    or, from a source that cannot tell its end, a part is done (not all: then the end is near) and
+    the parts have read ``INDEX_EARLY_SHARE`` of the ``left`` positions between them."""
+    return read_all == parts or (0 < finished < parts and unread <= (1 - INDEX_EARLY_SHARE) * left)
+
+
 def _in_processes(parts: list[Part], bar: tqdm[Any], left: int = 0,
-                  early: Callable[[], None] | None = None) -> tuple[int, int]:
+                  early: Callable[[Callable[[], None]], None] | None = None) -> tuple[int, int]:
     """Run the parts in processes of their own. ``left``: the positions the parts have to read
-    between them. ``early`` is called once, while the last parts are finishing: when a part is
-    done and all of them have read ``INDEX_EARLY_SHARE`` of ``left`` (the parts finish at
-    different times, and the core of a part done would otherwise wait idle)."""
+    between them.
+
+    ``early(writers_first)`` is called once, while the parts are finishing: when every part has
+    read its last rows (all that is left is working them out and writing them: the indexes are
+    built meanwhile, where they would otherwise be built after the last write, with a core idle),
+    or, from a source that cannot tell, when a part is done and all of them have read
+    ``INDEX_EARLY_SHARE`` of ``left``. ``writers_first`` waits while a part wants to write: call
+    it before each index (see ``Turns``)."""
     context = multiprocessing.get_context("spawn")
     progress = context.Queue()
-    workers = [context.Process(target=_part_process, args=(p, progress), daemon=True) for p in parts]
+    turns = Turns(progress, context.Value("i", 0))
+    workers = [context.Process(target=_part_process, args=(p, progress, turns), daemon=True)
+               for p in parts]
     for worker in workers:
         worker.start()
     events = read_back = finished = 0
     unread = left
+    read_all: set[int] = set()  # the parts that have read their last rows
     try:
         while finished < len(workers):
             try:
@@ -257,12 +310,13 @@ def _in_processes(parts: list[Part], bar: tqdm[Any], left: int = 0,
             if message[0] == "done":
                 finished += 1
                 events, read_back = events + message[1], read_back + message[2]
+            elif message[0] == "last":
+                read_all.add(message[1])
             else:
                 bar.update(message[0] / len(parts))
                 unread -= message[0]
-            if (early is not None and finished and finished < len(workers)
-                    and unread <= (1 - INDEX_EARLY_SHARE) * left):
-                early()
+            if early is not None and indexes_due(len(workers), len(read_all), finished, unread, left):
+                early(turns.writers_first)
                 early = None
     finally:
         for worker in workers:
@@ -305,8 +359,8 @@ def rebuild(
         else:
             # On SQLite the indexes go in while the last part finishes (each index one
             # transaction: that part waits for one at most); on PostgreSQL they wait for the end.
-            early = ((lambda: build_indexes(store, projections)) if store.dialect == "sqlite"
-                     else None)
+            early = ((lambda writers_first: build_indexes(store, projections, writers_first))
+                     if store.dialect == "sqlite" else None)
             left = sum(max(0, goal - position) for position in positions.values())
             events, read_back = _in_processes(jobs, bar, left, early)
     seconds = time.perf_counter() - started

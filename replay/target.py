@@ -8,7 +8,7 @@ transaction as the part's rows), so an interrupted rebuild continues where it st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tickets.domain.errors import ValidationError
@@ -49,15 +49,19 @@ def _is_index(statement: str) -> bool:
     return statement.split()[1].upper() in ("INDEX", "UNIQUE")
 
 
-def build_indexes(store: ReadStore, projections: Sequence[Projection]) -> None:
+def build_indexes(store: ReadStore, projections: Sequence[Projection],
+                  before_each: Callable[[], None] | None = None) -> None:
     """Create the projections' indexes that are missing, one transaction each.
 
     One at a time, so a part still loading into the same SQLite file waits for one index at most
-    (its busy timeout is ``ReadStore``'s 30 s), never for all of them.
+    (its busy timeout is ``ReadStore``'s 30 s), never for all of them; ``before_each`` waits until
+    no part wants to write (``replay.rebuild.Turns``).
     """
     for projection in projections:
         for statement in projection.ddl:
             if _is_index(statement):
+                if before_each is not None:
+                    before_each()
                 with store.transaction() as tx:
                     tx.execute(statement)
 

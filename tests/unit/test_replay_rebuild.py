@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+import threading
+import time
 import weakref
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +24,7 @@ from tickets.projections.sla_timers import timers_of
 from tickets.projections_registry import all_projections
 from tickets.replay.compare import compare, positions
 from tickets.replay.log_source import LogSource, Sealed
-from tickets.replay.rebuild import Part, first_batch_size, rebuild
+from tickets.replay.rebuild import Part, Turns, first_batch_size, indexes_due, rebuild
 from tickets.replay.swap import swap
 from tickets.replay.target import build_indexes
 
@@ -265,3 +268,42 @@ def test_parts_begin_out_of_step_so_they_take_the_write_lock_in_turn(catalogue: 
     assert [first_batch_size(part(k, 2, 50_000)) for k in range(2)] == [25_000, 50_000]
     assert first_batch_size(part(0, 1, 500)) == 500
     assert first_batch_size(part(0, 4, 2)) == 1  # never an empty batch
+
+
+def test_the_index_builder_waits_while_a_part_wants_to_write() -> None:
+    context = multiprocessing.get_context("spawn")
+    turns = Turns(context.Queue(), context.Value("i", 0))
+    built: list[float] = []
+    with turns.writing():
+        builder = threading.Thread(target=lambda: (turns.writers_first(),
+                                                   built.append(time.monotonic())))
+        builder.start()
+        time.sleep(0.05)
+        assert built == []  # a part is writing: the next index waits
+        released = time.monotonic()
+    builder.join(5)
+    assert built and built[0] >= released
+    turns.writers_first()  # nobody writing: at once
+
+
+def test_the_log_source_says_when_a_read_reached_the_end_of_the_log(desk: TicketDesk) -> None:
+    source = LogSource(desk, (0, 2))
+    events, end = source.read(0, 10)
+    assert len(events) == 10 and not source.at_end
+    while not source.at_end:
+        events, end = source.read(end, 10)
+    assert end <= (desk.recorder.max_notification_id() or 0)
+    assert source.read(end, 10) == ([], end) and source.at_end
+
+
+@pytest.mark.parametrize(("read_all", "finished", "unread", "due"), [
+    (2, 0, 40_000, True),  # both parts have read their last rows: the indexes go in meanwhile
+    (1, 0, 40_000, False),  # one part still reads
+    (2, 2, 0, True),
+    (0, 1, 90_000, True),  # a source that cannot tell its end: one part done, most of it read
+    (0, 1, 160_000, False),  # one part done early, the other far from done
+    (0, 0, 10_000, False),
+])
+def test_the_indexes_are_built_once_every_part_has_read_its_last_rows(
+        read_all: int, finished: int, unread: int, due: bool) -> None:
+    assert indexes_due(2, read_all, finished, unread, left=300_000) is due
