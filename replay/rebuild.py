@@ -31,8 +31,6 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tqdm import tqdm
-
 from tickets.application.desk import TicketDesk
 from tickets.domain.catalogue import Catalogue
 from tickets.projections.base import Projection
@@ -41,7 +39,9 @@ from tickets.projections.runner import Held, plan, read_batches, reads_held
 from tickets.replay.log_source import LogSource, Sealed
 from tickets.replay.target import build_indexes, finish, open_target, prepare
 
-if TYPE_CHECKING:  # a part reading the store imports no Kafka client (a part starts a new process)
+if TYPE_CHECKING:  # a part imports no Kafka client and no progress bar (a part starts a new process)
+    from tqdm import tqdm
+
     from tickets.consumers.kafka_settings import KafkaSettings
     from tickets.replay.kafka_source import KafkaSealedSource
 
@@ -352,6 +352,8 @@ def rebuild(
     jobs = [Part(dict(app.env), app.catalogue, list(projections), target_url, p, len(positions),
                  goal, batch_size, max_batches, kafka) for p in positions]
     started = time.perf_counter()
+    from tqdm import tqdm
+
     with tqdm(total=max(0, goal - min(positions.values())), unit="ev", disable=not progress,
               desc="rebuild", smoothing=0.1) as bar:
         if len(jobs) == 1:

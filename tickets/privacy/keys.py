@@ -30,16 +30,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tickets.domain.errors import LifecycleError, ValidationError
 from tickets.domain.personal import ERASED, UNREADABLE, is_sealed
-from tickets.every import Every
 from tickets.privacy.key_db import KeyDb, SqliteKeyDb
 from tickets.privacy.sealing import NONCE_BYTES, key_id_of, open_value, seal_value
+
+if TYPE_CHECKING:
+    from tickets.every import Every
 
 FILE_NAME = "keys.sqlite3"
 FRESH_S = 0.05
@@ -109,6 +111,8 @@ class KeyTable:
     def follow(self) -> Every:
         """Look for other processes' erasures every ``FRESH_S`` seconds in a thread of its own
         rather than in the calls that read keys; ``stop()`` the handle returned to end it."""
+        from tickets.every import Every  # only servers follow: commands start without its logging
+
         self._followed = True
         return Every("key_table", FRESH_S, self._look).start()
 
