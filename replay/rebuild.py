@@ -209,10 +209,13 @@ def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
     # Events sealed from the store by this part hold their chain by construction; events from
     # ``tickets.events`` are checked by the group's admission, as the live group checks them.
     events_read, end = source.read(after, size)
-    if turns is not None and (end >= part.goal or getattr(source, "at_end", False)):
-        turns.last_read(part.part)  # said again by the empty read after it: the rebuild counts once
+    at_end = bool(getattr(source, "at_end", False))
+    if turns is not None and (end >= part.goal or at_end):
+        turns.last_read(part.part)  # said again by an empty read after it: the rebuild counts once
     if end <= after:
         return None
+    if at_end:  # none of the part's events is left up to the goal: the part is done with this batch
+        end = max(end, part.goal)  # (rather than after one more read and a transaction of its own)
     envelopes = [event.envelope(sealed_here=part.kafka is None) for event in events_read]
     del events_read  # the envelopes carry the entries and rows
     work = [(projection, envelopes) for projection in part.projections]
@@ -261,6 +264,10 @@ def _part_process(part: Part, progress: Any, turns: Turns | None) -> None:
     state object by object (and the module caches) would take a few tenths of a second that the
     rebuild waits for, and the process's memory goes back to the system anyway."""
     held = Held()
+    # Off for the process's life: ``_collector_paused`` would turn the collector back on as the
+    # part returns, and its first pass would go through every object made since (the state of
+    # every ticket held: a tenth of a second or more) just before the process ends.
+    gc.disable()
     events, read_back = run_part(part, lambda positions, n: progress.put((positions, n)),
                                  held=held, turns=turns)
     progress.put(("done", events, read_back))

@@ -24,9 +24,9 @@ from tickets.projections.sla_timers import timers_of
 from tickets.projections_registry import all_projections
 from tickets.replay.compare import compare, positions
 from tickets.replay.log_source import LogSource, Sealed
-from tickets.replay.rebuild import Part, Turns, first_batch_size, indexes_due, rebuild
+from tickets.replay.rebuild import Part, Turns, first_batch_size, indexes_due, rebuild, run_part
 from tickets.replay.swap import swap
-from tickets.replay.target import build_indexes
+from tickets.replay.target import build_indexes, prepare
 
 
 @pytest.fixture
@@ -307,3 +307,21 @@ def test_the_log_source_says_when_a_read_reached_the_end_of_the_log(desk: Ticket
 def test_the_indexes_are_built_once_every_part_has_read_its_last_rows(
         read_all: int, finished: int, unread: int, due: bool) -> None:
     assert indexes_due(2, read_all, finished, unread, left=300_000) is due
+
+
+def test_a_part_that_reads_to_the_end_of_the_log_is_done_in_that_batch(
+        desk: TicketDesk, tmp_path: Path) -> None:
+    """Its position goes to the goal with its last rows, not after one more read and a
+    transaction of its own (which, beside an index being built, waits for that index)."""
+    target = url(tmp_path, "part.sqlite3")
+    projections = all_projections(desk.catalogue)
+    store = ReadStore(target)
+    prepare(store, projections, 2)
+    goal = desk.recorder.max_notification_id() or 0
+    part = Part(dict(desk.env), desk.catalogue, list(projections), target, 0, 2, goal, 40)
+    reports: list[tuple[int, int]] = []
+    events, _ = run_part(part, lambda positions, n: reports.append((positions, n)), desk)
+    assert events == sum(n for _, n in reports) > 0
+    assert all(n > 0 for _, n in reports)  # no empty read at the end
+    assert sum(positions for positions, _ in reports) == goal
+    assert store.read("SELECT position FROM rebuild_progress WHERE part = 0") == [(goal,)]
