@@ -153,6 +153,11 @@ def raw_read(app: TicketDesk, batch: int) -> tuple[int, float, float]:
     return count, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def rates(events: int, wall: float, cpu: float) -> dict[str, Any]:
+    return {"events_per_second": round(events / wall), "seconds": round(wall, 2),
+            "events_per_cpu_second": round(events / cpu)}
+
+
 def raw_read_fresh(store: Path, batch: int) -> tuple[int, float, float]:
     """``raw_read`` in a fresh process of its own (this script with ``--raw-read``)."""
     done = subprocess.run([sys.executable, __file__, "--raw-read", "--store", str(store),
@@ -225,18 +230,15 @@ def main() -> int:
                                "seconds": round(time.perf_counter() - started, 1)}
     count, wall, cpu = raw_read_fresh(store, args.batch)
     result["events"] = count
-    result["raw_read"] = {"events_per_second": round(count / wall), "seconds": round(wall, 2),
-                          "events_per_cpu_second": round(count / cpu)}
+    result["raw_read"] = rates(count, wall, cpu)
     sealed, wall, cpu = sealed_read(app, args.batch)
-    result["sealed_read"] = {"events": sealed, "events_per_second": round(sealed / wall),
-                             "seconds": round(wall, 2), "events_per_cpu_second": round(sealed / cpu)}
+    result["sealed_read"] = {"events": sealed, **rates(sealed, wall, cpu)}
     result["rebuild"] = [timed_rebuild(app, work / f"rebuilt-{p}.sqlite3", int(p), args.batch)
                          for p in args.parts.split(",")]
     # The raw read again: a shared machine's speed drifts within a minute, and the rebuild's
     # ratio is to the mean of the raw rates read just before and just after it.
     count, wall, cpu = raw_read_fresh(store, args.batch)
-    result["raw_read_after"] = {"events_per_second": round(count / wall), "seconds": round(wall, 2),
-                                "events_per_cpu_second": round(count / cpu)}
+    result["raw_read_after"] = rates(count, wall, cpu)
     raw = (result["raw_read"]["events_per_second"] + result["raw_read_after"]["events_per_second"]) / 2
     for r in result["rebuild"]:
         r["ratio_to_raw_read"] = round(r["events_per_second"] / raw, 3)

@@ -199,6 +199,9 @@ class KafkaSource:
 class KafkaSealedSource:
     """``KafkaSource`` as a rebuild part reads it: ``replay.log_source.Sealed`` events."""
 
+    #: A topic's partitions do not say where the part's events end: the part reads up to the goal.
+    at_end = False
+
     def __init__(self, source: KafkaSource) -> None:
         self.source = source
 

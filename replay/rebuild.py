@@ -71,6 +71,9 @@ class Part:
 
 
 class SealedSource(Protocol):
+    #: The last read found the end of the part's events (False: the source cannot tell).
+    at_end: bool
+
     def read(self, after: int, limit: int) -> tuple[list[Sealed], int]: ...
 
 
@@ -209,9 +212,9 @@ def _batch(part: Part, source: SealedSource, store: ReadStore, after: int,
     # Events sealed from the store by this part hold their chain by construction; events from
     # ``tickets.events`` are checked by the group's admission, as the live group checks them.
     events_read, end = source.read(after, size)
-    at_end = bool(getattr(source, "at_end", False))
+    at_end = source.at_end
     if turns is not None and (end >= part.goal or at_end):
-        turns.last_read(part.part)  # said again by an empty read after it: the rebuild counts once
+        turns.last_read(part.part)  # the rebuild counts each part once, however often it is said
     if end <= after:
         return None
     if at_end:  # none of the part's events is left up to the goal: the part is done with this batch
