@@ -251,7 +251,8 @@ class LogSource:
             in_sql = self.partition is not None and 16 % self.partition[1] == 0
             if in_sql and self.partition is not None:
                 k, n = self.partition
-                where = f"AND (instr('{_HEX}', lower(substr(originator_id, -1))) - 1) % {n} = {k} "
+                digits = {c for d in _HEX if int(d, 16) % n == k for c in (d, d.upper())}
+                where = f"AND substr(originator_id, -1) IN ({', '.join(sorted(map(repr, digits)))}) "
             marks = ",".join("?" * len(TICKET_TOPICS))
             return ("sqlite", f"SELECT rowid, originator_id, originator_version, topic, state "
                               f"FROM {table} WHERE rowid > ? AND topic IN ({marks}) {where}"

@@ -10,11 +10,14 @@ another. Each is checked against the general code it stands for, on several kind
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.conftest import AGENT, CUSTOMER, SERVICE, at
 from tickets.application.desk import TicketDesk
@@ -89,6 +92,47 @@ def test_the_facts_of_a_real_life_are_written_as_the_encoder_writes_them(desk: T
     for end in range(1, len(batch) + 1):
         facts = fold_all(e.history_entry for e in batch[:end])
         assert dump_facts(facts) == _dump_any(facts)
+
+
+_ZONES = st.sampled_from([UTC, ZoneInfo("Europe/Brussels"), ZoneInfo("Pacific/Chatham"),
+                          timezone(timedelta(hours=-3, minutes=-30))])
+_TIMES = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1),
+                      timezones=_ZONES)
+_MAYBE_TIME = st.none() | _TIMES
+_MAYBE_TEXT = st.none() | st.text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(agent=_MAYBE_TEXT, close_reason=_MAYBE_TEXT, requester_role=_MAYBE_TEXT, text=st.text(),
+       times=st.lists(_MAYBE_TIME, min_size=5, max_size=5), opened=_TIMES, last=_TIMES,
+       spans=st.lists(st.tuples(_TIMES, _MAYBE_TIME), max_size=3),
+       changes=st.lists(st.tuples(_TIMES, st.text(), st.text()), max_size=3),
+       escalated=st.lists(st.text(), max_size=3), complaint=st.booleans(),
+       versions=st.tuples(st.integers(-2**70, 2**70), st.integers(0, 2**40)))
+def test_the_facts_text_written_out_is_the_encoders_text_for_any_facts(
+    agent: str | None, close_reason: str | None, requester_role: str | None, text: str,
+    times: list[datetime | None], opened: datetime, last: datetime,
+    spans: list[tuple[datetime, datetime | None]], changes: list[tuple[datetime, str, str]],
+    escalated: list[str], complaint: bool, versions: tuple[int, int],
+) -> None:
+    facts = dataclasses.replace(
+        odd_facts()[0], agent=agent, close_reason=close_reason, requester_role=requester_role,
+        category=text, desk=text, level=text, number=text, plan=text, severity=text, status=text,
+        closed_at=times[0], first_response_at=times[1], last_agent_reply_at=times[2],
+        pending_since=times[3], warned_at=times[4], opened_at=opened, last_occurred_at=last,
+        closed_spans=tuple(spans), info_pauses=tuple(reversed(spans)),
+        severity_changes=tuple(changes), escalated_for=tuple(escalated), complaint=complaint,
+        version=versions[0], policy_version=versions[1],
+    )
+    assert dump_facts(facts) == _dump_any(facts)
+    assert dump_facts(facts) == _dump_any(facts)  # again, the times now noted
+
+
+def test_a_times_text_noted_under_one_zone_is_the_same_instants_text_in_another() -> None:
+    brussels = datetime(2026, 11, 16, 9, 0, 0, 250, tzinfo=ZoneInfo("Europe/Brussels"))
+    same = brussels.astimezone(UTC)
+    assert time_text(brussels) == format_time(brussels) == "2026-11-16T08:00:00.000250Z"
+    assert time_text(same) == format_time(same)  # equal instants: one key, one text
 
 
 def test_clocks_built_without_init_have_every_field_and_equal_clocks_built_with_it(
