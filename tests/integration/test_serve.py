@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from kafka_helpers import FAST, InThread, count, create_topics, environment, new_desk, settings_of, wait_until
+from prometheus_client.parser import text_string_to_metric_families
 from serve_helpers import StreamReader, token
 
 from tests.servers import KafkaEndpoint, PostgresDatabase
@@ -94,6 +95,11 @@ def test_replicas_answer_the_same_figures_and_etags_and_stream_every_change_in_o
     again = _get(deployment.replicas[1].url, "/api/dashboard", deployment.board,
                  headers={"If-None-Match": after[0].headers["etag"]})
     assert again.status_code == 304  # one replica's tag is good at the other
+    for replica in deployment.replicas:  # how far the group is, in each replica's metrics
+        offsets = {s.labels["partition"]: s.value
+                   for f in text_string_to_metric_families(httpx.get(f"{replica.url}/metrics").text)
+                   for s in f.samples if s.name == "tickets_read_model_offset"}
+        assert len(offsets) == 3 and sum(offsets.values()) == events, offsets
 
 
 def test_a_read_naming_a_write_waits_until_the_read_models_hold_it(deployment: Deployment) -> None:

@@ -13,6 +13,7 @@ from tickets.consumers import change_log, consumer_offsets
 from tickets.consumers.change_log import KEEP, PRUNE_EVERY, changes_between, record
 from tickets.consumers.consumer_offsets import advance
 from tickets.http.read_follower import OVERFLOW, SUBSCRIBER_BACKLOG, Look, ReadFollower, Subscription
+from tickets.http.read_models import EmbeddedReads, SharedReads
 from tickets.projections.readstore import ReadStore
 from tickets.projections.runner import COMMON_DDL
 from tickets.wire.envelope import GENESIS, Envelope
@@ -82,6 +83,22 @@ def test_a_look_hands_on_what_was_committed_since_the_last_in_partition_order(st
     assert look.marks == {"projections/0": 2, "projections/1": 3} and look.position == 5
     assert follower.look().changes == []
     assert follower.marks() == look.marks  # kept from the look, not read again
+
+
+def test_the_groups_offsets_are_read_from_the_marks_and_projection_positions_are_not_offsets(
+    store: ReadStore,
+) -> None:
+    commit(store, 0, 0, [envelope(1, 1, 1)])
+    commit(store, 2, 0, [envelope(3, 1, 2), envelope(3, 2, 3)])
+    with store.transaction() as tx:  # a feed's position beside the group's offsets
+        tx.execute("INSERT INTO projection_positions (projection, position) VALUES ('dashboard', 7)")
+    reads = SharedReads(store, ["dashboard"], ReadFollower(store, GROUP, TOPIC, mark_interval=0))
+    marks = reads.marks()
+    assert reads.offsets(marks) == {0: 1, 2: 2}
+    assert reads.position(marks) == 3
+    other = SharedReads(store, ["dashboard"], ReadFollower(store, "other", TOPIC, mark_interval=0))
+    assert other.offsets(other.marks()) == {}  # another group's offsets are not these read models'
+    assert EmbeddedReads(store, ["dashboard"]).offsets({"dashboard": 7}) == {}
 
 
 def test_the_marks_move_at_most_once_an_interval_but_changes_at_once(store: ReadStore) -> None:

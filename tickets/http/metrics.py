@@ -11,6 +11,10 @@ the engine binds 127.0.0.1 by default, so exposing it further is a deliberate ch
   ``tickets_projection_lag_events{projection}``: ticket events in the log after the projection's
   position (counted up to ``LAG_CAP``; the log's own last position also counts command receipts,
   which no projection applies, so "log position minus projection position" would never reach 0)
+- ``tickets_read_model_offset{partition}``: under ``tickets serve``, the consumer group's next
+  offset per partition of ``tickets.events``, as stored with the read models it writes (there the
+  group, not a feed, moves them, and ``projection_positions`` stays empty); the lag behind the
+  topic's end is the group's, which Kafka's own tools read from its committed offsets
 - ``tickets_timers_due``: SLA timer actions due now (``next_action_at <= now``)
 - ``tickets_sla_tickets{desk,severity,state}``: tickets by worst SLA clock (met, at_risk, breached,
   running), as the dashboard counts them; only for a scrape with a token that may read (a
@@ -103,6 +107,13 @@ class ReadModelCollector(Collector):
         yield lag
         yield GaugeMetricFamily("tickets_event_log_position", "The event store's last position.",
                                 value=log_position)
+        offsets = GaugeMetricFamily(
+            "tickets_read_model_offset",
+            "The next tickets.events offset the consumer group applies to these read models.",
+            labels=["partition"])
+        for partition, offset in sorted(self.ctx.reads.offsets(self.ctx.reads.marks()).items()):
+            offsets.add_metric([str(partition)], offset)
+        yield offsets
         now = self.ctx.clock.now()
         due = self.ctx.store.read("SELECT COUNT(*) FROM sla_timers WHERE next_action_at <= ?",
                                   (format_time(now),))

@@ -42,6 +42,11 @@ class ReadModels(Protocol):
 
     def holds(self, ticket_id: str, version: int) -> bool: ...
 
+    def offsets(self, marks: dict[str, int]) -> dict[int, int]:
+        """The consumer group's next offset per partition of ``tickets.events`` in ``marks``
+        (none when an in-process feed writes the read models)."""
+        ...
+
     def settle(self) -> None:
         """Make ``marks()`` as new as the database (after ``holds``, before answering)."""
         ...
@@ -80,6 +85,9 @@ class EmbeddedReads:
     def holds(self, ticket_id: str, version: int) -> bool:
         return holds(self.store, self.projections, ticket_id, version)
 
+    def offsets(self, marks: dict[str, int]) -> dict[int, int]:
+        return {}
+
     def settle(self) -> None:
         """The marks are read at each request already."""
 
@@ -101,6 +109,10 @@ class SharedReads:
 
     def holds(self, ticket_id: str, version: int) -> bool:
         return holds(self.store, self.projections, ticket_id, version)
+
+    def offsets(self, marks: dict[str, int]) -> dict[int, int]:
+        prefix = self.follower.prefix
+        return {int(k[len(prefix):]): v for k, v in marks.items() if k.startswith(prefix)}
 
     def settle(self) -> None:
         self.follower.fresh_marks()
