@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -23,8 +23,6 @@ from tickets.application.clock import Clock, SystemClock
 from tickets.application.recording import collected, replay
 from tickets.domain.actor import Actor, check_channel
 from tickets.domain.catalogue import Catalogue
-from tickets.domain.editors import SiteEditors, registry_id
-from tickets.domain.erasure import PersonalDataErasure, erasure_id
 from tickets.domain.errors import (
     ConcurrencyError,
     EntitlementError,
@@ -45,6 +43,10 @@ from tickets.domain.sla import ClockState, SlaReport, compute
 from tickets.domain.stored_topics import stored_topics
 from tickets.domain.ticket import OPENED_TOPICS, Ticket, check_occurred_at
 from tickets.domain.ticket_state import TicketState
+
+if TYPE_CHECKING:  # aggregates few commands touch, imported by those (each costs a command 0.01 s)
+    from tickets.domain.editors import SiteEditors
+    from tickets.domain.erasure import PersonalDataErasure
 
 T = TypeVar("T")
 _NUMBER_ATTEMPTS = 8
@@ -442,6 +444,8 @@ class TicketDesk(Application[UUID]):
 
     def erasure(self, subject: str) -> PersonalDataErasure | None:
         """The record of the subject's erasures, if their personal data was ever erased."""
+        from tickets.domain.erasure import PersonalDataErasure, erasure_id
+
         try:
             found: object = self.load_aggregate(erasure_id(subject))
         except AggregateNotFoundError:
@@ -469,6 +473,8 @@ class TicketDesk(Application[UUID]):
         return self._registered(desk, site_id)
 
     def _registered(self, desk: str, site_id: str) -> list[str]:
+        from tickets.domain.editors import SiteEditors, registry_id
+
         try:
             registry: object = self.load_aggregate(registry_id(desk, site_id))
         except AggregateNotFoundError:
@@ -487,6 +493,8 @@ class TicketDesk(Application[UUID]):
     def _change_editors(
         self, desk: str, site_id: str, change: Callable[[SiteEditors, datetime, int], None],
     ) -> list[str]:
+        from tickets.domain.editors import SiteEditors, registry_id
+
         limit = self._registry_limit(desk, site_id)
         for _attempt in range(_NUMBER_ATTEMPTS):
             now = self.clock.now()

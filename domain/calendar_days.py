@@ -12,8 +12,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from tickets.domain.calendar_spans import Span, from_us, instant_us
 
 if TYPE_CHECKING:
@@ -28,7 +26,12 @@ DAY = timedelta(days=1)
 
 @lru_cache(maxsize=256)
 def country_holidays(country: str, subdivision: str | None, year: int) -> dict[date, str]:
-    """The country's public holidays of one year, named in US English where the package can."""
+    """The country's public holidays of one year, named in US English where the package can.
+
+    The package is imported here, on first use: a calendar whose years are pinned never asks it,
+    and importing it costs a command a tenth of a second."""
+    import holidays
+
     entity = holidays.country_holidays(country, subdiv=subdivision, years=())
     language = "en_US" if "en_US" in entity.supported_languages else entity.default_language
     found = holidays.country_holidays(country, subdiv=subdivision, years=year, language=language)

@@ -6,14 +6,11 @@ the line to fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
-from zoneinfo import ZoneInfo, available_timezones
-
-import holidays
-from holidays.registry import EntityLoader
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
     from tickets.domain.calendar import BusinessCalendar
@@ -90,12 +87,6 @@ class WeekHours(Mapping[int, OpeningHours]):
 
 
 @lru_cache(maxsize=1)
-def known_zones() -> frozenset[str]:
-    """The zone database's keys: a folder such as ``Europe`` or a stray file is not a zone."""
-    return frozenset(available_timezones())
-
-
-@lru_cache(maxsize=1)
 def known_countries() -> frozenset[str]:
     """The ``holidays`` package's supported country codes, read from its registry.
 
@@ -104,24 +95,63 @@ def known_countries() -> frozenset[str]:
     the codes without importing a country's module (listing the subdivisions too would import
     all of them, a sixth of a second that every command would pay).
     """
+    from holidays.registry import EntityLoader  # imported on first use (a tenth of a second)
+
     return frozenset(EntityLoader.get_country_codes())
 
 
 @cache
 def subdivisions_of(country: str) -> tuple[str, ...]:
     """A supported country's subdivision codes (importing that country's module only)."""
+    import holidays
+
     return tuple(getattr(holidays, country).subdivisions)
 
 
 def zone_problem(name: object) -> str | None:
     """Why ``name`` is not a time zone of the zone database, or None when it is one."""
-    if not isinstance(name, str) or name not in known_zones():
+    if not isinstance(name, str) or not is_zone(name):
         return f"unknown time zone {name!r}: not a zone of the IANA time zone database"
     return None
 
 
+#: What ``zoneinfo.available_timezones`` leaves out although ``ZoneInfo`` would load it.
+_NOT_ZONES = ("posix/", "right/")
+
+
+@cache
+def is_zone(name: str) -> bool:
+    """Whether ``zoneinfo.available_timezones()`` lists ``name``, asked of this name alone.
+
+    A key is listed when it is a zone file (TZif) under a zone root, other than the ``posix/``
+    and ``right/`` copies and ``posixrules``: exactly what ``ZoneInfo`` loads, less those. A folder
+    such as ``Europe``, a stray file such as ``zone.tab`` or a path that is not a normalised key is
+    refused either way. Listing every zone opens every file of the database (a twentieth of a
+    second that each command loading the policies would pay).
+    """
+    if not name or name == "posixrules" or name.startswith(_NOT_ZONES):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+#: ``(country, subdivision) -> why the pair is not known to the holidays package, or None``.
+CountryProblem = Callable[[str, "str | None"], "str | None"]
+
+
 def country_problem(country: object, subdivision: object) -> str | None:
-    """Why (``country``, ``subdivision``) is not known to the ``holidays`` package, or None."""
+    """Why (``country``, ``subdivision``) is not known to the ``holidays`` package, or None
+    (asked of ``use_country_problems``'s source when both are text, of the package otherwise)."""
+    if isinstance(country, str) and (subdivision is None or isinstance(subdivision, str)):
+        return _country_problem(country, subdivision)
+    return package_country_problem(country, subdivision)
+
+
+def package_country_problem(country: object, subdivision: object) -> str | None:
+    """``country_problem`` as the package answers it (importing the package: a tenth of a second)."""
     if not isinstance(country, str) or country not in known_countries():
         return (f"unknown holiday country {country!r}: not a country the holidays package "
                 "supports (codes such as 'NL', 'BE', 'CN')")
@@ -130,12 +160,25 @@ def country_problem(country: object, subdivision: object) -> str | None:
     subdivisions = subdivisions_of(country)
     if not isinstance(subdivision, str):
         return f"a subdivision is a code such as {', '.join(subdivisions[:3]) or 'none'}"
+    import holidays
+
     try:
         holidays.country_holidays(country, subdiv=subdivision, years=())
     except (NotImplementedError, ValueError, TypeError, AttributeError):
         known = ", ".join(subdivisions) or "none"
         return f"unknown subdivision {subdivision!r} of {country}; subdivisions: {known}"
     return None
+
+
+_country_problem: CountryProblem = package_country_problem
+
+
+def use_country_problems(source: CountryProblem) -> None:
+    """Ask ``source`` from now on: the command line hands in the answers it keeps per package
+    release (``tickets.holiday_names``), so a command that loads the policies need not import the
+    package at all when every calendar's years are pinned; the check is the same."""
+    global _country_problem
+    _country_problem = source
 
 
 def _zone(name: str, where: str) -> ZoneInfo:

@@ -9,7 +9,8 @@ message names the ticket, field or setting, and the rule; see ``tickets.cli_erro
 ``tickets show N --home DIR``); given in both places, the one after the command wins.
 
 Building the parser imports argparse and the option types only: each command's handler is named
-by where it lives (``tickets.cli_lazy``) and loads its modules when that command runs.
+by where it lives (``tickets.cli_lazy``) and loads its modules when that command runs, and each
+command's parser is made when that command is the one parsed (``tickets.cli_subparsers``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from tickets.cli_lazy import Handler, lazy
+from tickets.cli_subparsers import LazySubParsers
 from tickets.cli_types import ISO_TIME_WITH_ZONE, VERSION, TicketsParser, add_global_options
 from tickets.dlq_args import add_dlq_commands
 from tickets.engine_args import add_engine_commands
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser, default=None)
     common = TicketsParser(add_help=False)
     add_global_options(common, default=argparse.SUPPRESS)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=LazySubParsers)
 
     def add(name: str, help_text: str, *, records: bool = False,
             actor: str = "agent:cli") -> argparse.ArgumentParser:

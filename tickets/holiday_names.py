@@ -1,74 +1,114 @@
-"""The holiday names the ``holidays`` package gives a country, kept on disk per package release.
+"""What the ``holidays`` package says of a country, kept on disk per package release.
 
-A policy file's ``except = ["Good Friday"]`` must name a holiday the package gives the country
-(``domain.policy_calendars``). Finding the names means importing the country's module, and
-importing any country imports all of the package's ~250 country modules: about 0.15 s that every
-command loading the policy catalogue would pay, for an answer that only changes when the
-installed ``holidays`` release does. So the command line hands the policy loader this module's
-``holiday_names`` (``use_holiday_names``; the domain itself keeps no files): the names are
-computed once per release, country and subdivision and written to a small JSON file in the
+A policy file's calendar names a holiday country (and subdivision) the package must know, and its
+``except = ["Good Friday"]`` a holiday the package gives that country (``domain.policy_calendars``,
+``domain.calendar_validation``). Asking means importing the package (a tenth of a second), and
+finding the names means importing a country's module, which imports all of the package's ~250
+country modules (another 0.15 s): time every command that loads the policy catalogue would pay,
+for answers that only change when the installed ``holidays`` release does. So the command line
+hands the policy loader this module's ``holiday_names`` and ``country_problem``
+(``use_holiday_names``, ``use_country_problems``; the domain itself keeps no files): each answer
+is computed once per release, country and subdivision and written to a small JSON file in the
 user's cache directory (``$XDG_CACHE_HOME/tickets-engine``, by default
-``~/.cache/tickets-engine``); the next process reads them from there. The check is the same
-either way: a name not in the set is refused. A missing, unreadable or malformed file is
-computed again, and a cache directory that cannot be written only costs the time.
+``~/.cache/tickets-engine``); the next process reads it from there, and a command whose calendars
+have their years pinned then imports no part of the package. The checks are the same either way:
+a country, subdivision or name the package does not know is refused. A missing, unreadable or
+malformed file is computed again, and a cache directory that cannot be written only costs the time.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-import holidays
-
+from tickets.domain.calendar_validation import package_country_problem
 from tickets.domain.policy_calendars import EXCEPTION_YEARS, package_holiday_names
 
 
 def holiday_names(country: str, subdivision: str | None) -> frozenset[str]:
     """Every name the package gives ``country`` (and ``subdivision``) in ``EXCEPTION_YEARS``."""
     key = f"{country}/{subdivision or ''}"
-    stored = _stored()
-    names = stored.get(key)
+    names = _stored()["names"].get(key)
     if names is None:
         names = sorted(package_holiday_names(country, subdivision))
-        stored[key] = names
-        _store(stored)
+        _keep("names", key, names)
     return frozenset(names)
+
+
+def country_problem(country: str, subdivision: str | None) -> str | None:
+    """Why the package does not know ``country`` (or its ``subdivision``), or None."""
+    key = f"{country}/{subdivision or ''}"
+    problems = _stored()["problems"]
+    if key in problems:
+        return problems[key]
+    problem = package_country_problem(country, subdivision)
+    _keep("problems", key, problem)
+    return problem
 
 
 def cache_file() -> Path:
     """This release's file: the package version and the years are part of its name."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    release = f"{holidays.__version__}-{EXCEPTION_YEARS[0]}-{EXCEPTION_YEARS[-1]}"
-    return Path(base) / "tickets-engine" / f"holiday-names-{release}.json"
+    release = f"{_release()}-{EXCEPTION_YEARS[0]}-{EXCEPTION_YEARS[-1]}"
+    return Path(base) / "tickets-engine" / f"holidays-{release}.json"
 
 
 @cache
-def _stored() -> dict[str, list[str]]:
-    """The names kept for this release, by ``country/subdivision``; empty when none are."""
+def _release() -> str:
+    """The installed release, read off the name of its metadata folder beside the package
+    (``holidays-0.62.dist-info``): the package itself asks ``importlib.metadata``, which costs
+    more than the rest of a command's imports of it. The package's own word when there is not
+    exactly one such folder."""
+    spec = importlib.util.find_spec("holidays")
+    if spec is not None and spec.origin is not None:
+        folders = list(Path(spec.origin).parent.parent.glob("holidays-*.dist-info"))
+        if len(folders) == 1:
+            return folders[0].name[len("holidays-"):-len(".dist-info")]
+    import holidays
+
+    return str(holidays.__version__)
+
+
+@cache
+def _stored() -> dict[str, dict[str, Any]]:
+    """The answers kept for this release: ``names`` and ``problems``, by ``country/subdivision``;
+    whatever is missing or malformed is left out (and asked of the package again)."""
     try:
         data = json.loads(cache_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        data = {}
     if not isinstance(data, dict):
-        return {}
-    return {key: names for key, names in data.items()
-            if isinstance(names, list) and all(isinstance(n, str) for n in names)}
+        data = {}
+    names, problems = data.get("names"), data.get("problems")
+    return {
+        "names": {key: value for key, value in names.items()
+                  if isinstance(value, list) and all(isinstance(n, str) for n in value)}
+        if isinstance(names, dict) else {},
+        "problems": {key: value for key, value in problems.items()
+                     if value is None or isinstance(value, str)}
+        if isinstance(problems, dict) else {},
+    }
 
 
-def _store(names: dict[str, list[str]]) -> None:
-    """Write the names atomically (a reader never sees half a file); give up quietly on failure."""
+def _keep(kind: str, key: str, answer: Any) -> None:
+    """Add an answer and write the file atomically (a reader never sees half a file); give up
+    quietly when it cannot be written."""
+    stored = _stored()
+    stored[kind][key] = answer
     path = cache_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".holiday-names-")
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".holidays-")
     except OSError:
         return
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(names, out, sort_keys=True)
+            json.dump(stored, out, sort_keys=True)
         os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)

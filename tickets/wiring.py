@@ -15,11 +15,12 @@ from tickets.application.desk import TicketDesk
 from tickets.application.policy_files import load_catalogue
 from tickets.config import Settings, postgres_address
 from tickets.consumers.buffered_random import BufferedSystemRandom
+from tickets.domain.calendar_validation import use_country_problems
 from tickets.domain.catalogue import Catalogue
 from tickets.domain.errors import TicketError
 from tickets.domain.personal import NoKeys, SubjectKeys
 from tickets.domain.policy_calendars import use_holiday_names
-from tickets.holiday_names import holiday_names
+from tickets.holiday_names import country_problem, holiday_names
 
 D = TypeVar("D", bound=TicketDesk)
 
@@ -34,7 +35,8 @@ class StoreUnavailable(TicketError):
 
 
 def build_catalogue(settings: Settings) -> Catalogue:
-    use_holiday_names(holiday_names)  # kept per package release: no command imports every country
+    use_holiday_names(holiday_names)  # kept per package release: no command imports every country,
+    use_country_problems(country_problem)  # and none imports the package when its years are pinned
     return load_catalogue(extra_dirs=settings.policy_dirs)
 
 

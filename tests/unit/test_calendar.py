@@ -10,6 +10,7 @@ Summer time starts on Sunday 29 March 2026 and ends on Sunday 25 October 2026.
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tickets.domain.calendar import BusinessCalendar, Interval
+from tickets.domain.calendar_validation import is_zone, zone_problem
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SHA = ZoneInfo("Asia/Shanghai")
@@ -432,3 +434,31 @@ def test_calendar_compares_and_hashes_by_value() -> None:
     assert NL.hours == {day: NINE_TO_FIVE for day in range(5)}
     assert dataclasses.replace(NL, version=2) != NL
     assert pickle.loads(pickle.dumps(NL)) == NL
+
+
+def zone_root_files() -> set[str]:
+    """Every file under the zone roots, as a key (zones, stray files, the posix/ and right/ copies)."""
+    from zoneinfo import TZPATH
+
+    found: set[str] = set()
+    for root in TZPATH:
+        for folder, _, files in os.walk(root):
+            found.update(os.path.relpath(os.path.join(folder, f), root) for f in files)
+    return found
+
+
+def test_a_zone_is_known_exactly_when_the_zone_database_lists_it() -> None:
+    """Checked one name at a time, the answer is ``available_timezones()``'s for every file and
+    folder of the zone roots and for names that are not keys."""
+    from zoneinfo import available_timezones
+
+    listed = available_timezones()
+    names = zone_root_files() | listed | {
+        "Europe", "America/Argentina", "posix", "right", "posixrules", "posix/Europe/Amsterdam",
+        "right/UTC", "Europe/../UTC", "/usr/share/zoneinfo/UTC", "Europe//Amsterdam", "./UTC",
+        "Europe/Amsterdam/", "europe/amsterdam", "Europe/Amsterdam\0", " UTC", "", "..", "Mars/Olympus"}
+    assert len(listed) > 300
+    assert {n for n in names if is_zone(n)} == listed & names
+    assert zone_problem("Europe/Amsterdam") is None
+    assert zone_problem(7) == "unknown time zone 7: not a zone of the IANA time zone database"
+    assert zone_problem("Europe") is not None
