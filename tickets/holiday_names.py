@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,23 +33,25 @@ from tickets.domain.policy_calendars import EXCEPTION_YEARS, package_holiday_nam
 
 def holiday_names(country: str, subdivision: str | None) -> frozenset[str]:
     """Every name the package gives ``country`` (and ``subdivision``) in ``EXCEPTION_YEARS``."""
-    key = f"{country}/{subdivision or ''}"
-    names = _stored()["names"].get(key)
-    if names is None:
-        names = sorted(package_holiday_names(country, subdivision))
-        _keep("names", key, names)
-    return frozenset(names)
+    return frozenset(_kept("names", country, subdivision,
+                           lambda c, s: sorted(package_holiday_names(c, s))))
 
 
 def country_problem(country: str, subdivision: str | None) -> str | None:
     """Why the package does not know ``country`` (or its ``subdivision``), or None."""
-    key = f"{country}/{subdivision or ''}"
-    problems = _stored()["problems"]
-    if key in problems:
-        return problems[key]
-    problem = package_country_problem(country, subdivision)
-    _keep("problems", key, problem)
+    problem: str | None = _kept("problems", country, subdivision, package_country_problem)
     return problem
+
+
+def _kept(kind: str, country: str, subdivision: str | None,
+          ask: Callable[[str, str | None], Any]) -> Any:
+    """The ``kind`` answer kept for (``country``, ``subdivision``), asked of the package and kept
+    when there is none."""
+    key = f"{country}/{subdivision or ''}"
+    kept = _stored()[kind]
+    if key not in kept:
+        _keep(kind, key, ask(country, subdivision))
+    return kept[key]
 
 
 def cache_file() -> Path:
@@ -74,30 +77,33 @@ def _release() -> str:
     return str(holidays.__version__)
 
 
+#: What a kept answer of each kind must be; any other is left out (and asked again).
+_VALID: dict[str, Callable[[Any], bool]] = {
+    "names": lambda value: isinstance(value, list) and all(isinstance(n, str) for n in value),
+    "problems": lambda value: value is None or isinstance(value, str),
+}
+
+
 @cache
 def _stored() -> dict[str, dict[str, Any]]:
-    """The answers kept for this release: ``names`` and ``problems``, by ``country/subdivision``;
-    whatever is missing or malformed is left out (and asked of the package again)."""
+    """The answers kept for this release, by kind (``_VALID``) and ``country/subdivision``."""
     try:
         data = json.loads(cache_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        data = {}
+        data = None
     if not isinstance(data, dict):
         data = {}
-    names, problems = data.get("names"), data.get("problems")
-    return {
-        "names": {key: value for key, value in names.items()
-                  if isinstance(value, list) and all(isinstance(n, str) for n in value)}
-        if isinstance(names, dict) else {},
-        "problems": {key: value for key, value in problems.items()
-                     if value is None or isinstance(value, str)}
-        if isinstance(problems, dict) else {},
-    }
+    kept: dict[str, dict[str, Any]] = {}
+    for kind, valid in _VALID.items():
+        answers = data.get(kind)
+        kept[kind] = ({key: value for key, value in answers.items() if valid(value)}
+                      if isinstance(answers, dict) else {})
+    return kept
 
 
 def _keep(kind: str, key: str, answer: Any) -> None:
     """Add an answer and write the file atomically (a reader never sees half a file); give up
-    quietly when it cannot be written."""
+    writing quietly when it cannot be written (the answer is still kept in this process)."""
     stored = _stored()
     stored[kind][key] = answer
     path = cache_file()
